@@ -1,0 +1,95 @@
+"""The one-command development runner: ``python -m askpro.dev run`` (``make run``).
+
+Starts PostgreSQL and Redis (the servers in DATABASE_URL / REDIS_URL, or embedded ones under
+.askpro/), migrates every schema, loads the demo data, then runs the web server, a Celery
+worker and Celery beat in one terminal with prefixed log lines. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from askpro.embedded import DATA_DIR, ensure_services
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PORT = os.environ.get("ASKPRO_PORT", "8000")
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, check=True)  # noqa: S603
+
+
+def processes() -> dict[str, str]:
+    python = sys.executable
+    queues = "webhooks_high,webhooks,webhooks_low,default,notifications,billing"
+    return {
+        "web": (
+            f"{python} -m gunicorn askpro.wsgi:application --bind 0.0.0.0:{PORT} "
+            "--worker-class gthread --workers 2 --threads 8 --access-logfile - --graceful-timeout 5"
+        ),
+        "worker": f"{python} -m celery -A askpro worker -Q {queues} --concurrency 2 -l info",
+        "beat": f"{python} -m celery -A askpro beat -l info -s {DATA_DIR / 'celerybeat-schedule'}",
+    }
+
+
+def _stop_embedded_services() -> None:
+    """Stop the embedded servers we started (their data stays in .askpro/)."""
+    if os.environ.get("ASKPRO_EMBEDDED_REDIS") == "1":
+        import redis
+
+        try:
+            redis.Redis.from_url(os.environ["REDIS_URL"]).shutdown(save=True)
+        except Exception:  # already gone: shutdown closes the connection
+            pass
+    if os.environ.get("ASKPRO_EMBEDDED_DB") == "1":
+        import pgserver
+
+        server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode="stop")
+        server.cleanup()
+
+
+def run() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    ensure_services()
+    print(f"PostgreSQL: {os.environ['DATABASE_URL']}")
+    print(f"Redis:      {os.environ['REDIS_URL']}")
+    _manage("migrate_schemas", "--shared", "-v", "0")
+    _manage("seed_demo")  # creates the template and demo tenants on first run
+    _manage("migrate_schemas", "--tenant", "-v", "0")  # brings every existing tenant up to date
+    _manage("sync_roles")
+    _manage("collectstatic", "--noinput", "-v", "0")
+
+    from honcho.manager import Manager
+
+    manager = Manager()
+    for name, command in processes().items():
+        manager.add_process(name, command, cwd=str(PROJECT_DIR), env=dict(os.environ))
+    print(
+        "\nAskPro is starting:\n"
+        f"  Health:          http://localhost:{PORT}/api/health\n"
+        f"  Platform admin:  http://localhost:{PORT}/admin/\n"
+        f"  Salon Schmidt:   http://salon-schmidt.localhost:{PORT}/admin/\n"
+        f"  Physio Nord:     http://physio-nord.localhost:{PORT}/admin/\n"
+        f"  API docs:        http://salon-schmidt.localhost:{PORT}/api/docs/\n"
+        "  Logins are printed by seed_demo above. Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        manager.loop()
+    finally:
+        _stop_embedded_services()
+    return int(manager.returncode or 0)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] != "run":
+        print("usage: python -m askpro.dev run", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(run())

@@ -1,0 +1,333 @@
+"""AskPro settings: one env-driven module. Every variable is documented in README.md."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+from django.utils.translation import gettext_lazy as _
+
+from askpro.env import database_from_url, envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(envstr("ASKPRO_DATA_DIR", str(BASE_DIR / ".askpro")))
+VERSION = "0.1.0"
+
+ENVIRONMENT = envstr("ASKPRO_ENV", "development")  # development | production
+DEBUG = envbool("DEBUG", False)
+HTTPS = envbool("ASKPRO_HTTPS", ENVIRONMENT == "production")
+
+
+def _persistent_dev_secret(name: str, factory) -> str:  # type: ignore[no-untyped-def]
+    """A secret generated once per checkout for development; production must set it."""
+    if ENVIRONMENT == "production":
+        raise RuntimeError(f"{name} must be set in production")
+    path = DATA_DIR / "secrets" / name.lower()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(factory())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = envstr("SECRET_KEY") or _persistent_dev_secret(
+    "SECRET_KEY", lambda: secrets.token_urlsafe(50)
+)
+
+
+def _fernet_factory() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation).
+FERNET_KEYS = envlist("ASKPRO_FERNET_KEYS") or [
+    _persistent_dev_secret("FERNET_KEY", _fernet_factory)
+]
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,.localhost,127.0.0.1,testserver")
+CSRF_TRUSTED_ORIGINS = envlist(
+    "CSRF_TRUSTED_ORIGINS", "http://localhost:8000,http://*.localhost:8000"
+)
+# Host names that serve the platform (public schema) even without a Domain row.
+PUBLIC_HOSTS = envlist("ASKPRO_PUBLIC_HOSTS", "localhost,127.0.0.1,testserver")
+BASE_DOMAIN = envstr("ASKPRO_BASE_DOMAIN", "localhost")  # tenants get <slug>.<BASE_DOMAIN>
+PUBLIC_URL = envstr("ASKPRO_PUBLIC_URL", "http://localhost:8000")
+
+# --- applications ---------------------------------------------------------------------------
+
+SHARED_APPS = [
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.simple_history",
+    "unfold.contrib.guardian",
+    "django_tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "guardian",
+    "simple_history",
+    # platform (public schema) domains
+    "tenants",
+    "integrations",
+    "billing",
+]
+
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "guardian",
+    "simple_history",
+    # business (tenant schema) domains
+    "appointments",
+    "calls",
+    "notifications",
+    "integrations.calcom",
+]
+
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+# Our own domain apps in dependency order; seed_demo and beat schedules are discovered from them.
+ASKPRO_DOMAIN_APPS = [
+    "tenants",
+    "appointments",
+    "integrations",
+    "integrations.calcom",
+    "calls",
+    "billing",
+    "notifications",
+]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "askpro.urls_public"
+ROOT_URLCONF = "askpro.urls_tenant"
+TENANT_LIMIT_SET_CALLS = True
+# New tenants are cloned from this migrated schema (kept current by migrate_schemas because
+# it is a real tenant row, see tenants.services.ensure_template_tenant).
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
+
+MIDDLEWARE = [
+    "askpro.middleware.CorrelationIdMiddleware",
+    "tenants.middleware.TenantResolutionMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "tenants.middleware.SuspendedTenantMiddleware",
+]
+
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+WSGI_APPLICATION = "askpro.wsgi.application"
+ASGI_APPLICATION = "askpro.asgi.application"
+
+# --- data stores ----------------------------------------------------------------------------
+
+DATABASE_URL = envstr("DATABASE_URL")
+if not DATABASE_URL:
+    raise RuntimeError(
+        "DATABASE_URL is not set. Start the system with `make run` (embedded PostgreSQL), "
+        "use `./manage.py` (which starts the embedded services), or set DATABASE_URL."
+    )
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def redis_db(url: str, db: int) -> str:
+    """The same Redis server, another logical database (broker 0, cache 1)."""
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path=f"/{db}"))
+
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": redis_db(REDIS_URL, envint("ASKPRO_CACHE_REDIS_DB", 1)),
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "KEY_PREFIX": envstr("ASKPRO_CACHE_PREFIX", "askpro"),
+        "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- celery ---------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = redis_db(REDIS_URL, envint("ASKPRO_BROKER_REDIS_DB", 0))
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES_NAMES = ["webhooks_high", "webhooks", "webhooks_low", "default", "notifications", "billing"]
+# Tasks are named "<app>.<verb>"; the app decides the queue. Webhook processing picks its
+# priority queue (webhooks_high / webhooks / webhooks_low) per event when it is queued.
+CELERY_TASK_ROUTES = {
+    "integrations.*": {"queue": "webhooks"},
+    "calcom.*": {"queue": "webhooks"},
+    "billing.*": {"queue": "billing"},
+    "notifications.*": {"queue": "notifications"},
+}
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_TENANT_CACHE_SECONDS = 30
+CELERY_TIMEZONE = "Europe/Berlin"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- auth, i18n, time -----------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+GUARDIAN_MONKEY_PATCH_USER = False
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "de"
+LANGUAGES = [("de", _("German")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Berlin"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(envstr("ASKPRO_MEDIA_ROOT", str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- security -------------------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and envbool("ASKPRO_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_REDIRECT_EXEMPT = [r"^api/health"]
+
+# --- API ------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "askpro.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AskPro API",
+    "DESCRIPTION": "Booking, availability and voice-agent endpoints of the AskPro back office.",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- logging --------------------------------------------------------------------------------
+
+LOG_LEVEL = envstr("LOG_LEVEL", "INFO")
+LOG_FORMAT = envstr("LOG_FORMAT", "text")  # text | json
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "context": {"()": "askpro.logging.ContextFilter"},
+    },
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(schema_name)s %(correlation_id)s] %(message)s",
+        },
+        "json": {"()": "askpro.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "askpro.security": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
+    },
+}
+
+# --- admin theme ----------------------------------------------------------------------------
+
+UNFOLD = {
+    "SITE_TITLE": "AskPro",
+    "SITE_HEADER": "AskPro",
+    "SITE_SYMBOL": "support_agent",
+    "SHOW_LANGUAGES": True,
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "ENVIRONMENT": "askpro.admin_sites.environment_label",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+    },
+}
+
+# --- AskPro behaviour -----------------------------------------------------------------------
+
+DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
+HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))

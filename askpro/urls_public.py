@@ -1,0 +1,20 @@
+"""URLs of the platform host (public schema): platform admin, health, incoming webhooks."""
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.urls import include, path
+
+from askpro import health
+from askpro.admin_sites import platform_admin_site
+
+urlpatterns = [
+    path("api/health", health.health, name="health"),
+    path("api/health/detailed", health.health_detailed, name="health-detailed"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", platform_admin_site.urls),
+    path("", include("tenants.urls_public")),
+    path("", include("integrations.urls_public")),
+    path("", include("calls.urls_public")),
+    path("", include("billing.urls_public")),
+    path("", include("notifications.urls_public")),
+] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django_tenants.admin import TenantAdminMixin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action
+
+from askpro.admin_sites import platform_admin_site
+from tenants import services
+from tenants.models import Domain, Tenant
+
+
+class DomainInline(TabularInline):
+    model = Domain
+    extra = 0
+    fields = ("domain", "is_primary")
+
+
+@admin.register(Tenant, site=platform_admin_site)
+class TenantAdmin(TenantAdminMixin, ModelAdmin):
+    list_display = ("name", "slug", "schema_name", "status", "locale", "time_zone", "created_at")
+    list_filter = ("status", "locale")
+    search_fields = ("name", "slug", "schema_name", "domains__domain")
+    readonly_fields = ("schema_name", "slug", "is_template", "created_at", "updated_at")
+    fields = ("name", "slug", "schema_name", "status", "suspended_reason", "locale", "time_zone", "is_template", "created_at", "updated_at")
+    inlines = [DomainInline]
+    actions = ["suspend", "reactivate"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Creation clones a schema and creates an admin login: use `manage.py tenant_create`.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        return super().get_queryset(request).exclude(schema_name="public")
+
+    @action(description=_("Suspend selected tenants"))
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset.filter(is_template=False):
+            services.set_tenant_status(tenant, Tenant.Status.SUSPENDED, reason="suspended in admin")
+        messages.success(request, _("Tenants suspended."))
+
+    @action(description=_("Reactivate selected tenants"))
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            services.set_tenant_status(tenant, Tenant.Status.ACTIVE)
+        messages.success(request, _("Tenants reactivated."))
+
+
+@admin.register(Domain, site=platform_admin_site)
+class DomainAdmin(ModelAdmin):
+    list_display = ("domain", "tenant", "is_primary")
+    search_fields = ("domain", "tenant__name")
+    autocomplete_fields = ("tenant",)

@@ -1,0 +1,92 @@
+"""Demo data: the platform rows, two businesses and their logins.
+
+Other apps add their own demo data in ``<app>/demo.py`` with ``seed_platform()`` and/or
+``seed_tenant(tenant)``; ``manage.py seed_demo`` discovers and runs them in
+``settings.ASKPRO_DOMAIN_APPS`` order. Every seeder is idempotent.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django_tenants.utils import tenant_context
+
+from tenants import services
+from tenants.models import Tenant
+
+DEMO_PASSWORD = "askpro-demo"
+OPERATOR_EMAIL = "operator@askpro.example"
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    name: str
+    slug: str
+    users: tuple[tuple[str, str, str], ...]  # (email, role, name)
+
+
+DEMO_TENANTS = (
+    DemoTenant(
+        "Salon Schmidt",
+        "salon-schmidt",
+        (
+            ("admin@salon-schmidt.example", "admin", "Sabine Schmidt"),
+            ("manager@salon-schmidt.example", "manager", "Markus Weber"),
+            ("empfang@salon-schmidt.example", "receptionist", "Lena Koch"),
+            ("anna@salon-schmidt.example", "staff", "Anna Becker"),
+        ),
+    ),
+    DemoTenant(
+        "Physio Nord",
+        "physio-nord",
+        (
+            ("admin@physio-nord.example", "admin", "Jonas Nordmann"),
+            ("empfang@physio-nord.example", "receptionist", "Mia Wolf"),
+        ),
+    ),
+)
+
+
+def _seeders(function_name: str) -> list[Callable[..., Any]]:
+    found = []
+    for app_name in settings.ASKPRO_DOMAIN_APPS:
+        if app_name == "tenants":
+            continue
+        try:
+            module = importlib.import_module(f"{app_name}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app_name}.demo":
+                raise
+            continue
+        if hasattr(module, function_name):
+            found.append(getattr(module, function_name))
+    return found
+
+
+def seed(log: Callable[[str], None] = print) -> list[Tenant]:
+    services.ensure_public_tenant()
+    services.ensure_template_tenant()
+    services.create_operator(email=OPERATOR_EMAIL, password=DEMO_PASSWORD, superuser=True)
+    for seeder in _seeders("seed_platform"):
+        seeder()
+
+    tenants = []
+    for demo in DEMO_TENANTS:
+        tenant = Tenant.objects.filter(slug=demo.slug).first()
+        if tenant is None:
+            tenant = services.create_tenant(name=demo.name, slug=demo.slug).tenant
+            log(f"created tenant {demo.name}")
+        for email, role, name in demo.users:
+            services.create_tenant_user(tenant, email=email, role=role, password=DEMO_PASSWORD, name=name)
+        tenants.append(tenant)
+
+    tenant_seeders = _seeders("seed_tenant")
+    for tenant in tenants:
+        with tenant_context(tenant):
+            for seeder in tenant_seeders:
+                seeder(tenant)
+    return tenants

@@ -1,0 +1,87 @@
+"""Tenant resolution by host name, with JSON answers for unknown hosts and suspended tenants."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name, get_tenant_model
+
+from askpro.errors import error_response
+
+# hostname -> (expires_at, tenant); a short process-local cache spares one query per request.
+_tenant_cache: dict[str, tuple[float, Any]] = {}
+
+
+def forget_cached_tenants() -> None:
+    _tenant_cache.clear()
+
+
+class TenantResolutionMiddleware(TenantMainMiddleware):
+    def get_tenant(self, domain_model: Any, hostname: str) -> Any:
+        ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+        cached = _tenant_cache.get(hostname)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            tenant = super().get_tenant(domain_model, hostname)
+        except domain_model.DoesNotExist:
+            if hostname not in settings.PUBLIC_HOSTS:
+                raise
+            tenant = get_tenant_model().objects.get(schema_name=get_public_schema_name())
+        if ttl:
+            _tenant_cache[hostname] = (time.monotonic() + ttl, tenant)
+        return tenant
+
+    def no_tenant_found(self, request: HttpRequest, hostname: str) -> HttpResponse:
+        return error_response(
+            "TENANT_NOT_FOUND",
+            _("No AskPro account is configured for the host %(host)s.") % {"host": hostname},
+            404,
+        )
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        try:
+            return super().process_request(request)
+        except (OperationalError, InterfaceError):
+            if request.path.startswith("/api/health"):
+                # Health must still answer (503 "down") when the database is unreachable.
+                request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+                return None
+            return error_response(
+                "DATABASE_UNAVAILABLE", _("The service is temporarily unavailable."), 503
+            )
+        except get_tenant_model().DoesNotExist:
+            return error_response(
+                "PLATFORM_NOT_INITIALISED",
+                _("The platform has no public tenant yet. Run `manage.py migrate_schemas` and `manage.py seed_demo`."),
+                503,
+            )
+
+
+class SuspendedTenantMiddleware:
+    """A suspended tenant's host answers 403 (JSON for API paths) until an operator reactivates it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        tenant = getattr(request, "tenant", None)
+        if (
+            tenant is not None
+            and connection.schema_name != get_public_schema_name()
+            and getattr(tenant, "status", "active") != "active"
+            and not request.path.startswith("/api/health")
+        ):
+            return error_response(
+                "TENANT_SUSPENDED",
+                _("This account is suspended. Please contact AskPro support."),
+                403,
+            )
+        return self.get_response(request)

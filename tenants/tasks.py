@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.db import connection
+
+from askpro.celery import app
+
+PROBE_TTL_SECONDS = 600
+
+
+@app.task(name="tenants.record_task_probe")
+def record_task_probe(probe_id: str) -> str:
+    """Diagnostic: record which schema the worker ran this task in (proves tenant propagation)."""
+    schema = str(connection.schema_name)
+    # The cache key is tenant-prefixed by make_key, so the tenant that queued it reads it back.
+    cache.set(f"task-probe:{probe_id}", schema, PROBE_TTL_SECONDS)
+    return schema

@@ -1,0 +1,35 @@
+"""Diagnostics on tenant hosts: queue a probe task and read back the schema the worker used."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from askpro.errors import error_response
+from tenants.tasks import record_task_probe
+
+
+@csrf_exempt
+@require_POST
+def start_task_probe(request: HttpRequest) -> JsonResponse:
+    probe_id = uuid.uuid4().hex
+    transaction.on_commit(lambda: record_task_probe.delay(probe_id))
+    return JsonResponse(
+        {"probe_id": probe_id, "queued_in_schema": connection.schema_name, "status": "queued"},
+        status=202,
+    )
+
+
+@require_GET
+def task_probe_result(request: HttpRequest, probe_id: str) -> JsonResponse:
+    if len(probe_id) != 32:
+        return error_response("NOT_FOUND", "Unknown probe.", 404)
+    schema = cache.get(f"task-probe:{probe_id}")
+    if schema is None:
+        return JsonResponse({"probe_id": probe_id, "status": "pending"})
+    return JsonResponse({"probe_id": probe_id, "status": "done", "worker_schema": schema})

@@ -1,0 +1,222 @@
+"""Shared test infrastructure: one migrated template, the demo cast's tenants, clients, workers.
+
+Tenants "Salon Schmidt" and "Physio Nord" are created once per session by cloning the template
+schema; each test runs in a transaction that is rolled back. Tests that need committed data
+(real concurrent connections, live workers, live servers) use ``committed_db``.
+
+App-specific fixtures live in ``tests/fixtures/<app>.py`` and are loaded automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+pytest_plugins = sorted(
+    f"tests.fixtures.{path.stem}"
+    for path in (Path(__file__).parent / "fixtures").glob("*.py")
+    if path.stem != "__init__"
+)
+
+SALON_HOST = "salon-schmidt.localhost"
+PHYSIO_HOST = "physio-nord.localhost"
+
+# Tables that committed_db keeps between tests (structure-like rows, not test data).
+KEEP_TABLES = {
+    "django_migrations",
+    "django_content_type",
+    "auth_permission",
+    "auth_group",
+    "auth_group_permissions",
+    "auth_user",
+    "tenants_tenant",
+    "tenants_domain",
+}
+# Apps can protect seed tables (e.g. built-in templates) by adding their names here.
+KEEP_TABLES_EXTRA: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    from tenants import services
+
+    with django_db_blocker.unblock():
+        services.ensure_public_tenant()
+        services.ensure_template_tenant()
+        for name, slug, host in (
+            ("Salon Schmidt", "salon-schmidt", SALON_HOST),
+            ("Physio Nord", "physio-nord", PHYSIO_HOST),
+        ):
+            services.create_tenant(name=name, slug=slug, domain=host)
+
+
+@pytest.fixture(autouse=True)
+def _reset_schema_and_cache() -> Iterator[None]:
+    yield
+    connection.set_schema_to_public()
+    _clear_test_cache()
+
+
+def _clear_test_cache() -> None:
+    client = cache._cache.get_client()  # type: ignore[attr-defined]
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(match=f"*{prefix}*", count=500))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def public_tenant(db: None) -> Any:
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(schema_name=get_public_schema_name())
+
+
+@pytest.fixture
+def salon(db: None) -> Any:
+    from tenants.models import Tenant
+
+    with schema_context(get_public_schema_name()):
+        return Tenant.objects.get(slug="salon-schmidt")
+
+
+@pytest.fixture
+def physio(db: None) -> Any:
+    from tenants.models import Tenant
+
+    with schema_context(get_public_schema_name()):
+        return Tenant.objects.get(slug="physio-nord")
+
+
+@pytest.fixture
+def in_salon(salon: Any) -> Iterator[Any]:
+    """Run the test body inside Salon Schmidt's schema."""
+    with tenant_context(salon):
+        yield salon
+
+
+@pytest.fixture
+def in_physio(physio: Any) -> Iterator[Any]:
+    with tenant_context(physio):
+        yield physio
+
+
+@pytest.fixture
+def salon_client(salon: Any) -> Client:
+    return Client(HTTP_HOST=SALON_HOST)
+
+
+@pytest.fixture
+def physio_client(physio: Any) -> Client:
+    return Client(HTTP_HOST=PHYSIO_HOST)
+
+
+@pytest.fixture
+def public_client(public_tenant: Any) -> Client:
+    return Client(HTTP_HOST="localhost")
+
+
+def _truncate_test_data() -> None:
+    keep = KEEP_TABLES | KEEP_TABLES_EXTRA
+    from tenants.models import Tenant
+
+    with schema_context(get_public_schema_name()):
+        schemas = [get_public_schema_name()] + list(
+            Tenant.objects.filter(is_template=False)
+            .exclude(schema_name=get_public_schema_name())
+            .values_list("schema_name", flat=True)
+        )
+    with connection.cursor() as cursor:
+        for schema in schemas:
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema]
+            )
+            tables = [row[0] for row in cursor.fetchall() if row[0] not in keep]
+            if tables:
+                names = ", ".join(f'"{schema}"."{table}"' for table in tables)
+                cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            cursor.execute(
+                f'DELETE FROM "{schema}"."auth_user" WHERE username <> %s', ["AnonymousUser"]
+            )
+        # Tenants created by a test (beyond the session's) are dropped again.
+        extra = Tenant.objects.exclude(
+            slug__in=["public", "template", "salon-schmidt", "physio-nord"]
+        )
+        for tenant in extra:
+            tenant.delete(force_drop=True)
+
+
+@pytest.fixture
+def committed_db(django_db_blocker: Any) -> Iterator[None]:
+    """Real commits (for concurrency, live workers and live servers); cleaned up afterwards."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        try:
+            yield
+        finally:
+            connection.set_schema_to_public()
+            _truncate_test_data()
+
+
+def worker_env() -> dict[str, str]:
+    """Environment for subprocesses (workers, servers) that must share the test database."""
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "askpro.settings_test"
+    env["ASKPRO_USE_TEST_DATABASE"] = "1"
+    env["PYTHONPATH"] = str(PROJECT_DIR)
+    return env
+
+
+@pytest.fixture
+def live_worker(committed_db: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process consuming every queue, on the test database and broker."""
+    queues = ",".join(settings.CELERY_TASK_QUEUES_NAMES)
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "-A", "askpro", "worker", "-Q", queues,
+         "-c", "2", "-l", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=PROJECT_DIR, env=worker_env(),
+    )
+    from askpro.celery import app
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            break
+        if process.poll() is not None:
+            raise RuntimeError("the Celery worker exited during start-up")
+    else:
+        process.kill()
+        raise RuntimeError("the Celery worker did not answer a ping within 30 s")
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.1) -> Any:
+    """Poll until ``predicate()`` is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")
