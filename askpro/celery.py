@@ -3,7 +3,6 @@ so a task queued inside a tenant's request runs in that tenant's schema."""
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from kombu import Exchange, Queue
@@ -21,15 +20,11 @@ def _configure_queues() -> None:
     app.conf.task_queues = [
         Queue(name, Exchange(name), routing_key=name) for name in settings.CELERY_TASK_QUEUES_NAMES
     ]
+    from askpro.discovery import app_modules
+
     schedule: dict[str, dict] = {}
     # Each domain app may contribute periodic tasks in <app>/schedule.py (BEAT_SCHEDULE dict).
-    for app_name in settings.ASKPRO_DOMAIN_APPS:
-        try:
-            module = importlib.import_module(f"{app_name}.schedule")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app_name}.schedule":
-                raise
-            continue
+    for module in app_modules("schedule"):
         schedule.update(module.BEAT_SCHEDULE)
     app.conf.beat_schedule = schedule
 

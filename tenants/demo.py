@@ -7,14 +7,13 @@ Other apps add their own demo data in ``<app>/demo.py`` with ``seed_platform()``
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django_tenants.utils import tenant_context
 
+from askpro.discovery import app_modules
 from tenants import services
 from tenants.models import Tenant
 
@@ -52,19 +51,11 @@ DEMO_TENANTS = (
 
 
 def _seeders(function_name: str) -> list[Callable[..., Any]]:
-    found = []
-    for app_name in settings.ASKPRO_DOMAIN_APPS:
-        if app_name == "tenants":
-            continue
-        try:
-            module = importlib.import_module(f"{app_name}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app_name}.demo":
-                raise
-            continue
-        if hasattr(module, function_name):
-            found.append(getattr(module, function_name))
-    return found
+    return [
+        getattr(module, function_name)
+        for module in app_modules("demo")
+        if module.__name__ != __name__ and hasattr(module, function_name)
+    ]
 
 
 def seed(log: Callable[[str], None] = print) -> list[Tenant]:

@@ -1,0 +1,88 @@
+"""The explicit hook between domains: a service emits a named event after its transaction
+commits, and other apps' listeners react (queue a Celery task, usually).
+
+Listeners live in ``<app>/listeners.py`` and are found by convention::
+
+    from askpro.hooks import Event, listens_to
+
+    @listens_to("appointment.booked", "appointment.rescheduled")
+    def push_to_calcom(event: Event) -> None:
+        push_appointment.delay(event.payload["appointment_id"])
+
+Event names and payloads (all ids are integers, times ISO 8601 strings):
+
+- ``appointment.booked`` / ``appointment.rescheduled`` / ``appointment.cancelled`` /
+  ``appointment.status_changed``: ``appointment_id``, ``source``, ``actor`` and, for reschedules,
+  ``previous_starts_at``; emitted in the tenant's schema.
+- ``billing.low_balance`` / ``billing.topup_completed`` / ``billing.payment_failed`` /
+  ``billing.invoice_issued``: ``tenant_id`` plus the amounts or ids; emitted in the public schema.
+- ``calls.call_ended`` / ``calls.callback_requested``: ``call_id`` / ``callback_id``; tenant schema.
+
+A listener runs in the schema the event was emitted in; its failure is logged and never undoes
+or breaks the business change that already committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django_tenants.utils import schema_context
+
+from askpro.discovery import app_modules
+
+logger = logging.getLogger(__name__)
+
+Listener = Callable[["Event"], None]
+_listeners: dict[str, list[Listener]] = defaultdict(list)
+_discovered = False
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    schema_name: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def listens_to(*names: str) -> Callable[[Listener], Listener]:
+    def register(listener: Listener) -> Listener:
+        for name in names:
+            if listener not in _listeners[name]:
+                _listeners[name].append(listener)
+        return listener
+
+    return register
+
+
+def autodiscover() -> None:
+    global _discovered
+    if not _discovered:
+        app_modules("listeners")
+        _discovered = True
+
+
+def listeners_for(name: str) -> list[Listener]:
+    autodiscover()
+    return list(_listeners.get(name, []))
+
+
+def dispatch(event: Event) -> None:
+    """Call every listener now, in the event's schema; failures are logged, not raised."""
+    for listener in listeners_for(event.name):
+        try:
+            with schema_context(event.schema_name):
+                listener(event)
+        except Exception:
+            logger.exception("listener %s failed for %s", getattr(listener, "__name__", listener), event.name)
+
+
+def emit(name: str, **payload: Any) -> Event:
+    """Schedule ``name`` for dispatch after the current transaction commits (now if none)."""
+    event = Event(name=name, schema_name=str(connection.schema_name), payload=payload)
+    transaction.on_commit(lambda: dispatch(event))
+    return event
