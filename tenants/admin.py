@@ -10,7 +10,7 @@ from unfold.decorators import action
 
 from askpro.admin_sites import platform_admin_site
 from tenants import services
-from tenants.models import Domain, Tenant
+from tenants.models import Domain, PhoneNumber, Tenant, VoiceAgent
 
 
 class DomainInline(TabularInline):
@@ -56,4 +56,20 @@ class TenantAdmin(TenantAdminMixin, ModelAdmin):
 class DomainAdmin(ModelAdmin):
     list_display = ("domain", "tenant", "is_primary")
     search_fields = ("domain", "tenant__name")
+    autocomplete_fields = ("tenant",)
+
+
+@admin.register(PhoneNumber, site=platform_admin_site)
+class PhoneNumberAdmin(ModelAdmin):
+    list_display = ("number", "tenant", "label", "inbound_agent_id", "is_active")
+    list_filter = ("is_active", "tenant")
+    search_fields = ("number", "label", "tenant__name")
+    autocomplete_fields = ("tenant",)
+
+
+@admin.register(VoiceAgent, site=platform_admin_site)
+class VoiceAgentAdmin(ModelAdmin):
+    list_display = ("agent_id", "name", "tenant", "is_active")
+    list_filter = ("is_active", "tenant")
+    search_fields = ("agent_id", "name", "tenant__name")
     autocomplete_fields = ("tenant",)

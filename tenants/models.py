@@ -71,3 +71,43 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class PhoneNumber(models.Model):
+    """A business phone number the voice agent answers; routes platform-wide calls to a tenant."""
+
+    number = models.CharField(_("number"), max_length=32, unique=True, help_text=_("E.164, e.g. +4930123456789"))
+    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="phone_numbers")
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    inbound_agent_id = models.CharField(
+        _("override agent"), max_length=100, blank=True,
+        help_text=_("Retell agent to use for inbound calls to this number instead of the default."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class VoiceAgent(models.Model):
+    """A Retell agent id that belongs to one tenant."""
+
+    agent_id = models.CharField(_("Retell agent id"), max_length=100, unique=True)
+    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="voice_agents")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("voice agent")
+        verbose_name_plural = _("voice agents")
+        ordering = ["agent_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.agent_id
