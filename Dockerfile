@@ -1,0 +1,15 @@
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY requirements.lock .
+RUN pip install --no-cache-dir uv && uv pip install --system --no-cache -r requirements.lock
+COPY . .
+RUN useradd --create-home askpro && mkdir -p /data && chown askpro /data
+USER askpro
+ENV ASKPRO_DATA_DIR=/data DJANGO_SETTINGS_MODULE=askpro.settings
+EXPOSE 8000
+CMD ["gunicorn", "askpro.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "3", "--threads", "8", "--access-logfile", "-"]
