@@ -320,6 +320,7 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "ENVIRONMENT": "askpro.admin_sites.environment_label",
+    "DASHBOARD_CALLBACK": "askpro.dashboard.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,

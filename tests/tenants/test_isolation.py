@@ -96,3 +96,17 @@ def test_a_task_queued_from_a_tenant_request_runs_in_that_tenants_schema(live_wo
     salon_probe = probes[SALON_HOST][0]
     assert Client(HTTP_HOST=PHYSIO_HOST).get(f"/api/diagnostics/task-probe/{salon_probe}").json()["status"] == "pending"
     time.sleep(0)
+
+
+def test_the_platform_dashboard_shows_the_tenant_count_to_an_operator(public_tenant, salon, physio):
+    from tenants.services import create_operator
+
+    create_operator(email="op@askpro.example", password="op-pass-123!")
+    client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    client.post("/admin/login/", {"username": "op@askpro.example", "password": "op-pass-123!"})
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    cards = response.context["askpro_cards"]
+    assert [(card.title, card.value) for card in cards if card.href.endswith("/tenants/tenant/")] == [("Tenants", "2")]
