@@ -57,3 +57,22 @@ def test_secrets_round_trip_and_are_not_stored_in_clear():
 
     assert "geheim" not in token
     assert decrypt(token) == "sk_live_geheim"
+
+
+def test_a_task_queued_on_commit_inside_a_tenant_context_keeps_that_schema(salon, django_capture_on_commit_callbacks):
+    from django_tenants.utils import tenant_context
+
+    from askpro.tenancy import delay_on_commit
+
+    sent = []
+
+    class FakeTask:  # records the schema at send time, the way tenant-schemas-celery reads it
+        def apply_async(self, args, kwargs):
+            sent.append((connection.schema_name, args, kwargs))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with tenant_context(salon):
+            delay_on_commit(FakeTask(), 42, reason="test")
+        # the context has exited before the commit happens
+
+    assert sent == [("salon_schmidt", (42,), {"reason": "test"})]
