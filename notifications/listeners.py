@@ -16,7 +16,7 @@ from django_tenants.utils import get_tenant_model, tenant_context
 
 from askpro.hooks import Event, listens_to
 from notifications import events as ev
-from notifications import services
+from notifications import queries, services
 from notifications.rendering import format_money
 
 logger = logging.getLogger(__name__)
@@ -82,11 +82,9 @@ def billing_ref(payload: dict[str, Any], tenant: Any) -> str:
 
 @listens_to("calls.callback_requested")
 def notify_business_of_callback(event: Event) -> None:
-    from django.db import connection
-
     values = callback_values(event.payload)
     services.notify_business(
-        connection.tenant, ev.CALLBACK_REQUESTED, values, ref=f"callback:{event.payload['callback_id']}"
+        queries.current_tenant(), ev.CALLBACK_REQUESTED, values, ref=f"callback:{event.payload['callback_id']}"
     )
 
 

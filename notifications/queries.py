@@ -118,14 +118,22 @@ def choose_template(event_key: str, channel: str, language: str, override: Notif
     return ChosenTemplate(builtin.subject, builtin.body, "default")
 
 
-def business_name() -> str:
+def current_tenant() -> Any:
+    """The tenant row of the current schema (schema_context only sets a stand-in without fields)."""
+    from tenants.models import Tenant
+
     tenant = getattr(connection, "tenant", None)
-    return str(getattr(tenant, "name", "") or "")
+    if isinstance(tenant, Tenant):
+        return tenant
+    return Tenant.objects.filter(schema_name=connection.schema_name).first()
+
+
+def business_name() -> str:
+    return str(getattr(current_tenant(), "name", "") or "")
 
 
 def tenant_language() -> str:
-    tenant = getattr(connection, "tenant", None)
-    return str(getattr(tenant, "locale", "") or "de")
+    return str(getattr(current_tenant(), "locale", "") or "de")
 
 
 def appointment_values(appointment: Appointment, language: str, previous_starts_at: dt.datetime | None = None) -> dict[str, str]:
@@ -234,8 +242,7 @@ def credentials() -> Credentials:
 def tenant_url(path: str) -> str:
     """An absolute URL on the current tenant's host (scheme and port from ASKPRO_PUBLIC_URL)."""
     public = urlparse(settings.PUBLIC_URL)
-    tenant = getattr(connection, "tenant", None)
-    host = getattr(tenant, "primary_domain", None) or public.hostname or "localhost"
+    host = getattr(current_tenant(), "primary_domain", None) or public.hostname or "localhost"
     port = f":{public.port}" if public.port else ""
     return f"{public.scheme or 'https'}://{host}{port}{path}"
 

@@ -220,7 +220,7 @@ def _message_for(delivery: NotificationDelivery) -> Message:
     attachments: tuple[Attachment, ...] = ()
     event = ev.get_event(delivery.event)
     if delivery.channel == Channel.EMAIL and event.calendar and delivery.appointment is not None:
-        domain = getattr(getattr(connection, "tenant", None), "primary_domain", None) or "askpro"
+        domain = getattr(queries.current_tenant(), "primary_domain", None) or "askpro"
         ics = appointment_ics(delivery.appointment, delivery.event, business=queries.business_name(), domain=domain)
         attachments = (Attachment("termin.ics", ics, "text/calendar"),)
     to = delivery.recipient
@@ -322,7 +322,7 @@ def _create_fallback(delivery: NotificationDelivery, now: dt.datetime) -> Notifi
         preference = queries.contact_preference(delivery.customer)
         recipient = queries.customer_address(delivery.customer, channel, preference)
         skip = _customer_skip_reason(delivery.event, channel, recipient, preference)
-        tz = delivery.appointment.branch.tzinfo if delivery.appointment else connection.tenant.tzinfo
+        tz = delivery.appointment.branch.tzinfo if delivery.appointment else queries.current_tenant().tzinfo
         values = (
             queries.appointment_values(delivery.appointment, delivery.language)
             if delivery.appointment is not None else {}
@@ -331,7 +331,7 @@ def _create_fallback(delivery: NotificationDelivery, now: dt.datetime) -> Notifi
         addresses = queries.business_addresses(channel)
         recipient = addresses[0] if addresses else ""
         skip = "" if recipient else Skip.NO_ADDRESS
-        tz = connection.tenant.tzinfo
+        tz = queries.current_tenant().tzinfo
         values = {"business_name": queries.business_name()}
     # The fallback says what the original said; re-render only when its template is ours to fill.
     plan = _Plan(
