@@ -128,13 +128,14 @@ def _queue_delivery(delivery_id: int, countdown: float = 0) -> None:
 
 
 def notify_appointment_event(
-    event_key: str, appointment_id: int, *, previous_starts_at: dt.datetime | None = None
+    event_key: str, appointment_id: int, *, previous_starts_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> list[NotificationDelivery]:
     """Create (once) the customer's notification for an appointment event in the current
     tenant, in the customer's language, and queue it after commit. Returns the new rows."""
     if event_key not in ev.APPOINTMENT_EVENTS:
         raise ValueError(f"{event_key} is not an appointment event")
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         appointment = (
             Appointment.objects.select_related("customer", "service", "staff", "branch").filter(pk=appointment_id).first()
@@ -203,7 +204,7 @@ def queue_due_reminders(now: dt.datetime | None = None) -> int:
         for appointment_id, starts_at, created_at in due:
             if created_at > starts_at - lead:
                 continue  # booked inside the reminder window: the confirmation is fresh enough
-            created += len(notify_appointment_event(event_key, appointment_id))
+            created += len(notify_appointment_event(event_key, appointment_id, now=now))
     return created
 
 
