@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from appointments.models import Appointment, Customer
 from notifications import events as ev
@@ -124,7 +125,15 @@ def _store(plan: _Plan, config: queries.EffectiveConfiguration, override: Any, n
 def _queue_delivery(delivery_id: int, countdown: float = 0) -> None:
     from notifications.tasks import deliver_notification
 
-    transaction.on_commit(lambda: deliver_notification.apply_async((delivery_id,), countdown=countdown))
+    # The task runs in the schema it is queued from; the commit may happen after the caller
+    # left the tenant's schema (billing events are handled inside tenant_context), so pin it.
+    schema = connection.schema_name
+
+    def queue() -> None:
+        with schema_context(schema):
+            deliver_notification.apply_async((delivery_id,), countdown=countdown)
+
+    transaction.on_commit(queue)
 
 
 def notify_appointment_event(
