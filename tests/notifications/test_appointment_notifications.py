@@ -7,7 +7,11 @@ from icalendar import Calendar
 
 from askpro import hooks
 from notifications import services
-from notifications.models import CustomerContactPreference, NotificationConfiguration, NotificationDelivery
+from notifications.models import (
+    CustomerContactPreference,
+    NotificationConfiguration,
+    NotificationDelivery,
+)
 
 TUESDAY_14H = dt.datetime(2026, 10, 13, 12, 0, tzinfo=dt.UTC)  # 14:00 in Berlin
 

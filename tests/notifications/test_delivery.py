@@ -12,7 +12,11 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from notifications import services
-from notifications.models import CustomerContactPreference, NotificationConfiguration, NotificationDelivery
+from notifications.models import (
+    CustomerContactPreference,
+    NotificationConfiguration,
+    NotificationDelivery,
+)
 
 TWILIO_URL = "https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages.json"
 SOON = dt.timedelta(days=3)

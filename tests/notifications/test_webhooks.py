@@ -10,7 +10,10 @@ STATUS_URL = "http://salon-schmidt.localhost/webhooks/twilio/status"
 INBOUND_URL = "http://salon-schmidt.localhost/webhooks/twilio/inbound"
 
 
-def _signed_post(client, url, data, token="platform-auth-token"):
+PLATFORM_TOKEN = "platform-auth-token"
+
+
+def _signed_post(client, url, data, token=PLATFORM_TOKEN):
     signature = compute_signature(token, url, list(data.items()))
     return client.post(url.split("localhost", 1)[1], data, HTTP_X_TWILIO_SIGNATURE=signature)
 
