@@ -5,7 +5,11 @@ import datetime as dt
 from django.utils import timezone
 
 from notifications import demo
-from notifications.models import NotificationConfiguration, NotificationDelivery, NotificationSettings
+from notifications.models import (
+    NotificationConfiguration,
+    NotificationDelivery,
+    NotificationSettings,
+)
 
 
 def test_the_demo_seed_is_idempotent_and_shows_a_phone_booking_confirmed_in_the_outbox(in_salon, notif_cast, notif_appointment):
