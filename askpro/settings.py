@@ -331,3 +331,21 @@ UNFOLD = {
 
 DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
+
+# --- notifications --------------------------------------------------------------------------
+# "outbox" records messages (admin + log) and sends nothing; "live" talks to SMTP/Twilio/Telegram.
+NOTIFICATIONS_BACKEND = envstr("NOTIFICATIONS_BACKEND", "live" if ENVIRONMENT == "production" else "outbox")
+# Platform-wide provider credentials; a tenant may store its own (encrypted) instead.
+TWILIO_ACCOUNT_SID = envstr("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = envstr("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = envstr("TWILIO_FROM_NUMBER")
+TWILIO_WHATSAPP_FROM = envstr("TWILIO_WHATSAPP_FROM")
+TELEGRAM_BOT_TOKEN = envstr("TELEGRAM_BOT_TOKEN")
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "AskPro <noreply@askpro.localhost>")
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10

@@ -1,1 +1,187 @@
-# Models of this app are registered with askpro.admin_sites (platform_admin_site / tenant_admin_site).
+"""Tenant admin: templates with live preview, configurations, contact preferences, settings,
+and the delivery queue with retry/cancel actions and a 30-day analytics panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+from unfold.decorators import action
+
+from askpro.admin_sites import tenant_admin_site
+from askpro.errors import DomainError
+from notifications import queries, services
+from notifications.defaults import default_template
+from notifications.models import (
+    CustomerContactPreference,
+    NotificationConfiguration,
+    NotificationDelivery,
+    NotificationSettings,
+    NotificationTemplate,
+)
+from notifications.rendering import PLACEHOLDERS, render
+
+
+def preview(subject: str, body: str, language: str) -> dict[str, Any]:
+    values = queries.sample_values(language)
+    rendered_subject, rendered_body = render(subject, values), render(body, values)
+    return {
+        "subject": rendered_subject.text,
+        "body": rendered_body.text,
+        "unknown": sorted(set(rendered_subject.unknown + rendered_body.unknown)),
+        "missing": sorted(set(rendered_subject.missing + rendered_body.missing)),
+    }
+
+
+@admin.register(NotificationTemplate, site=tenant_admin_site)
+class NotificationTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("__str__", "event", "channel", "language", "is_active", "updated_at")
+    list_filter = ("event", "channel", "language", "is_active")
+    search_fields = ("name", "subject", "body")
+    readonly_fields = ("placeholder_help", "saved_preview")
+    fieldsets = (
+        (None, {"fields": ("event", "channel", "language", "name", "is_active")}),
+        (_("Text"), {"fields": ("subject", "body", "placeholder_help")}),
+        (_("Preview with sample data"), {"fields": ("saved_preview",)}),
+    )
+    change_form_after_template = "notifications/admin/template_live_preview.html"
+
+    def get_urls(self) -> list:
+        return [
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="notifications_notificationtemplate_preview"),
+        ] + super().get_urls()
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """Render the posted (unsaved) text with sample data; nothing is stored."""
+        if not self.has_view_permission(request):
+            return JsonResponse({"error": "forbidden"}, status=403)
+        data = request.POST if request.method == "POST" else request.GET
+        language = data.get("language") if data.get("language") in ("de", "en") else "de"
+        return JsonResponse(preview(data.get("subject", ""), data.get("body", ""), language))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        # "Add" starts from the built-in text of the chosen event/channel/language.
+        initial = super().get_changeform_initial_data(request)
+        event, channel = request.GET.get("event"), request.GET.get("channel")
+        if event and channel:
+            builtin = default_template(event, channel, request.GET.get("language", "de"))
+            initial.setdefault("subject", builtin.subject)
+            initial.setdefault("body", builtin.body)
+        return initial
+
+    @admin.display(description=_("Placeholders"))
+    def placeholder_help(self, obj: NotificationTemplate | None) -> str:
+        return format_html_join(
+            "", "<div><code>{{{{{}}}}}</code> – {}</div>", ((name, label) for name, label in PLACEHOLDERS.items())
+        )
+
+    @admin.display(description=_("Preview"))
+    def saved_preview(self, obj: NotificationTemplate | None) -> str:
+        if obj is None or not obj.pk:
+            return "—"
+        result = preview(obj.subject, obj.body, obj.language)
+        problems = ""
+        if result["unknown"] or result["missing"]:
+            problems = format_html('<p class="text-red-600">{}: {}</p>', _("Problems"), ", ".join(result["unknown"] + result["missing"]))
+        return format_html(
+            '<div class="border rounded p-3"><strong>{}</strong><pre style="white-space:pre-wrap">{}</pre>{}</div>',
+            result["subject"], result["body"], problems,
+        )
+
+
+@admin.register(NotificationConfiguration, site=tenant_admin_site)
+class NotificationConfigurationAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("event", "scope", "target", "enabled", "channel", "fallback_channel", "retry_count", "retry_delay_minutes", "template")
+    list_filter = ("scope", "event", "channel", "enabled")
+    search_fields = ("branch__name", "service__name", "staff__name")
+    autocomplete_fields = ()
+    fieldsets = (
+        (_("Where it applies"), {"fields": ("event", "scope", "branch", "service", "staff"),
+                                 "description": _("Staff member > service > branch > company; empty fields inherit.")}),
+        (_("Preferences (any level)"), {"fields": ("channel", "template")}),
+        (_("Business rules (not at staff level)"), {"fields": ("enabled", "fallback_channel", "retry_count", "retry_delay_minutes")}),
+    )
+
+    @admin.display(description=_("applies to"))
+    def target(self, obj: NotificationConfiguration) -> str:
+        return str(obj.branch or obj.service or obj.staff or _("whole company"))
+
+
+@admin.register(CustomerContactPreference, site=tenant_admin_site)
+class CustomerContactPreferenceAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("customer", "preferred_channel", "marketing_consent", "sms_opt_out", "whatsapp_opt_out", "email_opt_out", "updated_at")
+    list_filter = ("preferred_channel", "marketing_consent", "sms_opt_out", "whatsapp_opt_out", "email_opt_out")
+    search_fields = ("customer__name", "customer__phone", "customer__email")
+    readonly_fields = ("marketing_consent_at", "sms_opted_out_at")
+
+
+@admin.register(NotificationSettings, site=tenant_admin_site)
+class NotificationSettingsAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("__str__", "business_email", "quiet_hours_enabled", "quiet_hours_start", "quiet_hours_end")
+    fieldsets = (
+        (_("Business contact"), {"fields": ("business_email", "business_phone", "business_telegram_chat_id", "email_from")}),
+        (_("Quiet hours"), {"fields": ("quiet_hours_enabled", "quiet_hours_start", "quiet_hours_end")}),
+        (_("Own provider accounts (optional)"), {
+            "fields": ("twilio_account_sid", "twilio_auth_token", "twilio_from_number", "twilio_whatsapp_from", "telegram_bot_token"),
+            "description": _("Leave empty to send through the platform's accounts. Tokens are stored encrypted."),
+        }),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not NotificationSettings.objects.exists() and super().has_add_permission(request)
+
+
+@admin.register(NotificationDelivery, site=tenant_admin_site)
+class NotificationDeliveryAdmin(ModelAdmin):
+    list_display = ("created_at", "event", "channel", "recipient", "status", "skip_reason", "attempts", "next_attempt_at", "backend", "is_fallback")
+    list_filter = ("status", "channel", "event", "skip_reason", "backend", "urgent", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("recipient", "subject", "body", "provider_message_id", "customer__name", "dedupe_key")
+    date_hierarchy = "created_at"
+    list_before_template = "notifications/admin/delivery_analytics.html"
+    actions = ["retry_selected", "cancel_selected"]
+    list_select_related = ("customer",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(boolean=True, description=_("fallback"))
+    def is_fallback(self, obj: NotificationDelivery) -> bool:
+        return obj.fallback_of_id is not None
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "notification_stats": queries.delivery_stats(30)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet, operation: Any, done: str) -> None:
+        ok, refused = 0, 0
+        for delivery_id in queryset.values_list("pk", flat=True):
+            try:
+                operation(delivery_id)
+                ok += 1
+            except DomainError:
+                refused += 1
+        if ok:
+            self.message_user(request, done % {"count": ok}, messages.SUCCESS)
+        if refused:
+            self.message_user(request, _("%(count)s notification(s) were not in a state that allows this.") % {"count": refused}, messages.WARNING)
+
+    @action(description=_("Send again"), permissions=["change"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._apply(request, queryset, services.retry_delivery, str(_("%(count)s notification(s) queued again.")))
+
+    @action(description=_("Cancel"), permissions=["change"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._apply(request, queryset, services.cancel_delivery, str(_("%(count)s notification(s) cancelled.")))

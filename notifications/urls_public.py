@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from notifications import webhooks
+
+urlpatterns = [
+    path("webhooks/twilio/inbound", webhooks.twilio_inbound_platform, name="notifications-twilio-inbound-platform"),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from notifications import webhooks
+
+urlpatterns = [
+    path("webhooks/twilio/status", webhooks.twilio_status, name="notifications-twilio-status"),
+    path("webhooks/twilio/inbound", webhooks.twilio_inbound_tenant, name="notifications-twilio-inbound"),
+]
