@@ -330,3 +330,11 @@ UNFOLD = {
 
 DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
+
+# --- voice agent (Retell) -------------------------------------------------------------------
+
+# Platform Retell API key (the one with the "webhook" badge); a tenant's own key is tried first.
+RETELL_API_KEY = envstr("RETELL_API_KEY")
+# Optional allow-list of source IPs for Retell requests (Retell documents 100.20.5.228); empty: off.
+RETELL_ALLOWED_IPS = envlist("RETELL_ALLOWED_IPS")
+RETELL_RATE_LIMIT_PER_MINUTE = envint("RETELL_RATE_LIMIT_PER_MINUTE", 100)
