@@ -16,6 +16,7 @@ from appointments.models import Customer, CustomerJourneyTransition, CustomerNot
 from askpro.errors import ValidationFailed
 
 DEFAULT_REGION = "DE"
+MIN_SIGNIFICANT_DIGITS = 6
 
 
 class InvalidPhoneNumber(ValidationFailed):
@@ -40,7 +41,8 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(parsed):
+    # German numbers may be short, but nobody calls from fewer than six significant digits.
+    if not phonenumbers.is_possible_number(parsed) or len(str(parsed.national_number)) < MIN_SIGNIFICANT_DIGITS:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
