@@ -190,9 +190,9 @@ def local_datetime(day: dt.date, time: dt.time, tz: zoneinfo.ZoneInfo) -> dt.dat
     candidate = dt.datetime.combine(day, time, tzinfo=tz).replace(fold=0)
     roundtrip = candidate.astimezone(dt.UTC).astimezone(tz)
     if roundtrip.replace(tzinfo=None) != candidate.replace(tzinfo=None):
-        # Non-existent (gap): the UTC instant of fold=1 is the wall time after the jump.
-        later = dt.datetime.combine(day, time, tzinfo=tz).replace(fold=1).astimezone(dt.UTC)
-        return later.astimezone(tz)
+        # Non-existent (gap): fold=0 carries the pre-jump offset, so its instant is the wall
+        # time after the jump (02:30 -> 03:30 CEST).
+        return roundtrip
     return candidate
 
 

@@ -44,14 +44,15 @@ def _or_list(names: Sequence[str]) -> str:
 
 
 def match_name(query: str, items: Iterable[T], name_of: Callable[[T], str] = str) -> Match[T]:
-    """Match ``query`` against the items' names: exact (folded), then whole-word containment,
+    """Match ``query`` against the items' names: exact (folded, spaces ignored), then whole-word containment,
     then close spellings (difflib). Several equally plausible items give a question."""
     pool = [(item, normalize_name(name_of(item))) for item in items]
     wanted = normalize_name(query)
     if not wanted or not pool:
         return Match(item=None)
 
-    exact = [item for item, name in pool if name == wanted]
+    compact = wanted.replace(" ", "")
+    exact = [item for item, name in pool if name.replace(" ", "") == compact]
     if len(exact) == 1:
         return Match(item=exact[0])
     if exact:
