@@ -271,7 +271,7 @@ class CallAdmin(ModelAdmin):
             return format_html("<pre style='white-space:pre-wrap'>{}</pre>", obj.transcript or "–")
         return format_html_join(
             "", "<p><strong>{}:</strong> {}</p>",
-            ((labels.get(t.get("role"), t.get("role")), t["content"]) for t in turns),
+            ((labels.get(str(t.get("role")), t.get("role")), t["content"]) for t in turns),
         )
 
     @action(description=_("Mark as reviewed"))

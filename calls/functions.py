@@ -86,7 +86,7 @@ def split_body(body: Any) -> tuple[str, dict[str, Any], dict[str, Any], str]:
     if not isinstance(body, dict):
         raise ValueError("body is not a JSON object")
     if isinstance(body.get("args"), dict) and ("call" in body or "name" in body):
-        call = body.get("call") if isinstance(body.get("call"), dict) else {}
+        call: dict[str, Any] = body["call"] if isinstance(body.get("call"), dict) else {}
         return str(body.get("name") or ""), body["args"], call, "wrapped"
     return "", body, {}, "root"
 

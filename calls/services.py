@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 LIFECYCLE_EVENTS = ("call_started", "call_ended", "call_analyzed", "transcript_updated")
 TRANSFER_EVENTS = ("transfer_started", "transfer_bridged", "transfer_cancelled", "transfer_ended")
-_STATUS_RANK = {
+_STATUS_RANK: dict[str, int] = {
     Call.Status.REGISTERED: 0, Call.Status.ONGOING: 1,
     Call.Status.ENDED: 2, Call.Status.NOT_CONNECTED: 2, Call.Status.ERROR: 2,
 }
@@ -186,7 +186,7 @@ def _apply_analysis(call: Call, analysis: Mapping[str, Any], changed: set[str]) 
 
 
 def _raise_status(call: Call, status: str, changed: set[str]) -> None:
-    if _STATUS_RANK[status] > _STATUS_RANK[Call.Status(call.status)]:
+    if _STATUS_RANK[status] > _STATUS_RANK[call.status]:
         call.status = status
         changed.add("status")
 
