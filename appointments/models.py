@@ -6,6 +6,8 @@ from __future__ import annotations
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -92,24 +94,67 @@ class Staff(TimeStamped):
 
 
 class Customer(TimeStamped):
-    """The one customer model (the voice-agent work extends it)."""
+    """The one customer model: who books, how we reach them, where they are in their journey.
+
+    Phone numbers are stored in E.164 (``appointments.customers.normalize_phone``); a lookup by
+    any known number is one indexed query over ``phone`` (btree) and ``other_phones`` (GIN).
+    Change ``journey_status`` only through ``appointments.customers.change_journey_status``.
+    """
 
     class Language(models.TextChoices):
         DE = "de", _("German")
         EN = "en", _("English")
 
+    class Source(models.TextChoices):
+        PHONE = "phone", _("Phone (voice agent)")
+        ADMIN = "admin", _("Admin")
+        ONLINE = "online", _("Online booking")
+        CALCOM = "calcom", _("Cal.com")
+        WALK_IN = "walk_in", _("Walk-in")
+        IMPORT = "import", _("Import")
+        OTHER = "other", _("Other")
+
+    class Journey(models.TextChoices):
+        LEAD = "lead", _("Lead (first contact, no appointment yet)")
+        PROSPECT = "prospect", _("Prospect (appointment planned)")
+        CUSTOMER = "customer", _("Customer (first appointment completed)")
+        REGULAR = "regular", _("Regular (3+ appointments completed)")
+        VIP = "vip", _("VIP")
+        AT_RISK = "at_risk", _("At risk (no activity for 90+ days)")
+        CHURNED = "churned", _("Churned")
+
     name = models.CharField(_("name"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True, help_text=_("E.164, e.g. +4915112345678"))
+    other_phones = ArrayField(
+        models.CharField(max_length=32), verbose_name=_("other phone numbers"), default=list, blank=True,
+        help_text=_("Further numbers the customer calls from, E.164."),
+    )
     email = models.EmailField(_("email"), blank=True)
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.DE)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.ADMIN)
+    journey_status = models.CharField(
+        _("journey status"), max_length=20, choices=Journey.choices, default=Journey.LEAD, db_index=True,
+    )
+    journey_changed_at = models.DateTimeField(_("journey status changed"), null=True, blank=True)
+    gdpr_consent = models.BooleanField(_("GDPR consent"), default=False, help_text=_("Consent to storing and processing personal data."))
+    gdpr_consent_at = models.DateTimeField(_("GDPR consent given"), null=True, blank=True)
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    marketing_consent_at = models.DateTimeField(_("marketing consent changed"), null=True, blank=True)
+    sms_opt_out = models.BooleanField(_("no SMS"), default=False, help_text=_("The customer asked not to receive text messages."))
+    sms_opt_out_at = models.DateTimeField(_("SMS opt-out date"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name"]
+        indexes = [GinIndex(fields=["other_phones"], name="customer_other_phones_gin")]
 
     def __str__(self) -> str:
         return self.name or self.phone or f"#{self.pk}"
+
+    @property
+    def phone_numbers(self) -> list[str]:
+        return [number for number in [self.phone, *self.other_phones] if number]
 
 
 class Appointment(TimeStamped):
@@ -156,3 +201,57 @@ class Appointment(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.service} · {self.customer} · {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class CustomerNote(TimeStamped):
+    """A note about a customer (complaint, preference, medical hint) with a visibility level."""
+
+    class Type(models.TextChoices):
+        GENERAL = "general", _("General")
+        COMPLAINT = "complaint", _("Complaint")
+        FEEDBACK = "feedback", _("Feedback")
+        MEDICAL = "medical", _("Medical")
+        CALL = "call", _("From a call")
+
+    class Visibility(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        MANAGEMENT = "management", _("Management only")
+        ALL = "all", _("Everyone")
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="customer_notes")
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    content = models.TextField(_("content"))
+    type = models.CharField(_("type"), max_length=20, choices=Type.choices, default=Type.GENERAL)
+    is_pinned = models.BooleanField(_("pinned"), default=False, help_text=_("Pinned notes are shown first."))
+    visibility = models.CharField(_("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.STAFF)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("customer note")
+        verbose_name_plural = _("customer notes")
+        ordering = ["-is_pinned", "-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject or self.content[:60]
+
+
+class CustomerJourneyTransition(models.Model):
+    """One change of a customer's journey status: the audit trail of the journey."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="journey_transitions")
+    from_status = models.CharField(_("from"), max_length=20, choices=Customer.Journey.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Customer.Journey.choices)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    actor = models.CharField(_("changed by"), max_length=150, blank=True, help_text=_('Who changed it, e.g. "user:12", "phone:<call id>", "system".'))
+    created_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("journey transition")
+        verbose_name_plural = _("journey transitions")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status}"

@@ -16,7 +16,14 @@ Event names and payloads (all ids are integers, times ISO 8601 strings):
   ``previous_starts_at``; emitted in the tenant's schema.
 - ``billing.low_balance`` / ``billing.topup_completed`` / ``billing.payment_failed`` /
   ``billing.invoice_issued``: ``tenant_id`` plus the amounts or ids; emitted in the public schema.
-- ``calls.call_ended`` / ``calls.callback_requested``: ``call_id`` / ``callback_id``; tenant schema.
+- ``calls.call_ended``: a call's billable usage, emitted exactly once per Retell call (when its end
+  is first known, from ``call_ended`` or ``call_analyzed``); tenant schema. Payload: ``call_id``
+  (Retell id, str), ``tenant_id``, ``duration_seconds`` (int, rounded), ``provider_cost_cents``
+  (int, Retell's ``combined_cost`` rounded half up; 0 if unknown), ``provider_currency`` ("USD"),
+  ``ended_at`` (ISO 8601 UTC). Billing must still key its usage row on ``call_id`` (idempotent).
+- ``calls.callback_requested``: ``callback_id``, ``priority``, ``reason``; tenant schema.
+- ``calls.callback_escalated``: ``callback_id``, ``priority`` (after the step up),
+  ``escalation_count``; tenant schema.
 
 A listener runs in the schema the event was emitted in; its failure is logged and never undoes
 or breaks the business change that already committed.

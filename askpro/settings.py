@@ -349,3 +349,11 @@ EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
+
+# --- voice agent (Retell) -------------------------------------------------------------------
+
+# Platform Retell API key (the one with the "webhook" badge); a tenant's own key is tried first.
+RETELL_API_KEY = envstr("RETELL_API_KEY")
+# Optional allow-list of source IPs for Retell requests (Retell documents 100.20.5.228); empty: off.
+RETELL_ALLOWED_IPS = envlist("RETELL_ALLOWED_IPS")
+RETELL_RATE_LIMIT_PER_MINUTE = envint("RETELL_RATE_LIMIT_PER_MINUTE", 100)

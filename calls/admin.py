@@ -1,1 +1,340 @@
-# Models of this app are registered with askpro.admin_sites (platform_admin_site / tenant_admin_site).
+"""Tenant admin of the voice-agent domain: calls, callback requests, voice settings, and the
+customer pages (with their calls, appointments, notes and journey), which need the calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action, display
+
+from appointments import customers as customer_services
+from appointments.models import Appointment, Customer, CustomerJourneyTransition, CustomerNote
+from askpro.admin_sites import tenant_admin_site
+from calls import services
+from calls.models import Call, CallbackRequest, FunctionCallResult, VoiceSettings
+
+
+def _phone_search(queryset: QuerySet[Any], term: str, *fields: str) -> QuerySet[Any] | None:
+    """Rows matching a phone number typed in any notation, or None if ``term`` is no number."""
+    number = customer_services.normalize_phone(term)
+    if number is None or sum(ch.isdigit() for ch in term) < 6:
+        return None
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{field: number})
+    return queryset.filter(condition)
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"user:{request.user.pk}"
+
+
+# --- customers ------------------------------------------------------------------------------
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ("name", "phone", "other_phones", "email", "language", "source", "gdpr_consent", "marketing_consent", "sms_opt_out")
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data.get("phone") or ""
+        if not raw:
+            return ""
+        number = customer_services.normalize_phone(raw)
+        if number is None:
+            raise forms.ValidationError(_("Enter a valid phone number, e.g. 0151 12345678 or +49 151 12345678."))
+        return number
+
+    def clean_other_phones(self) -> list[str]:
+        numbers = []
+        for raw in self.cleaned_data.get("other_phones") or []:
+            number = customer_services.normalize_phone(raw)
+            if number is None:
+                raise forms.ValidationError(_("%(value)s is not a valid phone number.") % {"value": raw})
+            if number not in numbers:
+                numbers.append(number)
+        return numbers
+
+
+class CustomerNoteInline(TabularInline):
+    model = CustomerNote
+    extra = 0
+    fields = ("type", "subject", "content", "is_pinned", "visibility", "created_by", "created_at")
+    readonly_fields = ("created_by", "created_at")
+
+
+class AppointmentInline(TabularInline):
+    model = Appointment
+    extra = 0
+    fields = ("starts_at", "service", "staff", "branch", "status", "source")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CallInline(TabularInline):
+    model = Call
+    fk_name = "customer"
+    extra = 0
+    fields = ("call_id", "started_at", "direction", "status", "user_sentiment", "appointment_made", "is_reviewed")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class JourneyTransitionInline(TabularInline):
+    model = CustomerJourneyTransition
+    extra = 0
+    fields = ("created_at", "from_status", "to_status", "reason", "actor")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _journey_action(status: str, label: Any) -> Callable[..., None]:
+    @action(description=_("Journey: %(status)s") % {"status": label})
+    def change(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        changed = sum(
+            customer_services.change_journey_status(customer.pk, status, reason="admin", actor=_actor(request))
+            for customer in queryset
+        )
+        messages.success(request, _("%(count)d customers moved.") % {"count": changed})
+
+    change.__name__ = f"journey_{status}"
+    return change
+
+
+@admin.register(Customer, site=tenant_admin_site)
+class CustomerAdmin(ModelAdmin):
+    form = CustomerForm
+    list_display = ("__str__", "phone", "email", "journey_status", "source", "gdpr_consent", "created_at")
+    list_filter = ("journey_status", "source", "language", "gdpr_consent", "marketing_consent", "sms_opt_out")
+    search_fields = ("name", "email", "phone")
+    search_help_text = _("Name, email or a phone number in any notation (0151 …, +49 151 …, 0049 …).")
+    readonly_fields = ("journey_status", "journey_changed_at", "gdpr_consent_at", "marketing_consent_at", "sms_opt_out_at", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "phone", "other_phones", "email", "language", "source")}),
+        (_("Journey"), {"fields": ("journey_status", "journey_changed_at")}),
+        (_("Consent"), {"fields": (("gdpr_consent", "gdpr_consent_at"), ("marketing_consent", "marketing_consent_at"), ("sms_opt_out", "sms_opt_out_at"))}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = [CustomerNoteInline, AppointmentInline, CallInline, JourneyTransitionInline]
+    actions = [_journey_action(value, label) for value, label in Customer.Journey.choices]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str) -> tuple[QuerySet[Customer], bool]:
+        number = customer_services.normalize_phone(search_term)
+        if number is not None and sum(ch.isdigit() for ch in search_term) >= 6:
+            return queryset.filter(Q(phone=number) | Q(other_phones__contains=[number])), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        # Consent dates follow their flags.
+        now = timezone.now()
+        for flag in ("gdpr_consent", "marketing_consent", "sms_opt_out"):
+            if flag in form.changed_data or (not change and getattr(obj, flag)):
+                setattr(obj, f"{flag}_at", now)
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for note in formset.save(commit=False):
+            if isinstance(note, CustomerNote) and note.created_by_id is None:
+                note.created_by = request.user
+            note.save()
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        formset.save_m2m()
+
+
+@admin.register(CustomerNote, site=tenant_admin_site)
+class CustomerNoteAdmin(ModelAdmin):
+    list_display = ("__str__", "customer", "type", "visibility", "is_pinned", "created_at")
+    list_filter = ("type", "visibility", "is_pinned")
+    search_fields = ("subject", "content", "customer__name", "customer__phone")
+    raw_id_fields = ("customer",)
+    readonly_fields = ("created_by", "created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: CustomerNote, form: Any, change: bool) -> None:
+        if obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(CustomerJourneyTransition, site=tenant_admin_site)
+class CustomerJourneyTransitionAdmin(ModelAdmin):
+    list_display = ("customer", "from_status", "to_status", "reason", "actor", "created_at")
+    list_filter = ("to_status", "from_status")
+    search_fields = ("customer__name", "customer__phone", "reason", "actor")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+@admin.register(Call, site=tenant_admin_site)
+class CallAdmin(ModelAdmin):
+    list_display = ("call_id", "started_at", "direction", "from_number", "customer_link", "duration", "status",
+                    "user_sentiment", "appointment_made", "cost", "is_reviewed")
+    list_filter = ("status", "direction", "user_sentiment", "call_successful", "appointment_made", "is_reviewed", "disconnection_reason")
+    search_fields = ("call_id", "from_number", "to_number", "customer__name", "summary")
+    search_help_text = _("Call id, name, summary or a phone number in any notation.")
+    date_hierarchy = "started_at"
+    list_select_related = ("customer",)
+    actions = ["mark_reviewed"]
+    fieldsets = (
+        (None, {"fields": ("call_id", "status", "direction", "from_number", "to_number", "customer_link", "appointment_link",
+                           "create_appointment_link", "started_at", "ended_at", "duration", "disconnection_reason",
+                           "transfer_destination", "is_reviewed", "reviewed_at", "reviewed_by")}),
+        (_("Analysis"), {"fields": ("summary", "user_sentiment", "call_successful", "in_voicemail", "appointment_made", "custom_analysis_data")}),
+        (_("Transcript"), {"fields": ("transcript_view", "recording_url", "public_log_url")}),
+        (_("Cost"), {"fields": ("cost", "cost_breakdown", "usage_emitted_at")}),
+        (_("Agent"), {"fields": ("agent_id", "agent_version", "agent_name", "call_type", "metadata", "dynamic_variables",
+                                 "collected_dynamic_variables", "transfers", "latency")}),
+        (_("Events"), {"fields": ("started_event_at", "ended_event_at", "analyzed_event_at", "created_at", "updated_at")}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # calls come from Retell
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Call], search_term: str) -> tuple[QuerySet[Call], bool]:
+        by_phone = _phone_search(queryset, search_term, "from_number", "to_number")
+        if by_phone is not None:
+            return by_phone, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @display(description=_("duration"))
+    def duration(self, obj: Call) -> str:
+        seconds = obj.duration_seconds
+        return f"{seconds // 60}:{seconds % 60:02d}" if obj.duration_ms is not None else "–"
+
+    @display(description=_("Retell cost"))
+    def cost(self, obj: Call) -> str:
+        return f"{obj.cost_cents / 100:.2f} {obj.cost_currency}" if obj.cost_cents is not None else "–"
+
+    @display(description=_("customer"))
+    def customer_link(self, obj: Call) -> str:
+        if obj.customer_id is None:
+            return "–"
+        url = reverse("admin:appointments_customer_change", args=[obj.customer_id])
+        return format_html('<a href="{}">{}</a>', url, obj.customer)
+
+    @display(description=_("appointment"))
+    def appointment_link(self, obj: Call) -> str:
+        if obj.appointment_id is None:
+            return "–"
+        try:
+            url = reverse("admin:appointments_appointment_change", args=[obj.appointment_id])
+        except NoReverseMatch:
+            return str(obj.appointment)
+        return format_html('<a href="{}">{}</a>', url, obj.appointment)
+
+    @display(description=_("create appointment"))
+    def create_appointment_link(self, obj: Call) -> str:
+        try:
+            url = reverse("admin:appointments_appointment_add")
+        except NoReverseMatch:
+            return "–"
+        query = f"?customer={obj.customer_id}&source=phone" if obj.customer_id else "?source=phone"
+        return format_html('<a class="text-primary-600" href="{}{}">{}</a>', url, query, _("Create appointment from this call"))
+
+    @display(description=_("transcript"))
+    def transcript_view(self, obj: Call) -> str:
+        labels = {"agent": _("Agent"), "user": _("Caller"), "transfer_target": _("Transfer")}
+        turns = [t for t in obj.transcript_object if isinstance(t, dict) and t.get("content")]
+        if not turns:
+            return format_html("<pre style='white-space:pre-wrap'>{}</pre>", obj.transcript or "–")
+        return format_html_join(
+            "", "<p><strong>{}:</strong> {}</p>",
+            ((labels.get(str(t.get("role")), t.get("role")), t["content"]) for t in turns),
+        )
+
+    @action(description=_("Mark as reviewed"))
+    def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
+        count = sum(services.mark_reviewed(call.pk, user=request.user) for call in queryset)
+        messages.success(request, _("%(count)d calls marked as reviewed.") % {"count": count})
+
+
+@admin.register(CallbackRequest, site=tenant_admin_site)
+class CallbackRequestAdmin(ModelAdmin):
+    list_display = ("__str__", "phone", "reason", "priority", "status", "due_at", "escalation_count", "assigned_to")
+    list_filter = ("status", "priority", "reason")
+    search_fields = ("name", "phone", "details", "customer__name")
+    raw_id_fields = ("call", "customer")
+    readonly_fields = ("escalated_at", "escalation_count", "handled_at", "handled_by", "created_at", "updated_at")
+    actions = ["mark_done"]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[CallbackRequest], search_term: str) -> tuple[QuerySet[CallbackRequest], bool]:
+        by_phone = _phone_search(queryset, search_term, "phone")
+        if by_phone is not None:
+            return by_phone, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @action(description=_("Mark as done"))
+    def mark_done(self, request: HttpRequest, queryset: QuerySet[CallbackRequest]) -> None:
+        count = sum(services.complete_callback(callback.pk, user=request.user) for callback in queryset)
+        messages.success(request, _("%(count)d callbacks closed.") % {"count": count})
+
+
+class VoiceSettingsForm(forms.ModelForm):
+    retell_api_key = forms.CharField(
+        label=_("Retell API key"), required=False, widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the stored key."),
+    )
+
+    class Meta:
+        model = VoiceSettings
+        fields = ("spoken_company_name", "retell_api_key")
+
+    def clean_retell_api_key(self) -> str:
+        value = self.cleaned_data.get("retell_api_key") or ""
+        return value or (self.instance.retell_api_key if self.instance.pk else "")
+
+
+@admin.register(VoiceSettings, site=tenant_admin_site)
+class VoiceSettingsAdmin(ModelAdmin):
+    form = VoiceSettingsForm
+    list_display = ("__str__", "spoken_company_name", "has_key", "updated_at")
+
+    @display(description=_("own Retell key"), boolean=True)
+    def has_key(self, obj: VoiceSettings) -> bool:
+        return bool(obj.retell_api_key)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not VoiceSettings.objects.exists()
+
+
+@admin.register(FunctionCallResult, site=tenant_admin_site)
+class FunctionCallResultAdmin(ModelAdmin):
+    list_display = ("function", "call_id", "created_at")
+    list_filter = ("function",)
+    search_fields = ("call_id",)
+    readonly_fields = ("call_id", "function", "args_hash", "response", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -65,6 +65,11 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
             )
 
 
+# These answer a suspended tenant themselves, in the form their caller understands
+# (Retell's inbound webhook answers "reject"; function calls answer a sentence to speak).
+SUSPENSION_EXEMPT_PATHS = ("/api/health", "/webhooks/retell/", "/api/retell/")
+
+
 class SuspendedTenantMiddleware:
     """A suspended tenant's host answers 403 (JSON for API paths) until an operator reactivates it."""
 
@@ -77,7 +82,7 @@ class SuspendedTenantMiddleware:
             tenant is not None
             and connection.schema_name != get_public_schema_name()
             and getattr(tenant, "status", "active") != "active"
-            and not request.path.startswith("/api/health")
+            and not request.path.startswith(SUSPENSION_EXEMPT_PATHS)
         ):
             return error_response(
                 "TENANT_SUSPENDED",

@@ -1,0 +1,178 @@
+"""Customer services: phone normalisation and lookup, callers becoming leads, the journey, notes
+and consent. Writes lock the customer row; reads by phone are one indexed query."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import phonenumbers
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from appointments.models import Customer, CustomerJourneyTransition, CustomerNote
+from askpro.errors import ValidationFailed
+
+DEFAULT_REGION = "DE"
+MIN_SIGNIFICANT_DIGITS = 6
+
+
+class InvalidPhoneNumber(ValidationFailed):
+    code = "PHONE_INVALID"
+    default_message = _("This is not a valid phone number.")
+
+
+class InvalidJourneyStatus(ValidationFailed):
+    code = "JOURNEY_STATUS_INVALID"
+    default_message = _("Unknown journey status.")
+
+
+def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """E.164 for any common German or international notation ("0151 123-4567", "0049 151 ...",
+    "+49 (0)151 ..."), or None when it is not a plausible number."""
+    if not raw:
+        return None
+    text = str(raw).strip().replace("(0)", "")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    # German numbers may be short, but nobody calls from fewer than six significant digits.
+    if not phonenumbers.is_possible_number(parsed) or len(str(parsed.national_number)) < MIN_SIGNIFICANT_DIGITS:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def require_phone(raw: str | None) -> str:
+    number = normalize_phone(raw)
+    if number is None:
+        raise InvalidPhoneNumber(details={"phone": raw or ""})
+    return number
+
+
+def find_customer_by_phone(raw: str | None) -> Customer | None:
+    """The customer owning this number as main or other number (oldest first), or None."""
+    number = normalize_phone(raw)
+    if number is None:
+        return None
+    return (
+        Customer.objects.filter(Q(phone=number) | Q(other_phones__contains=[number]))
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def _lock_phone(number: str) -> None:
+    # Serialises concurrent first calls from the same new number inside this tenant's schema.
+    key = int.from_bytes(hashlib.sha256(f"{connection.schema_name}:{number}".encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def get_or_create_caller(
+    phone: str, *, name: str = "", source: str = Customer.Source.PHONE, actor: str = "system"
+) -> tuple[Customer, bool]:
+    """The customer behind a phone number; a first-time caller becomes a ``lead`` (exactly once,
+    even for concurrent calls). A given name fills an empty name, never overwrites one."""
+    number = require_phone(phone)
+    with transaction.atomic():
+        _lock_phone(number)
+        customer = find_customer_by_phone(number)
+        if customer is not None:
+            if name.strip() and not customer.name:
+                fill_customer_name(customer.pk, name)
+                customer.refresh_from_db()
+            return customer, False
+        customer = Customer.objects.create(
+            name=name.strip()[:200], phone=number, source=source,
+            journey_status=Customer.Journey.LEAD, journey_changed_at=timezone.now(),
+        )
+        CustomerJourneyTransition.objects.create(
+            customer=customer, from_status="", to_status=Customer.Journey.LEAD,
+            reason="first contact", actor=actor,
+        )
+        return customer, True
+
+
+def fill_customer_name(customer_id: int, name: str) -> bool:
+    """Set the name when it is still empty (names from calls never overwrite a known one)."""
+    name = " ".join(name.split())[:200]
+    if not name:
+        return False
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        if customer.name:
+            return False
+        customer.name = name
+        customer.save(update_fields=["name", "updated_at"])
+        return True
+
+
+def add_phone_number(customer_id: int, phone: str) -> Customer:
+    """Remember another number the customer uses (idempotent)."""
+    number = require_phone(phone)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        if number not in customer.phone_numbers:
+            if not customer.phone:
+                customer.phone = number
+            else:
+                customer.other_phones = [*customer.other_phones, number]
+            customer.save(update_fields=["phone", "other_phones", "updated_at"])
+        return customer
+
+
+def change_journey_status(customer_id: int, to_status: str, *, reason: str = "", actor: str = "system") -> bool:
+    """Move a customer to ``to_status`` and record the transition; False when already there."""
+    if to_status not in Customer.Journey.values:
+        raise InvalidJourneyStatus(details={"status": to_status})
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        if customer.journey_status == to_status:
+            return False
+        CustomerJourneyTransition.objects.create(
+            customer=customer, from_status=customer.journey_status, to_status=to_status,
+            reason=reason[:255], actor=actor[:150],
+        )
+        customer.journey_status = to_status
+        customer.journey_changed_at = timezone.now()
+        customer.save(update_fields=["journey_status", "journey_changed_at", "updated_at"])
+        return True
+
+
+def add_note(
+    customer_id: int, content: str, *, subject: str = "", type: str = CustomerNote.Type.GENERAL,
+    visibility: str = CustomerNote.Visibility.STAFF, pinned: bool = False, created_by: Any = None,
+) -> CustomerNote:
+    """Attach a note to a customer."""
+    if not content.strip():
+        raise ValidationFailed(_("A note needs content."), details={"content": "empty"})
+    return CustomerNote.objects.create(
+        customer_id=customer_id, content=content.strip(), subject=subject[:200], type=type,
+        visibility=visibility, is_pinned=pinned, created_by=created_by,
+    )
+
+
+def set_consent(
+    customer_id: int, *, gdpr: bool | None = None, marketing: bool | None = None, sms_opt_out: bool | None = None
+) -> Customer:
+    """Record consent changes with their date; unchanged values keep their old date."""
+    now = timezone.now()
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        fields = ["updated_at"]
+        for value, flag, stamp in (
+            (gdpr, "gdpr_consent", "gdpr_consent_at"),
+            (marketing, "marketing_consent", "marketing_consent_at"),
+            (sms_opt_out, "sms_opt_out", "sms_opt_out_at"),
+        ):
+            if value is not None and getattr(customer, flag) != value:
+                setattr(customer, flag, value)
+                setattr(customer, stamp, now)
+                fields += [flag, stamp]
+        customer.save(update_fields=fields)
+        return customer

@@ -1,0 +1,282 @@
+"""The frame around every Retell function-call endpoint (``/api/retell/<function>``).
+
+A request is handled in this order: optional IP allow-list -> JSON body (both Retell body forms)
+-> tenant (by host, else by the call's ``agent_id`` / ``to_number`` through the public routing
+registry, else ``?tenant=<slug>``) -> ``X-Retell-Signature`` with the tenant's Retell key or the
+platform key -> tenant active -> ``call_id`` present -> rate limit per ``call_id`` -> the handler,
+in the tenant's schema, in German.
+
+Answers are JSON an LLM reads well. A handler returns a dict with a spoken ``message``; a
+``DomainError`` it raises becomes ``{"success": false, "message": <spoken>, "error": {code,...}}``
+with HTTP 200, because Retell hands only 2xx bodies to the agent as a normal result. Protocol
+failures keep their 4xx (400 malformed, 401 signature, 403 IP/suspended, 404 tenant, 429 rate).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.http import HttpRequest, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+
+from appointments.customers import normalize_phone
+from askpro.errors import DomainError, error_body
+from calls import signatures
+from calls.models import FunctionCallResult, VoiceSettings
+from tenants.models import Tenant
+from tenants.queries import tenant_for_voice_call
+
+logger = logging.getLogger(__name__)
+security_log = logging.getLogger("askpro.security")
+
+FunctionHandler = Callable[["FunctionCall"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    """One parsed function call: what Retell asked, for which call, in which tenant."""
+
+    name: str
+    args: dict[str, Any]
+    call: dict[str, Any]
+    call_id: str
+    tenant: Tenant
+    body_form: str  # "wrapped" ({"name","args","call"}) or "root" (args at the root)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> str:
+        return f"phone:{self.call_id}"
+
+    @property
+    def caller_number(self) -> str | None:
+        """The caller's number in E.164: an explicit argument wins over the call object."""
+        for raw in (self.args.get("phone_number"), self.args.get("phone"), self.args.get("from_number")):
+            number = normalize_phone(raw)
+            if number:
+                return number
+        direction = self.call.get("direction")
+        raw = self.call.get("to_number") if direction == "outbound" else self.call.get("from_number")
+        return normalize_phone(raw)
+
+    def arg(self, *names: str, default: Any = None) -> Any:
+        """The first non-empty argument among ``names`` (agents name things differently)."""
+        for name in names:
+            value = self.args.get(name)
+            if value not in (None, ""):
+                return value
+        return default
+
+
+def split_body(body: Any) -> tuple[str, dict[str, Any], dict[str, Any], str]:
+    """(name, args, call, form) for both Retell body forms; raises ValueError if neither."""
+    if not isinstance(body, dict):
+        raise ValueError("body is not a JSON object")
+    if isinstance(body.get("args"), dict) and ("call" in body or "name" in body):
+        call: dict[str, Any] = body["call"] if isinstance(body.get("call"), dict) else {}
+        return str(body.get("name") or ""), body["args"], call, "wrapped"
+    return "", body, {}, "root"
+
+
+def spoken_error(error: DomainError) -> dict[str, Any]:
+    """The error answer the agent can read out."""
+    body = error_body(error.code, error.message, error.details)
+    body["message"] = str(error.message)
+    return body
+
+
+def _protocol_error(code: str, message: str, status: int, **details: Any) -> JsonResponse:
+    body = error_body(code, message, details)
+    body["message"] = message
+    response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    if status == 429 and "retry_after" in details:
+        response["Retry-After"] = str(details["retry_after"])
+    return response
+
+
+def client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def retell_keys() -> list[str]:
+    """Keys that may sign requests for the current schema: the tenant's own key first (if any),
+    then the platform key."""
+    keys: list[str] = []
+    if connection.schema_name != get_public_schema_name():
+        voice = VoiceSettings.objects.only("retell_api_key").first()
+        if voice is not None and voice.retell_api_key:
+            keys.append(voice.retell_api_key)
+    if settings.RETELL_API_KEY:
+        keys.append(settings.RETELL_API_KEY)
+    return keys
+
+
+def resolve_tenant(request: HttpRequest, call: dict[str, Any], args: dict[str, Any]) -> Tenant | None:
+    """The tenant of a Retell request: the host's, else the routing registry's, else ``?tenant=``."""
+    host_tenant = getattr(request, "tenant", None)
+    if host_tenant is not None and host_tenant.schema_name != get_public_schema_name():
+        return host_tenant
+    agent_id = call.get("agent_id") or args.get("agent_id")
+    to_number = call.get("to_number") or args.get("to_number") or args.get("agent_number")
+    if call.get("direction") == "outbound":
+        to_number = call.get("from_number") or to_number  # our number is the calling side
+    tenant = tenant_for_voice_call(
+        agent_id=str(agent_id) if agent_id else None, to_number=normalize_phone(to_number) if to_number else None
+    )
+    if tenant is None and request.GET.get("tenant"):
+        with schema_context(get_public_schema_name()):
+            tenant = Tenant.objects.filter(slug=request.GET["tenant"], is_template=False).first()
+    return tenant
+
+
+@contextmanager
+def in_tenant(tenant: Tenant) -> Iterator[None]:
+    if connection.schema_name == tenant.schema_name:
+        yield
+    else:
+        with tenant_context(tenant):
+            yield
+
+
+def rate_limited(call_id: str, *, now: float | None = None) -> int | None:
+    """Seconds to wait when ``call_id`` exceeded its requests per minute, else None."""
+    limit = settings.RETELL_RATE_LIMIT_PER_MINUTE
+    if limit <= 0:
+        return None
+    now = time.time() if now is None else now
+    window = int(now // 60)
+    key = f"retell-rl:{hashlib.sha256(call_id.encode()).hexdigest()[:32]}:{window}"
+    try:
+        cache.add(key, 0, timeout=61)
+        count = cache.incr(key)
+    except Exception:  # the limiter never takes a call down
+        logger.warning("rate limiter unavailable", exc_info=True)
+        return None
+    if count > limit:
+        return max(1, 60 - int(now % 60))
+    return None
+
+
+def retell_function(function_name: str) -> Callable[[FunctionHandler], Callable[[HttpRequest], JsonResponse]]:
+    """Turn ``handler(FunctionCall) -> dict`` into a Retell function-call view."""
+
+    def decorate(handler: FunctionHandler) -> Callable[[HttpRequest], JsonResponse]:
+        @csrf_exempt
+        def view(request: HttpRequest) -> JsonResponse:
+            with translation.override("de"):
+                return _handle(request, function_name, handler)
+
+        view.__name__ = handler.__name__
+        view.__doc__ = handler.__doc__
+        return view
+
+    return decorate
+
+
+def _handle(request: HttpRequest, function_name: str, handler: FunctionHandler) -> JsonResponse:
+    if request.method != "POST":
+        return _protocol_error("METHOD_NOT_ALLOWED", _("Nur POST ist erlaubt."), 405)
+    allowed = settings.RETELL_ALLOWED_IPS
+    if allowed and client_ip(request) not in allowed:
+        security_log.warning("retell request from %s refused (not allow-listed)", client_ip(request))
+        return _protocol_error("IP_NOT_ALLOWED", _("Diese Anfrage ist nicht erlaubt."), 403)
+    raw = request.body
+    try:
+        name, args, call, form = split_body(json.loads(raw or b"null"))
+    except (ValueError, UnicodeDecodeError):
+        return _protocol_error("MALFORMED_REQUEST", _("Die Anfrage konnte nicht gelesen werden."), 400)
+
+    tenant = resolve_tenant(request, call, args)
+    if tenant is None:
+        # Still only answer signed requests: unsigned probing learns nothing about routing.
+        try:
+            signatures.verify(raw, request.headers.get("X-Retell-Signature"), retell_keys())
+        except signatures.SignatureInvalid as exc:
+            return signature_refused(request, function_name, str(exc))
+        return _protocol_error(
+            "TENANT_NOT_FOUND", _("Dieser Anruf ist keinem Unternehmen zugeordnet."), 404,
+        )
+    with in_tenant(tenant):
+        try:
+            signatures.verify(raw, request.headers.get("X-Retell-Signature"), retell_keys())
+        except signatures.SignatureInvalid as exc:
+            return signature_refused(request, function_name, str(exc))
+        if not tenant.is_active:
+            return _protocol_error(
+                "TENANT_SUSPENDED",
+                _("Online-Buchungen sind gerade nicht möglich. Bitte rufen Sie später noch einmal an."), 403,
+            )
+        call_id = str(call.get("call_id") or args.get("call_id") or "")
+        if not call_id:
+            return _protocol_error(
+                "CALL_ID_MISSING", _("Die Anfrage enthält keine call_id."), 400,
+                hint="With 'args at root', add a const argument call_id = {{call_id}}.",
+            )
+        wait = rate_limited(call_id)
+        if wait is not None:
+            return _protocol_error(
+                "RATE_LIMITED", _("Einen Moment bitte, zu viele Anfragen auf einmal."), 429, retry_after=wait,
+            )
+        request_call = FunctionCall(
+            name=name or function_name, args=args, call=call, call_id=call_id, tenant=tenant, body_form=form,
+        )
+        try:
+            answer = handler(request_call)
+        except DomainError as error:
+            answer = spoken_error(error)
+        except Exception:
+            logger.exception("retell function %s failed for call %s", function_name, call_id)
+            answer = error_body("INTERNAL_ERROR", _("Da ist bei uns etwas schiefgelaufen."))
+            answer["message"] = _("Da ist bei uns gerade etwas schiefgelaufen. Ich notiere einen Rückruf für Sie.")
+            return JsonResponse(answer, status=500, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(answer, status=200, json_dumps_params={"ensure_ascii": False})
+
+
+def signature_refused(request: HttpRequest, function_name: str, reason: str) -> JsonResponse:
+    security_log.warning(
+        "retell %s: signature refused (%s) from %s", function_name, reason, client_ip(request),
+    )
+    return _protocol_error("SIGNATURE_INVALID", _("Die Signatur der Anfrage ist ungültig."), 401, reason=reason)
+
+
+# --- idempotency ----------------------------------------------------------------------------
+
+
+def args_hash(args: dict[str, Any]) -> str:
+    """A stable hash of the arguments (key order and the ``call_id`` argument do not matter)."""
+    canonical = json.dumps(
+        {key: value for key, value in args.items() if key != "call_id"},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def once_per_call(call_id: str, function: str, args: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``compute`` once per (call, function, arguments) and replay its stored answer for
+    retries, also concurrent ones. Failed attempts (raised errors) are not stored."""
+    digest = args_hash(args)
+    lock_key = int.from_bytes(
+        hashlib.sha256(f"{connection.schema_name}:{call_id}:{function}:{digest}".encode()).digest()[:8], "big", signed=True,
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key])
+        stored = FunctionCallResult.objects.filter(call_id=call_id, function=function, args_hash=digest).first()
+        if stored is not None:
+            return dict(stored.response)
+        response = compute()
+        FunctionCallResult.objects.create(call_id=call_id, function=function, args_hash=digest, response=response)
+        return response

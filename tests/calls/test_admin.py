@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from appointments.models import Customer
+from calls import services
+from calls.models import Call, CallbackRequest
+from tenants.services import create_tenant_user
+from tests.conftest import SALON_HOST
+from tests.fixtures.calls import call_object
+
+
+@pytest.fixture
+def salon_admin(salon) -> Client:
+    create_tenant_user(salon, email="chef@salon.example", role="admin", password="s3cret-pass!")
+    client = Client(HTTP_HOST=SALON_HOST)
+    response = client.post("/admin/login/", {"username": "chef@salon.example", "password": "s3cret-pass!"})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def a_call(salon):
+    with tenant_context(salon):
+        call = call_object("call_admin")
+        services.apply_call_event({"event": "call_ended", "call": {
+            **call, "duration_ms": 61000, "end_timestamp": 1767200061000,
+            "transcript_object": [{"role": "agent", "content": "Guten Tag!"}, {"role": "user", "content": "Hallo <b>"}],
+            "call_cost": {"combined_cost": 7.5}}})
+        services.request_callback(phone="+4915112345678", call_id="call_admin", reason="no_slot")
+        return Call.objects.get(call_id="call_admin")
+
+
+def test_the_admin_pages_of_the_voice_domain_render(salon_admin, a_call):
+    pages = [
+        "/admin/appointments/customer/", f"/admin/appointments/customer/{a_call.customer_id}/change/",
+        "/admin/appointments/customernote/", "/admin/appointments/customerjourneytransition/",
+        "/admin/calls/call/", f"/admin/calls/call/{a_call.pk}/change/",
+        "/admin/calls/callbackrequest/", "/admin/calls/voicesettings/", "/admin/calls/functioncallresult/",
+    ]
+
+    assert {page: salon_admin.get(page).status_code for page in pages} == dict.fromkeys(pages, 200)
+
+
+def test_the_call_page_shows_the_transcript_escaped_and_the_cost(salon_admin, a_call):
+    page = salon_admin.get(f"/admin/calls/call/{a_call.pk}/change/").content.decode()
+
+    assert "<strong>Agent:</strong> Guten Tag!" in page
+    assert "Hallo &lt;b&gt;" in page
+    assert "0.08 USD" in page
+
+
+@pytest.mark.parametrize("term", ["0151 12345678", "+49 151 12345678", "0049151-12345678"])
+def test_customers_and_calls_are_found_by_any_phone_notation(salon_admin, a_call, term):
+    customers = salon_admin.get("/admin/appointments/customer/", {"q": term})
+    calls = salon_admin.get("/admin/calls/call/", {"q": term})
+
+    assert customers.context["cl"].result_count == 1
+    assert calls.context["cl"].result_count == 1
+
+
+def test_marking_a_call_reviewed_records_who_and_when(salon, salon_admin, a_call):
+    response = salon_admin.post("/admin/calls/call/", {"action": "mark_reviewed", "_selected_action": [a_call.pk]})
+
+    assert response.status_code == 302
+    with tenant_context(salon):
+        call = Call.objects.get(pk=a_call.pk)
+        assert (call.is_reviewed, call.reviewed_by.username) == (True, "chef@salon.example")
+        assert call.reviewed_at is not None
+
+
+def test_the_journey_action_moves_customers_with_history(salon, salon_admin, a_call):
+    salon_admin.post("/admin/appointments/customer/", {"action": "journey_vip", "_selected_action": [a_call.customer_id]})
+
+    with tenant_context(salon):
+        customer = Customer.objects.get(pk=a_call.customer_id)
+        assert customer.journey_status == "vip"
+        assert customer.journey_transitions.order_by("-id").values_list("actor", flat=True)[0].startswith("user:")
+
+
+def test_closing_a_callback_in_the_admin(salon, salon_admin, a_call):
+    with tenant_context(salon):
+        callback = CallbackRequest.objects.get()
+
+    salon_admin.post("/admin/calls/callbackrequest/", {"action": "mark_done", "_selected_action": [callback.pk]})
+
+    with tenant_context(salon):
+        assert CallbackRequest.objects.get().status == "done"
+
+
+def test_a_customer_saved_in_the_admin_gets_e164_numbers(salon, salon_admin):
+    response = salon_admin.post("/admin/appointments/customer/add/", {
+        "name": "Jana", "phone": "0170 1234567", "other_phones": "030 1234567,+49 30 1234567", "email": "",
+        "language": "de", "source": "admin",
+        **{f"{prefix}-{k}": v for prefix in ("customer_notes", "appointments", "calls", "journey_transitions") for k, v in
+           (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))},
+    })
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with tenant_context(salon):
+        assert list(Customer.objects.values_list("phone", "other_phones")) == [("+491701234567", ["+49301234567"])]

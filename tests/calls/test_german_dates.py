@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from calls.german_dates import (
+    DateNotUnderstood,
+    TimeNotUnderstood,
+    local_datetime,
+    local_today,
+    parse_date,
+    parse_datetime,
+    parse_time,
+)
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+MONDAY = dt.date(2025, 10, 13)  # a Monday
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("heute", dt.date(2025, 10, 13)),
+    ("Heute Nachmittag", dt.date(2025, 10, 13)),
+    ("morgen", dt.date(2025, 10, 14)),
+    ("morgen früh", dt.date(2025, 10, 14)),
+    ("übermorgen", dt.date(2025, 10, 15)),
+    ("uebermorgen", dt.date(2025, 10, 15)),
+    ("Dienstag", dt.date(2025, 10, 14)),
+    ("am Dienstag", dt.date(2025, 10, 14)),
+    ("nächsten Dienstag", dt.date(2025, 10, 14)),
+    ("Naechsten Freitag", dt.date(2025, 10, 17)),
+    ("kommenden Sonntag", dt.date(2025, 10, 19)),
+    ("Montag", dt.date(2025, 10, 20)),  # said on a Monday: next week's
+    ("Dienstag morgen", dt.date(2025, 10, 14)),
+    ("Dienstag nächste Woche", dt.date(2025, 10, 21)),
+    ("nächste Woche", dt.date(2025, 10, 20)),
+    ("in 3 Tagen", dt.date(2025, 10, 16)),
+    ("in zwei Wochen", dt.date(2025, 10, 27)),
+    ("2025-10-20", dt.date(2025, 10, 20)),
+    ("2025-10-20T14:00:00+02:00", dt.date(2025, 10, 20)),
+    ("20.10.2025", dt.date(2025, 10, 20)),
+    ("20.10.25", dt.date(2025, 10, 20)),
+    ("20.10.", dt.date(2025, 10, 20)),
+    ("14. Oktober", dt.date(2025, 10, 14)),
+    ("10. Oktober", dt.date(2026, 10, 10)),  # already past this year
+    ("den 3. März", dt.date(2026, 3, 3)),
+    ("Dienstag, 21. Oktober 2025", dt.date(2025, 10, 21)),
+])
+def test_german_date_words_resolve_relative_to_today(text, expected):
+    assert parse_date(text, today=MONDAY) == expected
+
+
+@pytest.mark.parametrize("text", ["", "irgendwann", "31.02.2026", "2025-13-01", "Dienstag oder Mittwoch"])
+def test_unclear_dates_are_refused_with_a_spoken_question(text):
+    with pytest.raises(DateNotUnderstood) as refused:
+        parse_date(text, today=MONDAY)
+
+    assert refused.value.code == "DATE_NOT_UNDERSTOOD"
+    assert str(refused.value.message).startswith("Das Datum habe ich nicht verstanden.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("14:00", dt.time(14, 0)), ("14.30", dt.time(14, 30)), ("14 Uhr", dt.time(14, 0)),
+    ("um 9 Uhr", dt.time(9, 0)), ("14 Uhr 30", dt.time(14, 30)), ("9", dt.time(9, 0)),
+    ("halb drei", dt.time(14, 30)), ("zehn Uhr", dt.time(10, 0)), ("drei", dt.time(15, 0)),
+    ("14:00:00", dt.time(14, 0)),
+])
+def test_spoken_times_are_understood(text, expected):
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "25 Uhr", "14:75", "mittags"])
+def test_unclear_times_are_refused(text):
+    with pytest.raises(TimeNotUnderstood):
+        parse_time(text)
+
+
+def test_today_is_the_branchs_date_not_the_servers():
+    late_evening_utc = dt.datetime(2025, 10, 13, 22, 30, tzinfo=dt.UTC)  # 00:30 on the 14th in Berlin
+
+    assert local_today(BERLIN, late_evening_utc) == dt.date(2025, 10, 14)
+    assert local_today(zoneinfo.ZoneInfo("America/New_York"), late_evening_utc) == dt.date(2025, 10, 13)
+
+
+def test_a_week_across_the_autumn_clock_change_keeps_wall_clock_times():
+    # given: the week of Sunday 26 Oct 2025 (CEST -> CET)
+    thursday = dt.date(2025, 10, 23)
+
+    # when: "Montag 14 Uhr", said on Thursday before the change
+    moment = parse_datetime("Montag", "14 Uhr", tz=BERLIN, now=dt.datetime(2025, 10, 23, 10, tzinfo=dt.UTC))
+
+    # then
+    assert local_today(BERLIN, dt.datetime(2025, 10, 23, 10, tzinfo=dt.UTC)) == thursday
+    assert moment.isoformat() == "2025-10-27T14:00:00+01:00"
+    assert moment.astimezone(dt.UTC).hour == 13
+    before = parse_datetime("Samstag", "14 Uhr", tz=BERLIN, now=dt.datetime(2025, 10, 23, 10, tzinfo=dt.UTC))
+    assert before.astimezone(dt.UTC).hour == 12
+
+
+def test_a_time_in_the_spring_gap_moves_to_the_first_real_minute():
+    moment = local_datetime(dt.date(2025, 3, 30), dt.time(2, 30), BERLIN)
+
+    assert moment.isoformat() == "2025-03-30T03:30:00+02:00"
+
+
+def test_an_ambiguous_autumn_time_is_the_first_occurrence():
+    moment = local_datetime(dt.date(2025, 10, 26), dt.time(2, 30), BERLIN)
+
+    assert moment.astimezone(dt.UTC).isoformat() == "2025-10-26T00:30:00+00:00"
+
+
+def test_an_iso_datetime_with_offset_is_taken_as_given():
+    moment = parse_datetime("2025-10-27T14:00:00+01:00", None, tz=BERLIN)
+
+    assert moment.astimezone(dt.UTC).isoformat() == "2025-10-27T13:00:00+00:00"
