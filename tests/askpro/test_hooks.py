@@ -70,7 +70,7 @@ def test_a_task_queued_on_commit_inside_a_tenant_context_keeps_that_schema(salon
         def apply_async(self, args, kwargs):
             sent.append((connection.schema_name, args, kwargs))
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True):  # noqa: SIM117 - order matters
         with tenant_context(salon):
             delay_on_commit(FakeTask(), 42, reason="test")
         # the context has exited before the commit happens
