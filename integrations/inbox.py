@@ -188,10 +188,10 @@ def process_event(event_id: int, *, now: datetime | None = None, force: bool = F
             event.attempts += 1
             event.processing_started_at = now
             event.save(update_fields=["status", "attempts", "processing_started_at"])
-        return _run_handlers(event)
+        return _run_handlers(event, now)
 
 
-def _run_handlers(event: WebhookEvent) -> str:
+def _run_handlers(event: WebhookEvent, now: datetime) -> str:
     token = correlation_id.set(event.correlation_id or f"webhook-{event.pk}")
     started = time.perf_counter()
     outcome, error = WebhookEvent.Status.PROCESSED, ""
@@ -205,7 +205,7 @@ def _run_handlers(event: WebhookEvent) -> str:
         connection.set_schema_to_public()
         correlation_id.reset(token)
     elapsed_ms = int((time.perf_counter() - started) * 1000)
-    return _record_outcome(event.pk, outcome, error, elapsed_ms)
+    return _record_outcome(event.pk, outcome, error, elapsed_ms, now + timedelta(milliseconds=elapsed_ms))
 
 
 def _dispatch(event: WebhookEvent) -> tuple[str, str]:
@@ -241,10 +241,9 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
     return WebhookEvent.Status.PROCESSED, ""
 
 
-def _record_outcome(event_id: int, outcome: str, error: str, elapsed_ms: int) -> str:
+def _record_outcome(event_id: int, outcome: str, error: str, elapsed_ms: int, now: datetime) -> str:
     from integrations.errors import MalformedPayload
 
-    now = timezone.now()
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
         event.processing_ms = elapsed_ms
@@ -268,6 +267,6 @@ def _record_outcome(event_id: int, outcome: str, error: str, elapsed_ms: int) ->
         if event.status == WebhookEvent.Status.RECEIVED:
             from integrations.services import enqueue_event
 
-            countdown = max((event.next_attempt_at - now).total_seconds(), 0) if event.next_attempt_at else 0
+            countdown = max((event.next_attempt_at - timezone.now()).total_seconds(), 0) if event.next_attempt_at else 0
             transaction.on_commit(lambda: enqueue_event(event, countdown=countdown))
     return str(event.status)
