@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -37,30 +38,39 @@ def receive_webhook(
 ) -> Receipt:
     """Store a verified delivery once per event key and queue its processing after commit.
 
-    A repeated key only counts a prevented duplicate; it is never processed twice.
+    A repeated key only counts a prevented duplicate; it is never processed twice. Call it
+    outside a transaction (the webhook views are non-atomic) so an IntegrityError stays local.
     """
     spec = provider_spec(provider)
     event_type = spec.event_type(payload)
-    key = spec.event_key(payload, raw_body)
+    key = spec.event_key(payload, raw_body)[:255]
     if provider == "calcom" and tenant is not None:
-        key = f"{tenant.slug}:{key}"
-    if tenant is None:
-        tenant = spec.resolve_tenant(payload)
-    with schema_context(get_public_schema_name()), transaction.atomic():
+        key = f"{tenant.slug}:{key}"[:255]
+    # The tenant is resolved by the worker when it is not known from the URL: the answer to the
+    # provider must not wait for registry look-ups. One INSERT in autocommit is the whole write.
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with _public_schema():
         try:
-            with transaction.atomic():
+            with savepoint:
                 event = WebhookEvent.objects.create(
-                    provider=provider, event_key=key[:255], event_type=event_type[:100], tenant=tenant,
+                    provider=provider, event_key=key, event_type=event_type[:100], tenant=tenant,
                     raw_body=raw_body, payload=payload, headers=_kept_headers(spec.headers_kept, headers),
                     source_ip=source_ip, queue=spec.queue_for(event_type), correlation_id=correlation_id[:64],
                 )
         except IntegrityError:
-            event = WebhookEvent.objects.get(provider=provider, event_key=key[:255])
-            WebhookEvent.objects.filter(pk=event.pk).update(duplicates=F("duplicates") + 1)
+            WebhookEvent.objects.filter(provider=provider, event_key=key).update(duplicates=F("duplicates") + 1)
+            event = WebhookEvent.objects.only("id", "status", "provider", "event_key").get(provider=provider, event_key=key)
             logger.info("duplicate %s webhook %s (%s) acknowledged", provider, event.pk, key)
             return Receipt(event, created=False)
-        transaction.on_commit(lambda: enqueue_event(event))
+    transaction.on_commit(lambda: enqueue_event(event))  # immediately in autocommit, else after commit
     return Receipt(event, created=True)
+
+
+def _public_schema() -> Any:
+    """Switch to the public schema only when needed (each switch costs a SET search_path)."""
+    if connection.schema_name == get_public_schema_name():
+        return nullcontext()
+    return schema_context(get_public_schema_name())
 
 
 def keep_malformed_webhook(
@@ -96,7 +106,7 @@ def enqueue_event(event: WebhookEvent, *, countdown: float = 0) -> bool:
     from integrations.tasks import process_webhook
 
     try:
-        with schema_context(get_public_schema_name()):  # the task starts in public, the processor switches
+        with _public_schema():  # the task starts in public, the processor switches
             process_webhook.apply_async(
                 args=[event.pk], queue=event.queue, countdown=countdown or None,
                 retry=True, retry_policy=_ENQUEUE_RETRY_POLICY,

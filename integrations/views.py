@@ -23,7 +23,12 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from askpro.errors import error_response
 from integrations import providers, services
-from integrations.errors import MalformedPayload, SignatureInvalid, WebhookRateLimited, WebhookTenantUnknown
+from integrations.errors import (
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRateLimited,
+    WebhookTenantUnknown,
+)
 
 security_log = logging.getLogger("askpro.security")
 logger = logging.getLogger(__name__)

@@ -14,7 +14,13 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
 from askpro.admin_sites import tenant_admin_site
-from integrations.calcom.models import BookingSync, CalcomConnection, DriftRecord, EventTypeMapping, StaffMapping
+from integrations.calcom.models import (
+    BookingSync,
+    CalcomConnection,
+    DriftRecord,
+    EventTypeMapping,
+    StaffMapping,
+)
 
 
 class CalcomConnectionForm(forms.ModelForm):

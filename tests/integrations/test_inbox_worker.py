@@ -18,7 +18,14 @@ from integrations.models import WebhookEvent
 from integrations.services import sweep_stuck_events
 from tenants.models import Tenant
 from tests.conftest import wait_for
-from tests.fixtures.integrations import CALCOM_SECRET, body, calcom_ping, post_calcom, post_retell, retell_event
+from tests.fixtures.integrations import (
+    CALCOM_SECRET,
+    body,
+    calcom_ping,
+    post_calcom,
+    post_retell,
+    retell_event,
+)
 
 pytestmark = pytest.mark.slow
 

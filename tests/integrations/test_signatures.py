@@ -8,7 +8,14 @@ import stripe
 
 from integrations.errors import MalformedPayload, SignatureInvalid
 from integrations.models import WebhookEvent
-from integrations.signatures import sign_calcom, sign_retell, sign_stripe, verify_calcom, verify_retell, verify_stripe
+from integrations.signatures import (
+    sign_calcom,
+    sign_retell,
+    sign_stripe,
+    verify_calcom,
+    verify_retell,
+    verify_stripe,
+)
 from tests.fixtures.integrations import (
     CALCOM_SECRET,
     RETELL_KEY,
