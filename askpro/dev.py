@@ -33,6 +33,7 @@ def processes() -> dict[str, str]:
         ),
         "worker": f"{python} -m celery -A askpro worker -Q {queues} --concurrency 2 -l info",
         "beat": f"{python} -m celery -A askpro beat -l info -s {DATA_DIR / 'celerybeat-schedule'}",
+        "calcom": f"{python} -m integrations.calcom_sandbox --port {os.environ.get('CALCOM_SANDBOX_PORT', '5555')}",
     }
 
 

@@ -357,3 +357,17 @@ RETELL_API_KEY = envstr("RETELL_API_KEY")
 # Optional allow-list of source IPs for Retell requests (Retell documents 100.20.5.228); empty: off.
 RETELL_ALLOWED_IPS = envlist("RETELL_ALLOWED_IPS")
 RETELL_RATE_LIMIT_PER_MINUTE = envint("RETELL_RATE_LIMIT_PER_MINUTE", 100)
+
+# --- integrations (webhook inbox, outbound clients) ------------------------------------------
+
+STRIPE_API_KEY = envstr("STRIPE_API_KEY")
+STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET")
+CALCOM_API_URL = envstr("CALCOM_API_URL", "https://api.cal.com")  # per-tenant override possible
+CALCOM_SLOTS_CACHE_SECONDS = envint("CALCOM_SLOTS_CACHE_SECONDS", 60)
+WEBHOOK_RATE_LIMIT_PER_MINUTE = envint("WEBHOOK_RATE_LIMIT_PER_MINUTE", 60)  # per source IP; 0 = off
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5)
+WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ...
+WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600)
+WEBHOOK_STUCK_AFTER_SECONDS = envint("WEBHOOK_STUCK_AFTER_SECONDS", 120)  # sweeper re-queues after this
+CIRCUIT_BREAKER_FAILURE_THRESHOLD = envint("CIRCUIT_BREAKER_FAILURE_THRESHOLD", 5)
+CIRCUIT_BREAKER_RESET_SECONDS = envint("CIRCUIT_BREAKER_RESET_SECONDS", 60)

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import re_path
 
-urlpatterns: list = []
+from integrations import views
+
+urlpatterns = [
+    re_path(r"^api/calcom/webhook/?$", views.calcom_webhook_tenant_host, name="webhook-calcom"),
+]

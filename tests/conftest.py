@@ -51,10 +51,17 @@ KEEP_TABLES_EXTRA: set[str] = set()
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    from django.test.utils import setup_databases, teardown_databases
+
     from tenants import services
 
+    own_setup = None
     with django_db_blocker.unblock():
+        if not _on_test_database():
+            # pytest-django only creates the test database when a collected test uses `db`;
+            # a run of committed_db tests alone must not fall through to DATABASE_URL's database.
+            own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         services.ensure_public_tenant()
         services.ensure_template_tenant()
         for name, slug, host in (
@@ -62,6 +69,14 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
             ("Physio Nord", "physio-nord", PHYSIO_HOST),
         ):
             services.create_tenant(name=name, slug=slug, domain=host)
+    yield
+    if own_setup is not None:
+        with django_db_blocker.unblock():
+            teardown_databases(own_setup, verbosity=0)
+
+
+def _on_test_database() -> bool:
+    return str(connection.settings_dict["NAME"]) == str(settings.DATABASES["default"]["TEST"]["NAME"])
 
 
 @pytest.fixture(autouse=True)
@@ -131,6 +146,8 @@ def public_client(public_tenant: Any) -> Client:
 
 
 def _truncate_test_data() -> None:
+    if not _on_test_database():
+        raise RuntimeError("refusing to truncate a database that is not the test database")
     keep = KEEP_TABLES | KEEP_TABLES_EXTRA
     from tenants.models import Tenant
 
@@ -161,7 +178,7 @@ def _truncate_test_data() -> None:
 
 
 @pytest.fixture
-def committed_db(django_db_blocker: Any) -> Iterator[None]:
+def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Real commits (for concurrency, live workers and live servers); cleaned up afterwards."""
     with django_db_blocker.unblock():
         connection.set_schema_to_public()

@@ -1,1 +1,95 @@
-# Models of this app are registered with askpro.admin_sites (platform_admin_site / tenant_admin_site).
+"""Tenant admin: the Cal.com connection (credentials write-only), mappings, sync state, drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+from unfold.widgets import UnfoldAdminPasswordWidget
+
+from askpro.admin_sites import tenant_admin_site
+from integrations.calcom.models import (
+    BookingSync,
+    CalcomConnection,
+    DriftRecord,
+    EventTypeMapping,
+    StaffMapping,
+)
+
+
+class CalcomConnectionForm(forms.ModelForm):
+    """Secrets are write-only: an empty field keeps the stored value."""
+
+    api_url = forms.URLField(label=_("API URL"), required=False, assume_scheme="https",
+                             help_text=_("Leave empty for https://api.cal.com. The local sandbox for development."))
+    api_key = forms.CharField(label=_("API key"), required=False, widget=UnfoldAdminPasswordWidget(render_value=False),
+                              help_text=_("Leave empty to keep the stored key."))
+    webhook_secret = forms.CharField(label=_("webhook secret"), required=False,
+                                     widget=UnfoldAdminPasswordWidget(render_value=False),
+                                     help_text=_("Leave empty to keep the stored secret."))
+
+    class Meta:
+        model = CalcomConnection
+        fields = ("is_active", "api_url", "api_key", "webhook_secret", "team_id", "organizer_email", "conflict_strategy")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("api_key", "webhook_secret"):
+            if not data.get(name) and self.instance.pk:
+                data[name] = getattr(self.instance, name)
+        return data
+
+
+@admin.register(CalcomConnection, site=tenant_admin_site)
+class CalcomConnectionAdmin(SimpleHistoryAdmin, ModelAdmin):
+    form = CalcomConnectionForm
+    list_display = ("__str__", "is_active", "has_api_key", "has_webhook_secret", "team_id", "conflict_strategy",
+                    "last_webhook_at", "last_ping_at", "last_reconciled_at")
+    readonly_fields = ("last_webhook_at", "last_ping_at", "last_reconciled_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not CalcomConnection.objects.exists()
+
+    @display(description=_("API key set"), boolean=True)
+    def has_api_key(self, obj: CalcomConnection) -> bool:
+        return bool(obj.api_key)
+
+    @display(description=_("webhook secret set"), boolean=True)
+    def has_webhook_secret(self, obj: CalcomConnection) -> bool:
+        return bool(obj.webhook_secret)
+
+
+@admin.register(EventTypeMapping, site=tenant_admin_site)
+class EventTypeMappingAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("service", "event_type_id", "slug", "is_team_event", "length_minutes", "last_pushed_at")
+    list_filter = ("is_team_event",)
+    search_fields = ("service__name", "slug", "event_type_id")
+
+
+@admin.register(StaffMapping, site=tenant_admin_site)
+class StaffMappingAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("staff", "calcom_user_id", "username", "email")
+    search_fields = ("staff__name", "username", "email")
+
+
+@admin.register(BookingSync, site=tenant_admin_site)
+class BookingSyncAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("appointment", "booking_uid", "state", "push_attempts", "last_pushed_at", "last_pulled_at")
+    list_filter = ("state",)
+    search_fields = ("booking_uid",)
+    readonly_fields = ("appointment", "booking_uid", "booking_id", "previous_uids", "push_attempts", "last_error",
+                       "last_pushed_at", "last_pulled_at", "remote_updated_at")
+
+
+@admin.register(DriftRecord, site=tenant_admin_site)
+class DriftRecordAdmin(ModelAdmin):
+    list_display = ("created_at", "appointment", "booking_uid", "field", "state", "strategy", "resolved_at")
+    list_filter = ("state", "field", "strategy")
+    search_fields = ("booking_uid", "note")
+    readonly_fields = ("appointment", "booking_uid", "field", "local_value", "remote_value", "strategy", "resolved_at")

@@ -1,0 +1,228 @@
+"""Webhook inbox benchmark: ingest throughput and latency, then end-to-end processing throughput.
+
+    .venv/bin/python -m benchmarks.webhooks [--events 4000] [--senders 20] [--e2e-events 1000]
+
+1. Ingest: ``POST /webhooks/retell`` with valid signatures from 20 concurrent keep-alive senders
+   against gunicorn (2 gthread workers x 8 threads) on a free port: events/s, p50/p99 latency.
+   Each request verifies, stores and queues a Celery task (the real path).
+2. End to end: signed Cal.com PINGs to ``/api/calcom/webhook/<slug>`` with a Celery worker
+   (concurrency 2) running; events/s from the first request until every event is processed by
+   the real PING handler in the tenant schema.
+
+Uses its own database (askpro_bench_webhooks) and Redis databases 9/10; the per-IP rate limit is
+switched off because every request comes from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DB_NAME = "askpro_bench_webhooks"
+RETELL_KEY = "key_bench_retell"
+CALCOM_SECRET = "bench-calcom-secret"
+
+
+def _prepare_environment() -> None:
+    from askpro.embedded import ensure_services
+
+    ensure_services()
+    import psycopg
+
+    base = os.environ["DATABASE_URL"]
+    admin = urlunparse(urlparse(base)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [DB_NAME])
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    os.environ.update({
+        "DATABASE_URL": urlunparse(urlparse(base)._replace(path=f"/{DB_NAME}")),
+        "DJANGO_SETTINGS_MODULE": "askpro.settings",
+        "RETELL_API_KEY": RETELL_KEY,
+        "WEBHOOK_RATE_LIMIT_PER_MINUTE": "0",
+        "ASKPRO_BROKER_REDIS_DB": "9",
+        "ASKPRO_CACHE_REDIS_DB": "10",
+        "ASKPRO_CACHE_PREFIX": "bench-webhooks",
+        "LOG_LEVEL": "WARNING",
+        "DEBUG": "0",
+    })
+    import redis
+
+    for db in (9, 10):
+        redis.Redis.from_url(os.environ["REDIS_URL"], db=db).flushdb()
+
+
+def _setup_data() -> None:
+    subprocess.run([sys.executable, "manage.py", "migrate_schemas", "--shared", "-v", "0"], cwd=PROJECT_DIR, check=True)
+    import django
+
+    django.setup()
+    from django_tenants.utils import tenant_context
+
+    from integrations.calcom.models import CalcomConnection
+    from tenants import services
+
+    services.ensure_public_tenant()
+    services.ensure_template_tenant()
+    tenant = services.create_tenant(name="Bench Salon", slug="bench-salon").tenant
+    with tenant_context(tenant):
+        CalcomConnection.objects.create(webhook_secret=CALCOM_SECRET)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_gunicorn(port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "askpro.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--log-level", "warning",
+         "--keep-alive", "30"],
+        cwd=PROJECT_DIR, env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _request(path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+             f"Content-Length: {len(body)}", *[f"{k}: {v}" for k, v in headers.items()], "", ""]
+    return "\r\n".join(lines).encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _sender(port: int, requests: list[bytes], latencies: list[float], statuses: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for request in requests:
+        started = time.perf_counter()
+        writer.write(request)
+        status = await _read_response(reader)
+        latencies.append(time.perf_counter() - started)
+        statuses.append(status)
+    writer.close()
+
+
+async def _load(port: int, requests: list[bytes], senders: int) -> tuple[float, list[float], list[int]]:
+    latencies: list[float] = []
+    statuses: list[int] = []
+    chunks = [requests[i::senders] for i in range(senders)]
+    started = time.perf_counter()
+    await asyncio.gather(*(_sender(port, chunk, latencies, statuses) for chunk in chunks))
+    return time.perf_counter() - started, latencies, statuses
+
+
+def _retell_requests(count: int, run: str) -> list[bytes]:
+    from integrations.signatures import sign_retell
+
+    requests = []
+    for i in range(count):
+        body = json.dumps({"event": "call_ended", "call": {"call_id": f"call_{run}_{i}", "agent_id": "agent_bench",
+                                                           "call_status": "ended", "duration_ms": 93000}}).encode()
+        requests.append(_request("/webhooks/retell", body, {"X-Retell-Signature": sign_retell(body, RETELL_KEY)}))
+    return requests
+
+
+def _calcom_requests(count: int) -> list[bytes]:
+    from integrations.signatures import sign_calcom
+
+    requests = []
+    for i in range(count):
+        body = json.dumps({"triggerEvent": "PING", "createdAt": f"2026-03-01T10:00:00.{i:06d}Z",
+                           "payload": {"type": "Test", "title": "Test trigger event"}}).encode()
+        requests.append(_request("/api/calcom/webhook/bench-salon", body,
+                                 {"X-Cal-Signature-256": sign_calcom(body, CALCOM_SECRET)}))
+    return requests
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--senders", type=int, default=20)
+    parser.add_argument("--e2e-events", type=int, default=1000)
+    args = parser.parse_args()
+
+    _prepare_environment()
+    _setup_data()
+    from integrations.models import WebhookEvent
+
+    port = _free_port()
+    server = _start_gunicorn(port)
+    worker = None
+    try:
+        asyncio.run(_load(port, _retell_requests(200, "warmup"), args.senders))  # warm both workers
+        elapsed, latencies, statuses = asyncio.run(_load(port, _retell_requests(args.events, "run"), args.senders))
+        assert set(statuses) == {204}, f"unexpected answers {set(statuses)}"
+        stored = WebhookEvent.objects.filter(event_key__contains="_run_").count()
+        print(f"ingest  POST /webhooks/retell  {args.events} events, {args.senders} concurrent senders")
+        print(f"  throughput  {args.events / elapsed:8.0f} events/s   (stored {stored})")
+        print(f"  latency     p50 {_percentile(latencies, 0.50):6.1f} ms   p99 {_percentile(latencies, 0.99):6.1f} ms"
+              f"   mean {statistics.fmean(latencies) * 1000:6.1f} ms   max {max(latencies) * 1000:6.1f} ms")
+
+        import redis
+
+        redis.Redis.from_url(os.environ["REDIS_URL"], db=9).flushdb()  # the ingest backlog is not part of e2e
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "askpro", "worker", "-Q",
+             "webhooks_high,webhooks,webhooks_low", "-c", "2", "-l", "warning",
+             "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            cwd=PROJECT_DIR, env=dict(os.environ), stdout=subprocess.DEVNULL,
+        )
+        from askpro.celery import app
+
+        while not app.control.ping(timeout=0.5):
+            time.sleep(0.2)
+        started = time.perf_counter()
+        asyncio.run(_load(port, _calcom_requests(args.e2e_events), args.senders))
+        while WebhookEvent.objects.filter(provider="calcom").exclude(status="processed").exists():
+            time.sleep(0.05)
+        e2e = time.perf_counter() - started
+        processed = WebhookEvent.objects.filter(provider="calcom", status="processed")
+        avg_ms = statistics.fmean(processed.values_list("processing_ms", flat=True))
+        print("end to end  signed Cal.com PING -> stored -> worker (2 processes) -> handler in tenant schema")
+        print(f"  throughput  {args.e2e_events / e2e:8.0f} events/s   ({processed.count()} processed in {e2e:.1f} s,"
+              f" handler time avg {avg_ms:.1f} ms)")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=15)
+        server.terminate()
+        server.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    main()

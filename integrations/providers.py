@@ -1,0 +1,181 @@
+"""What differs per provider: how to verify, the event key and type, the tenant, the queue.
+
+The generic inbox (``integrations.services.receive_webhook``) only calls these pieces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from integrations import signatures
+from integrations.inbox import has_handler, resolve_tenant, tenant_resolver
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
+QUEUE_HIGH, QUEUE_MEDIUM, QUEUE_LOW = "webhooks_high", "webhooks", "webhooks_low"
+
+
+def retell_api_key_for(tenant: Tenant | None) -> str:
+    """The Retell API key that signs this tenant's webhooks (the platform key until tenants have their own)."""
+    return settings.RETELL_API_KEY
+
+
+def stripe_webhook_secret() -> str:
+    return settings.STRIPE_WEBHOOK_SECRET
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str
+    signature_header: str
+    event_type: Callable[[dict[str, Any]], str]
+    event_key: Callable[[dict[str, Any], bytes], str]
+    informational: Callable[[str], bool]
+    default_queue: str
+    success_status: int
+    headers_kept: tuple[str, ...]
+
+    def resolve_tenant(self, payload: dict[str, Any]) -> Tenant | None:
+        return resolve_tenant(self.name, payload)
+
+    def queue_for(self, event_type: str) -> str:
+        if self.informational(event_type) or not has_handler(self.name, event_type):
+            return QUEUE_LOW
+        return self.default_queue
+
+
+def body_hash(raw_body: bytes) -> str:
+    return hashlib.sha256(raw_body).hexdigest()
+
+
+# --- Stripe ---------------------------------------------------------------------------------
+
+_STRIPE_BUSINESS_PREFIXES = (
+    "checkout.session.", "payment_intent.", "charge.", "refund.", "invoice.", "invoice_payment.",
+    "customer.subscription.", "billing.", "customer_cash_balance_transaction.",
+)
+
+
+def _stripe_event_type(payload: dict[str, Any]) -> str:
+    return str(payload.get("type") or "")
+
+
+def _stripe_event_key(payload: dict[str, Any], raw_body: bytes) -> str:
+    return str(payload.get("id") or f"sha256:{body_hash(raw_body)}")
+
+
+@tenant_resolver("stripe")
+def tenant_from_stripe_metadata(payload: dict[str, Any]) -> Tenant | None:
+    from tenants.models import Tenant
+
+    obj = (payload.get("data") or {}).get("object") or {}
+    slug = (obj.get("metadata") or {}).get("tenant") if isinstance(obj, dict) else None
+    return Tenant.objects.filter(slug=slug).first() if slug else None
+
+
+# --- Retell ---------------------------------------------------------------------------------
+
+_RETELL_INFORMATIONAL = {"transcript_updated", "chat_started"}
+
+
+def retell_call(payload: dict[str, Any]) -> dict[str, Any]:
+    """The call object (``call``; older payloads used ``data``)."""
+    call = payload.get("call") or payload.get("data") or payload.get("call_inbound") or {}
+    return call if isinstance(call, dict) else {}
+
+
+def _retell_event_type(payload: dict[str, Any]) -> str:
+    return str(payload.get("event") or payload.get("event_type") or "")
+
+
+def _retell_event_key(payload: dict[str, Any], raw_body: bytes) -> str:
+    event = _retell_event_type(payload)
+    call_id = retell_call(payload).get("call_id") or retell_call(payload).get("chat_id")
+    if not call_id or event == "transcript_updated":
+        # No stable id (or many per call): the delivery itself is the unit.
+        return f"{event}:{call_id or '-'}:{body_hash(raw_body)}"
+    if event.startswith("transfer_"):
+        start = retell_call(payload).get("start_timestamp", "")
+        return f"{event}:{call_id}:{start}:{payload.get('transfer_destination', '')}"[:255]
+    return f"{event}:{call_id}"
+
+
+@tenant_resolver("retell")
+def tenant_from_retell_call(payload: dict[str, Any]) -> Tenant | None:
+    """Explicit ``metadata.tenant`` (slug) first, then the public agent / phone-number registry."""
+    from tenants.models import Tenant
+    from tenants.queries import tenant_for_voice_call
+
+    call = retell_call(payload)
+    slug = (call.get("metadata") or {}).get("tenant") or (call.get("retell_llm_dynamic_variables") or {}).get("tenant")
+    if slug:
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is not None:
+            return tenant
+    return tenant_for_voice_call(agent_id=call.get("agent_id"), to_number=call.get("to_number"))
+
+
+# --- Cal.com --------------------------------------------------------------------------------
+
+_CALCOM_INFORMATIONAL = {
+    "PING", "MEETING_STARTED", "MEETING_ENDED", "RECORDING_READY", "RECORDING_TRANSCRIPTION_GENERATED",
+    "FORM_SUBMITTED", "FORM_SUBMITTED_NO_EVENT", "OOO_CREATED", "INSTANT_MEETING",
+}
+
+
+def _calcom_event_type(payload: dict[str, Any]) -> str:
+    return str(payload.get("triggerEvent") or "")
+
+
+def _calcom_event_key(payload: dict[str, Any], raw_body: bytes) -> str:
+    # Cal.com sends no delivery id: identical bodies are the same delivery.
+    return f"{_calcom_event_type(payload)}:{body_hash(raw_body)}"
+
+
+SPECS: dict[str, ProviderSpec] = {
+    "stripe": ProviderSpec(
+        name="stripe", signature_header="Stripe-Signature",
+        event_type=_stripe_event_type, event_key=_stripe_event_key,
+        informational=lambda t: not t.startswith(_STRIPE_BUSINESS_PREFIXES),
+        default_queue=QUEUE_MEDIUM, success_status=200,
+        headers_kept=("stripe-signature", "user-agent", "content-type"),
+    ),
+    "retell": ProviderSpec(
+        name="retell", signature_header="X-Retell-Signature",
+        event_type=_retell_event_type, event_key=_retell_event_key,
+        informational=lambda t: t in _RETELL_INFORMATIONAL,
+        default_queue=QUEUE_HIGH, success_status=204,
+        headers_kept=("x-retell-signature", "user-agent", "content-type"),
+    ),
+    "calcom": ProviderSpec(
+        name="calcom", signature_header="X-Cal-Signature-256",
+        event_type=_calcom_event_type, event_key=_calcom_event_key,
+        informational=lambda t: t in _CALCOM_INFORMATIONAL,
+        default_queue=QUEUE_HIGH, success_status=200,
+        headers_kept=("x-cal-signature-256", "x-cal-webhook-version", "user-agent", "content-type"),
+    ),
+}
+
+
+def provider_spec(name: str) -> ProviderSpec:
+    return SPECS[name]
+
+
+def verify(provider: str, raw_body: bytes, header: str, *, tenant: Tenant | None = None,
+           calcom_secret: str = "") -> dict[str, Any]:
+    """Verify a delivery's signature and return its parsed body (raises SignatureInvalid / MalformedPayload)."""
+    if provider == "stripe":
+        return signatures.verify_stripe(raw_body, header, stripe_webhook_secret())
+    if provider == "retell":
+        signatures.verify_retell(raw_body, header, retell_api_key_for(tenant))
+    elif provider == "calcom":
+        signatures.verify_calcom(raw_body, header, calcom_secret)
+    else:
+        raise ValueError(f"unknown provider {provider!r}")
+    return signatures.parse_json_object(raw_body)

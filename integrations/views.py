@@ -1,0 +1,144 @@
+"""Webhook endpoints: verify -> store -> queue after commit -> answer, in milliseconds.
+
+Stripe gets 200 JSON, Retell 204, Cal.com 200. A missing, wrong or stale signature gets 401
+``SIGNATURE_INVALID`` (logged to ``askpro.security``, nothing stored); a signed body that is not
+JSON gets 400 and is kept for inspection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+
+from askpro.errors import error_response
+from integrations import providers, services
+from integrations.errors import (
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRateLimited,
+    WebhookTenantUnknown,
+)
+
+security_log = logging.getLogger("askpro.security")
+logger = logging.getLogger(__name__)
+
+
+def webhook_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """POST only, CSRF exempt, no login, rate limited per source IP, never inside ATOMIC_REQUESTS."""
+
+    @csrf_exempt
+    @transaction.non_atomic_requests
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            response = error_response("METHOD_NOT_ALLOWED", _("This method is not allowed here."), 405)
+            response["Allow"] = "POST"
+            return response
+        if _over_rate_limit(_source_ip(request)):
+            error = WebhookRateLimited()
+            response = error_response(error.code, error.message, error.http_status)
+            response["Retry-After"] = "60"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _source_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def _over_rate_limit(source: str) -> bool:
+    limit = settings.WEBHOOK_RATE_LIMIT_PER_MINUTE
+    if limit <= 0:
+        return False
+    key = f"webhook-rate:{source}:{int(time.time() // 60)}"
+    try:
+        cache.add(key, 0, timeout=120)
+        return int(cache.incr(key)) > limit
+    except Exception:  # a cache outage must not cost us provider events
+        return False
+
+
+def _receive(request: HttpRequest, provider: str, *, tenant: Any = None, calcom_secret: str = "") -> HttpResponse:
+    spec = providers.provider_spec(provider)
+    raw_body = request.body
+    header = request.headers.get(spec.signature_header, "")
+    source_ip = _source_ip(request)
+    correlation = getattr(request, "correlation_id", "")
+    try:
+        payload = providers.verify(provider, raw_body, header, tenant=tenant, calcom_secret=calcom_secret)
+    except SignatureInvalid as exc:
+        security_log.warning(
+            "rejected %s webhook from %s: %s (tenant=%s, %s bytes)", provider, source_ip,
+            exc.details.get("reason", "invalid"), getattr(tenant, "slug", "-"), len(raw_body),
+        )
+        return error_response(exc.code, exc.message, exc.http_status)
+    except MalformedPayload as exc:
+        event = services.keep_malformed_webhook(
+            provider, raw_body, exc, headers=dict(request.headers), source_ip=source_ip,
+            tenant=tenant, correlation_id=correlation,
+        )
+        logger.warning("kept malformed %s webhook as event %s", provider, event.pk)
+        return error_response(exc.code, exc.message, exc.http_status, {"event_id": event.pk, **exc.details})
+    receipt = services.receive_webhook(
+        provider, raw_body, payload, headers=dict(request.headers), source_ip=source_ip,
+        tenant=tenant, correlation_id=correlation,
+    )
+    if provider == "retell":
+        return HttpResponse(status=204)
+    return JsonResponse(
+        {"success": True, "received": True, "duplicate": not receipt.created, "event_id": receipt.event.pk},
+        status=spec.success_status,
+    )
+
+
+@webhook_endpoint
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    return _receive(request, "stripe")
+
+
+@webhook_endpoint
+def retell_webhook(request: HttpRequest) -> HttpResponse:
+    return _receive(request, "retell")
+
+
+def _calcom_secret(tenant: Any) -> str:
+    from integrations.calcom.models import CalcomConnection
+
+    with tenant_context(tenant):
+        connection = CalcomConnection.objects.filter(is_active=True).first()
+        return connection.webhook_secret if connection is not None else ""
+
+
+@webhook_endpoint
+def calcom_webhook_tenant_host(request: HttpRequest) -> HttpResponse:
+    """``POST /api/calcom/webhook`` on the tenant's own host."""
+    return _receive(request, "calcom", tenant=request.tenant, calcom_secret=_calcom_secret(request.tenant))  # type: ignore[attr-defined]
+
+
+@webhook_endpoint
+def calcom_webhook_public_host(request: HttpRequest, slug: str) -> HttpResponse:
+    """``POST /api/calcom/webhook/<tenant-slug>`` on the platform host."""
+    from tenants.models import Tenant
+
+    with schema_context(get_public_schema_name()):
+        tenant = Tenant.objects.filter(slug=slug, is_template=False).exclude(
+            schema_name=get_public_schema_name()
+        ).first()
+    if tenant is None:
+        error = WebhookTenantUnknown()
+        security_log.warning("calcom webhook for unknown tenant %r from %s", slug, _source_ip(request))
+        return error_response(error.code, error.message, error.http_status)
+    return _receive(request, "calcom", tenant=tenant, calcom_secret=_calcom_secret(tenant))

@@ -1,0 +1,118 @@
+"""End to end through a real Celery worker and real commits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from askpro.celery import app
+from integrations.calcom.models import CalcomConnection
+from integrations.models import WebhookEvent
+from integrations.services import sweep_stuck_events
+from tenants.models import Tenant
+from tests.conftest import wait_for
+from tests.fixtures.integrations import (
+    CALCOM_SECRET,
+    body,
+    calcom_ping,
+    post_calcom,
+    post_retell,
+    retell_event,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def broker_unreachable() -> Iterator[None]:
+    """Point the Celery producer at a port where nothing listens (Redis down at receipt)."""
+    saved = app.conf.broker_write_url
+    _drop_producer_pool()
+    app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    try:
+        yield
+    finally:
+        _drop_producer_pool()
+        app.conf.broker_write_url = saved
+
+
+def _drop_producer_pool() -> None:
+    # forget the cached pools so the next publish connects to broker_write_url (the pools themselves
+    # are kombu's process-wide ones, shared by URL: closing them would break later publishes)
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def _salon_with_calcom() -> Tenant:
+    salon = Tenant.objects.get(slug="salon-schmidt")
+    with tenant_context(salon):
+        CalcomConnection.objects.create(api_key="cal_test_salon", webhook_secret=CALCOM_SECRET)
+    return salon
+
+
+def test_a_calcom_ping_is_processed_by_a_real_worker(live_worker):
+    salon = _salon_with_calcom()
+
+    response = post_calcom(Client(HTTP_HOST="localhost"), body(calcom_ping()), path="/api/calcom/webhook/salon-schmidt")
+
+    assert response.status_code == 200
+    event = wait_for(lambda: WebhookEvent.objects.filter(status="processed").first())
+    assert (event.attempts, event.tenant_id, event.queue) == (1, salon.pk, "webhooks_low")
+    assert event.processing_ms is not None
+    with tenant_context(salon):
+        assert CalcomConnection.objects.get().last_ping_at is not None
+
+
+def test_events_received_while_redis_is_down_are_answered_kept_and_recovered_by_the_sweeper(live_worker, settings):
+    salon = _salon_with_calcom()
+    client = Client(HTTP_HOST="localhost")
+
+    with broker_unreachable():
+        started = time.perf_counter()
+        calcom = post_calcom(client, body(calcom_ping()), path="/api/calcom/webhook/salon-schmidt")
+        retell = post_retell(client, body(retell_event(call_id="call_outage")))
+        elapsed = time.perf_counter() - started
+
+    assert (calcom.status_code, retell.status_code) == (200, 204)
+    assert elapsed < 3
+    time.sleep(1)
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"received"}
+
+    requeued = sweep_stuck_events(now=timezone.now() + timedelta(seconds=settings.WEBHOOK_STUCK_AFTER_SECONDS + 1))
+
+    assert requeued == 2
+    wait_for(lambda: not WebhookEvent.objects.filter(status="received").exists())
+    assert dict(WebhookEvent.objects.values_list("provider", "status")) == {"calcom": "processed", "retell": "ignored"}
+    with tenant_context(salon):
+        assert CalcomConnection.objects.get().last_ping_at is not None
+
+
+def test_the_same_delivery_sent_concurrently_is_stored_and_processed_once(live_worker):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    _salon_with_calcom()
+    raw = body(calcom_ping())
+
+    def send(_: int) -> int:
+        try:
+            return post_calcom(Client(HTTP_HOST="localhost"), raw, path="/api/calcom/webhook/salon-schmidt").status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(send, range(6)))
+
+    assert statuses == [200] * 6
+    event = wait_for(lambda: WebhookEvent.objects.filter(status="processed").first())
+    time.sleep(0.5)
+    event.refresh_from_db()
+    assert (WebhookEvent.objects.count(), event.duplicates, event.attempts) == (1, 5, 1)
