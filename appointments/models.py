@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeOperators
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -449,16 +450,6 @@ class PolicyConfiguration(TimeStamped):
     def __str__(self) -> str:
         return f"{self.get_policy_type_display()} · {self.scope_label}"
 
-    @property
-    def scope_label(self) -> str:
-        if self.staff_id:
-            return f"{_('staff member')}: {self.staff}"
-        if self.service_id:
-            return f"{_('service')}: {self.service}"
-        if self.branch_id:
-            return f"{_('branch')}: {self.branch}"
-        return str(_("company"))
-
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().save(*args, **kwargs)
         from appointments.policies import forget_cached_policies
@@ -471,6 +462,16 @@ class PolicyConfiguration(TimeStamped):
 
         forget_cached_policies()
         return result
+
+    @property
+    def scope_label(self) -> str:
+        if self.staff_id:
+            return f"{_('staff member')}: {self.staff}"
+        if self.service_id:
+            return f"{_('service')}: {self.service}"
+        if self.branch_id:
+            return f"{_('branch')}: {self.branch}"
+        return str(_("company"))
 
 
 class AppointmentModification(models.Model):
@@ -497,7 +498,7 @@ class AppointmentModification(models.Model):
     violations = models.JSONField(_("violated rules"), default=list, blank=True)
     fee_cents = models.PositiveIntegerField(_("fee (cents)"), default=0)
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         verbose_name = _("appointment modification")
