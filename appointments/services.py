@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -471,7 +471,7 @@ def reschedule_appointment(
         )
         emit(
             "appointment.rescheduled", appointment_id=appointment.pk, source=source, actor=actor,
-            previous_starts_at=previous_starts_at.isoformat(),
+            previous_starts_at=previous_starts_at.astimezone(UTC).isoformat(),
         )
     return RescheduleResult(appointment, previous_starts_at, decision)
 
