@@ -19,6 +19,15 @@ from tenants.models import validate_time_zone
 RELEASED_STATUSES = ("cancelled", "no_show")
 
 
+def history_user(instance: object = None, request: object = None, **kwargs: object) -> object:
+    """The logged-in user for history rows; API-key callers are not users (their actor is
+    recorded in the change reason instead)."""
+    from django.contrib.auth.models import AbstractBaseUser
+
+    user = getattr(request, "user", None)
+    return user if isinstance(user, AbstractBaseUser) and user.pk else None
+
+
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -68,7 +77,7 @@ class Service(TimeStamped):
     slot_interval_minutes = models.PositiveIntegerField(_("slot interval (minutes)"), default=15)
     is_active = models.BooleanField(_("active"), default=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("service")
@@ -91,7 +100,7 @@ class Staff(TimeStamped):
     services = models.ManyToManyField(Service, verbose_name=_("services"), related_name="staff", blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("staff member")
@@ -158,7 +167,7 @@ class Appointment(TimeStamped):
     reschedule_count = models.PositiveIntegerField(_("reschedules"), default=0)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], get_user=history_user)
 
     class Meta:
         verbose_name = _("appointment")
@@ -423,7 +432,7 @@ class PolicyConfiguration(TimeStamped):
     )
     is_active = models.BooleanField(_("active"), default=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], get_user=history_user)
 
     class Meta:
         verbose_name = _("policy")

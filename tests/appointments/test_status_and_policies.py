@@ -6,7 +6,12 @@ import pytest
 
 from appointments import policies
 from appointments.errors import InvalidTransition, PolicyViolation
-from appointments.models import Appointment, AppointmentModification, CustomerBookingStats, PolicyConfiguration
+from appointments.models import (
+    Appointment,
+    AppointmentModification,
+    CustomerBookingStats,
+    PolicyConfiguration,
+)
 from appointments.services import (
     book_appointment,
     cancel_appointment,
