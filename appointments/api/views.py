@@ -131,6 +131,7 @@ class BookingsView(BookingApiView):
             "success": serializers.BooleanField(), "count": serializers.IntegerField(),
             "results": serializers.ListField(child=serializers.DictField())}), **ERRORS},
         summary="List bookings",
+        operation_id="bookings_list",
         tags=["bookings"],
     )
     def get(self, request: Request) -> Response:
@@ -177,7 +178,13 @@ class BookingDetailView(BookingApiView):
         self.throttle_scope = "booking_changes" if self.request.method == "DELETE" else "booking_reads"
         return super().get_throttles()
 
-    @extend_schema(responses={200: serializers.DictField(), **ERRORS}, summary="One booking", tags=["bookings"])
+    @extend_schema(
+        responses={200: inline_serializer("BookingDetail", {
+            "success": serializers.BooleanField(), "appointment": serializers.DictField()}), **ERRORS},
+        summary="One booking",
+        operation_id="bookings_retrieve",
+        tags=["bookings"],
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response({"success": True, "appointment": s.booking_data(_appointment(pk))})
 

@@ -238,3 +238,25 @@ def test_api_keys_are_stored_hashed_with_a_visible_prefix(in_salon):
     assert raw.startswith(f"ak_{stored.prefix}_")
     assert raw not in (stored.key_hash, stored.prefix)
     assert len(stored.key_hash) == 64
+
+
+def test_the_api_key_command_creates_lists_and_revokes_keys(salon, in_salon):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("api_key", "create", "--tenant", "salon-schmidt", "--name", "Website", stdout=out)
+    raw = out.getvalue().strip().splitlines()[-1]
+    key = ApiKey.objects.get()
+    assert raw.startswith(f"ak_{key.prefix}_")
+
+    listing = StringIO()
+    call_command("api_key", "list", "--tenant", "salon-schmidt", stdout=listing)
+    assert f"{key.prefix}  active" in listing.getvalue()
+
+    call_command("api_key", "revoke", "--tenant", "salon-schmidt", "--prefix", key.prefix, stdout=StringIO())
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    with pytest.raises(CommandError):
+        call_command("api_key", "revoke", "--tenant", "nowhere", "--prefix", key.prefix)
