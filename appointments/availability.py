@@ -13,14 +13,14 @@ Cal.com. Only the appointment itself must lie inside working hours; buffers may 
 from __future__ import annotations
 
 import bisect
-import math
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import BigIntegerField, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +35,17 @@ from appointments.models import (
 )
 
 Window = tuple[int, int]  # [start, end) in UTC epoch seconds
+
+
+class Epoch(Func):
+    """Seconds since 1970 as an integer, computed by PostgreSQL (cheaper than parsing datetimes)."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::bigint"
+    output_field = BigIntegerField()
+
+
+def _seconds(value: time) -> int:
+    return value.hour * 3600 + value.minute * 60 + value.second
 
 
 @dataclass(frozen=True)
@@ -227,27 +238,28 @@ class AvailabilityContext:
         self.branch_tz: dict[int, zoneinfo.ZoneInfo] = {}
         self._load(staff_id, branch_id, ignore_appointment_id)
         self._window_cache: dict[tuple[int, int, date], list[Window]] = {}
+        self._day_cache: dict[tuple[int, date], tuple[int, bool]] = {}
 
-    # --- loading (5 queries) ---------------------------------------------------------------
+    # --- loading (4 queries) ---------------------------------------------------------------
 
     def _load(self, staff_id: int | None, branch_id: int | None, ignore_appointment_id: int | None) -> None:
-        qualified = Staff.services.through.objects.filter(
-            service_id__in=self.plan.qualification_ids, staff__is_active=True
-        )
+        # One query for who may do which step where; conditions in one filter() so that the
+        # values come from the same (filtered) joins.
+        conditions: dict[str, Any] = {
+            "is_active": True, "services__in": self.plan.qualification_ids, "branches__is_active": True,
+        }
         if staff_id is not None:
-            qualified = qualified.filter(staff_id=staff_id)
-        for sid, service_id in qualified.values_list("staff_id", "service_id"):
-            self.staff.setdefault(sid, _StaffData(sid)).qualifications.add(service_id)
-        if not self.staff:
-            return
-        memberships = Staff.branches.through.objects.filter(staff_id__in=self.staff, branch__is_active=True)
+            conditions["pk"] = staff_id
         if branch_id is not None:
-            memberships = memberships.filter(branch_id=branch_id)
-        for sid, bid, tz_name in memberships.values_list("staff_id", "branch_id", "branch__time_zone"):
-            self.staff[sid].branch_ids.add(bid)
+            conditions["branches__pk"] = branch_id
+        for sid, service_id, bid, tz_name in Staff.objects.filter(**conditions).values_list(
+            "id", "services", "branches", "branches__time_zone"
+        ):
+            data = self.staff.setdefault(sid, _StaffData(sid))
+            data.qualifications.add(service_id)
+            data.branch_ids.add(bid)
             if bid not in self.branch_tz:
                 self.branch_tz[bid] = zoneinfo.ZoneInfo(tz_name)
-        self.staff = {sid: data for sid, data in self.staff.items() if data.branch_ids}
         if not self.staff:
             return
         for sid, bid, weekday, start, end, break_start, break_end in WorkingHour.objects.filter(
@@ -267,11 +279,10 @@ class AvailabilityContext:
         ).exclude(status__in=RELEASED_STATUSES)
         if ignore_appointment_id is not None:
             busy = busy.exclude(appointment_id=ignore_appointment_id)
-        for sid, blocked_from, blocked_until in sorted(
-            busy.values_list("staff_id", "blocked_from", "blocked_until"), key=lambda row: row[1]
-        ):
-            self.staff[sid].busy_starts.append(int(blocked_from.timestamp()))
-            self.staff[sid].busy_ends.append(int(blocked_until.timestamp()))
+        rows = busy.annotate(f=Epoch("blocked_from"), u=Epoch("blocked_until")).order_by("f")
+        for sid, blocked_from, blocked_until in rows.values_list("staff_id", "f", "u"):
+            self.staff[sid].busy_starts.append(blocked_from)
+            self.staff[sid].busy_ends.append(blocked_until)
 
     # --- wall-clock rules --------------------------------------------------------------------
 
@@ -283,16 +294,21 @@ class AvailabilityContext:
             return cached
         tz = self.branch_tz[branch_id]
         data = self.staff[staff_id]
+        midnight, regular = self.day_info(branch_id, day)
+
+        def at(wall: time) -> int:
+            return midnight + _seconds(wall) if regular else _epoch(day, wall, tz)
+
         windows: list[Window] = []
         for start, end, break_start, break_end in data.hours.get((branch_id, day.weekday()), ()):
-            part = [(_epoch(day, start, tz), _epoch(day, end, tz))]
+            part = [(at(start), at(end))]
             if break_start and break_end:
-                part = _subtract(part, (_epoch(day, break_start, tz), _epoch(day, break_end, tz)))
+                part = _subtract(part, (at(break_start), at(break_end)))
             windows.extend(part)
         for o_staff, o_branch, kind, o_from, o_until, o_start, o_end in self.overrides:
             extra = kind == AvailabilityOverride.Kind.EXTRA_HOURS and o_staff == staff_id and o_branch == branch_id
             if extra and o_from <= day <= o_until and o_start and o_end:
-                windows.append((_epoch(day, o_start, tz), _epoch(day, o_end, tz)))
+                windows.append((at(o_start), at(o_end)))
         windows = _merge(windows)
         for o_staff, o_branch, kind, o_from, o_until, o_start, o_end in self.overrides:
             if kind == AvailabilityOverride.Kind.EXTRA_HOURS or not (o_from <= day <= o_until):
@@ -305,9 +321,20 @@ class AvailabilityContext:
             if o_start is None or o_end is None:
                 windows = []
                 break
-            windows = _subtract(windows, (_epoch(day, o_start, tz), _epoch(day, o_end, tz)))
+            windows = _subtract(windows, (at(o_start), at(o_end)))
         self._window_cache[key] = windows
         return windows
+
+    def day_info(self, branch_id: int, day: date) -> tuple[int, bool]:
+        """Local midnight as epoch, and whether the day is a regular 24-hour day (no DST change)."""
+        key = (branch_id, day)
+        info = self._day_cache.get(key)
+        if info is None:
+            tz = self.branch_tz[branch_id]
+            midnight = _epoch(day, time(), tz)
+            info = (midnight, _epoch(day + timedelta(days=1), time(), tz) - midnight == 86400)
+            self._day_cache[key] = info
+        return info
 
     def _bounds(self, branch_id: int, day: date) -> tuple[int, int] | None:
         """Earliest and latest allowed start on ``day`` (minimum notice, maximum advance)."""
@@ -318,11 +345,10 @@ class AvailabilityContext:
         return self.now + self.plan.min_notice, 2**62
 
     def _grid_start(self, branch_id: int, at: int) -> int:
-        """The first slot-grid point at or after ``at``, aligned to the local clock."""
-        tz = self.branch_tz[branch_id]
-        offset = int(datetime.fromtimestamp(at, tz).utcoffset().total_seconds())  # type: ignore[union-attr]
-        interval = self.plan.interval
-        return math.ceil((at + offset) / interval) * interval - offset
+        """The first slot-grid point at or after ``at``: a multiple of the interval after local midnight."""
+        local = datetime.fromtimestamp(at, self.branch_tz[branch_id])
+        wall = local.hour * 3600 + local.minute * 60 + local.second
+        return at + (-wall % self.plan.interval)
 
     def _free(self, data: _StaffData, blocked_from: int, blocked_until: int) -> bool:
         index = bisect.bisect_right(data.busy_starts, blocked_from)
@@ -367,32 +393,72 @@ class AvailabilityContext:
                 start += interval
         return found
 
+    def _bitset_starts(self, data: _StaffData, branch_id: int, day: date, earliest: int) -> list[int]:
+        """Like :meth:`_simple_starts`, for a regular day, with one bit per grid position."""
+        midnight, _regular = self.day_info(branch_id, day)
+        step, duration = self.plan.interval, self.plan.total
+        before, after = self.plan.buffer_before, self.plan.buffer_after
+        mask = 0
+        for window_start, window_end in self.windows(data.staff_id, branch_id, day):
+            lo = -(-(window_start - midnight) // step)
+            hi = (window_end - duration - midnight) // step
+            if hi >= lo:
+                mask |= ((1 << (hi - lo + 1)) - 1) << lo
+        if not mask:
+            return []
+        first = -(-(earliest - midnight) // step)
+        if first > 0:
+            mask &= ~((1 << first) - 1)
+        starts, ends = data.busy_starts, data.busy_ends
+        index = bisect.bisect_right(ends, midnight - before)
+        horizon = midnight + 86400 + duration + after
+        while index < len(starts) and starts[index] < horizon and mask:
+            # a start s is forbidden when s - before < busy end and busy start < s + duration + after
+            lo = max((starts[index] - duration - after - midnight) // step + 1, 0)
+            hi = -(-(ends[index] + before - midnight) // step) - 1
+            if hi >= lo:
+                mask &= ~(((1 << (hi - lo + 1)) - 1) << lo)
+            index += 1
+        found = []
+        while mask:
+            lowest = mask & -mask
+            found.append(midnight + (lowest.bit_length() - 1) * step)
+            mask ^= lowest
+        return found
+
     def _simple_slots(self) -> list[Slot]:
-        by_start: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-        for data in self.staff.values():
-            for branch_id in data.branch_ids:
-                tz = self.branch_tz[branch_id]
-                for day in self._days():
-                    starts = self._simple_starts(data, branch_id, day)
-                    if not starts:
-                        continue
-                    load = self._load_on(data, _epoch(day, time(), tz))
+        buckets: dict[tuple[int, int], list[int]] = {}
+        for branch_id in sorted(self.branch_tz):
+            here = [data for data in self.staff.values() if branch_id in data.branch_ids]
+            for day in self._days():
+                bounds = self._bounds(branch_id, day)
+                if bounds is None:
+                    continue
+                midnight, regular = self.day_info(branch_id, day)
+                # Staff in order of preference (least booked that day first), so buckets come out sorted.
+                ordered = sorted(here, key=lambda data: (self._load_on(data, midnight), data.staff_id))
+                for data in ordered:
+                    if regular:
+                        starts = self._bitset_starts(data, branch_id, day, bounds[0])
+                    else:
+                        starts = self._simple_starts(data, branch_id, day)
                     for start in starts:
-                        by_start[(start, branch_id)].append((load, data.staff_id))
-        slots = []
-        for (start, branch_id), staff in sorted(by_start.items()):
-            staff.sort()
-            staff_ids = tuple(sid for _load, sid in staff)
-            slots.append(
-                Slot(
-                    starts_at=datetime.fromtimestamp(start, UTC),
-                    ends_at=datetime.fromtimestamp(start + self.plan.total, UTC),
-                    branch_id=branch_id,
-                    staff_id=staff_ids[0],
-                    staff_ids=staff_ids,
-                )
+                        bucket = buckets.get((start, branch_id))
+                        if bucket is None:
+                            buckets[(start, branch_id)] = [data.staff_id]
+                        else:
+                            bucket.append(data.staff_id)
+        total = self.plan.total
+        return [
+            Slot(
+                starts_at=datetime.fromtimestamp(start, UTC),
+                ends_at=datetime.fromtimestamp(start + total, UTC),
+                branch_id=branch_id,
+                staff_id=staff_ids[0],
+                staff_ids=tuple(staff_ids),
             )
-        return slots
+            for (start, branch_id), staff_ids in sorted(buckets.items())
+        ]
 
     # --- any plan: check one start, segment by segment ---------------------------------------
 
