@@ -110,6 +110,7 @@ class Slot:
     staff_id: int
     staff_ids: tuple[int, ...]
     segments: tuple[SlotSegment, ...] = ()
+    tz: zoneinfo.ZoneInfo | None = field(default=None, compare=False)  # the branch's time zone
 
     def as_alternative(self) -> dict[str, object]:
         return {
@@ -271,7 +272,7 @@ class AvailabilityContext:
             .filter(Q(staff_id__in=self.staff) | Q(staff__isnull=True, branch_id__in=self.branch_tz))
             .values_list("staff_id", "branch_id", "kind", "date_from", "date_until", "start_time", "end_time")
         )
-        pad = timedelta(days=2)
+        pad = timedelta(days=1)  # more than any buffer and any UTC offset
         range_from = datetime.combine(self.date_from, time(), tzinfo=UTC) - pad
         range_to = datetime.combine(self.date_to, time(), tzinfo=UTC) + pad
         busy = AppointmentSegment.objects.filter(
@@ -456,6 +457,7 @@ class AvailabilityContext:
                 branch_id=branch_id,
                 staff_id=staff_ids[0],
                 staff_ids=tuple(staff_ids),
+                tz=self.branch_tz[branch_id],
             )
             for (start, branch_id), staff_ids in sorted(buckets.items())
         ]
@@ -520,6 +522,7 @@ class AvailabilityContext:
             staff_id=assigned[0].staff_id,
             staff_ids=tuple(free_first) if not self.plan.is_composite else (assigned[0].staff_id,),
             segments=tuple(assigned),
+            tz=tz,
         )
 
     def _composite_slots(self, staff_id: int | None) -> list[Slot]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from appointments.availability import (
@@ -16,15 +16,24 @@ from appointments.availability import (
     plan_for,
 )
 from appointments.errors import InvalidBookingRequest
-from appointments.models import Appointment, Service
+from appointments.models import Appointment, Service, ServiceSegment
 
 MAX_SEARCH_DAYS = 62
 
 
 def active_service(service_id: int) -> Service:
-    service = Service.objects.filter(pk=service_id, is_active=True).prefetch_related("segments").first()
+    """The active service with its composite segments loaded (one query for simple services)."""
+    service = (
+        Service.objects.filter(pk=service_id, is_active=True)
+        .annotate(is_composite=Exists(ServiceSegment.objects.filter(service=OuterRef("pk"))))
+        .first()
+    )
     if service is None:
         raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
+    if not service.is_composite:
+        prefetch_related_objects([service], Prefetch("segments", queryset=ServiceSegment.objects.none()))
+    else:
+        prefetch_related_objects([service], "segments")
     return service
 
 

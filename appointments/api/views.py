@@ -31,7 +31,7 @@ from appointments.api.auth import (
     actor_of,
 )
 from appointments.availability import SegmentRequest, plan_for
-from appointments.models import Appointment, Branch
+from appointments.models import Appointment
 
 ERROR_SHAPE = inline_serializer(
     "Error",
@@ -50,10 +50,6 @@ class BookingApiView(APIView):
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
     permission_classes = [IsApiClientOrStaff]
     throttle_classes = [ApiKeyRateThrottle]
-
-
-def _time_zones() -> dict[int, Any]:
-    return {pk: Branch(time_zone=name).tzinfo for pk, name in Branch.objects.values_list("id", "time_zone")}
 
 
 def _appointment(pk: int) -> Appointment:
@@ -82,8 +78,7 @@ class SimpleAvailabilityView(BookingApiView):
             service_id=v["service_id"], date_from=v["date"], date_to=v["date"] + timedelta(days=v["days"] - 1),
             staff_id=v.get("staff_id"), branch_id=v.get("branch_id"), duration_minutes=v.get("duration_minutes"),
         )
-        zones = _time_zones()
-        return Response({"available": bool(slots), "slots": [s.slot_data(slot, zones[slot.branch_id]) for slot in slots]})
+        return Response({"available": bool(slots), "slots": [s.slot_data(slot, slot.tz) for slot in slots]})
 
 
 class CompositeAvailabilityView(BookingApiView):
@@ -112,11 +107,10 @@ class CompositeAvailabilityView(BookingApiView):
         else:
             service = queries.active_service(service_id)
             total = plan_for(service, sequence=sequence or None).total // 60
-        zones = _time_zones()
         return Response({
             "available": bool(slots),
             "total_duration": total,
-            "slots": [s.slot_data(slot, zones[slot.branch_id]) for slot in slots],
+            "slots": [s.slot_data(slot, slot.tz) for slot in slots],
         })
 
 

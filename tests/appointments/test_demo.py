@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from appointments import demo
-from appointments.models import Appointment, AppointmentSegment, Branch, Service, ServiceSegment, Staff
+from appointments.models import (
+    Appointment,
+    AppointmentSegment,
+    Branch,
+    Service,
+    ServiceSegment,
+    Staff,
+)
 
 
 def test_the_salon_demo_is_complete_and_seeding_twice_changes_nothing(in_salon):
