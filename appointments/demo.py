@@ -186,8 +186,10 @@ def _appointments(staff_rows: Any, branches: dict[str, Branch], services: dict[s
             fill = 0.75 if offset < 0 else max(0.15, 0.7 - offset * 0.02)  # busier soon, emptier later
             cursor = datetime.combine(day, wh.start_time, tzinfo=branch.tzinfo)
             end = datetime.combine(day, wh.end_time, tzinfo=branch.tzinfo)
-            pause = (datetime.combine(day, wh.break_start, tzinfo=branch.tzinfo),
-                     datetime.combine(day, wh.break_end, tzinfo=branch.tzinfo)) if wh.break_start else None
+            pause = None
+            if wh.break_start and wh.break_end:
+                pause = (datetime.combine(day, wh.break_start, tzinfo=branch.tzinfo),
+                         datetime.combine(day, wh.break_end, tzinfo=branch.tzinfo))
             while cursor < end:
                 service = rng.choice(own)
                 length = timedelta(minutes=sum(m + g for _n, m, g in _segments(service)) or service.duration_minutes)

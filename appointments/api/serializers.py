@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -103,7 +103,8 @@ def local(value: datetime, tz: tzinfo) -> str:
     return value.astimezone(tz).isoformat()
 
 
-def slot_data(slot: Slot, tz: tzinfo) -> dict[str, Any]:
+def slot_data(slot: Slot, tz: tzinfo | None) -> dict[str, Any]:
+    tz = tz or UTC
     start, end = slot.starts_at.astimezone(tz), slot.ends_at.astimezone(tz)
     data: dict[str, Any] = {
         "date": start.date().isoformat(),
