@@ -1,1 +1,410 @@
-# Models of this app are registered with askpro.admin_sites.tenant_admin_site.
+"""Tenant admin of the booking domain. Every booking change goes through appointments.services;
+this module only parses forms, calls a service and reports the outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.decorators import action, display
+from unfold.forms import BaseDialogForm
+
+from appointments import services
+from appointments.api_keys import create_api_key, revoke_api_key, rotate_api_key
+from appointments.models import (
+    ApiKey,
+    Appointment,
+    AppointmentModification,
+    AppointmentSegment,
+    AvailabilityOverride,
+    Branch,
+    CustomerBookingStats,
+    PolicyConfiguration,
+    RecurringSeries,
+    Service,
+    ServiceSegment,
+    Staff,
+    WorkingHour,
+)
+from askpro.admin_sites import tenant_admin_site
+from askpro.errors import DomainError
+
+
+def actor(request: HttpRequest) -> str:
+    return f"admin:{request.user.pk}"
+
+
+def report_error(request: HttpRequest, exc: DomainError) -> None:
+    alternatives = exc.details.get("alternatives") if isinstance(exc.details, dict) else None
+    text = str(exc.message)
+    if alternatives:
+        times = ", ".join(
+            timezone.localtime(datetime.fromisoformat(a["starts_at"])).strftime("%d.%m. %H:%M")
+            for a in alternatives
+        )
+        text = f"{text} {_('Next free times')}: {times}"
+    messages.error(request, text)
+
+
+# --- branches, staff, services ----------------------------------------------------------------
+
+
+class BranchOverrideInline(TabularInline):
+    model = AvailabilityOverride
+    fk_name = "branch"
+    extra = 0
+    fields = ("kind", "date_from", "date_until", "start_time", "end_time", "reason")
+    verbose_name_plural = _("closures of the branch")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AvailabilityOverride]:
+        return super().get_queryset(request).filter(staff__isnull=True)
+
+
+@admin.register(Branch, site=tenant_admin_site)
+class BranchAdmin(ModelAdmin):
+    list_display = ("name", "city", "phone", "time_zone", "is_active")
+    list_filter = ("is_active", "city", "time_zone")
+    search_fields = ("name", "city", "street", "phone")
+    inlines = [BranchOverrideInline]
+
+
+class WorkingHourInline(TabularInline):
+    model = WorkingHour
+    extra = 0
+    fields = ("branch", "weekday", "start_time", "end_time", "break_start", "break_end")
+
+
+class StaffOverrideInline(TabularInline):
+    model = AvailabilityOverride
+    fk_name = "staff"
+    extra = 0
+    fields = ("kind", "branch", "date_from", "date_until", "start_time", "end_time", "reason")
+    verbose_name_plural = _("vacations, absences and extra hours")
+
+
+@admin.register(Staff, site=tenant_admin_site)
+class StaffAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("name", "email", "phone", "is_active")
+    list_filter = ("is_active", "branches", "services")
+    search_fields = ("name", "email", "phone")
+    filter_horizontal = ("branches", "services")
+    inlines = [WorkingHourInline, StaffOverrideInline]
+
+
+class ServiceSegmentInline(TabularInline):
+    model = ServiceSegment
+    fk_name = "service"
+    extra = 0
+    fields = ("position", "name", "duration_minutes", "gap_after_minutes", "qualification")
+    ordering_field = "position"
+
+
+@admin.register(Service, site=tenant_admin_site)
+class ServiceAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("name", "category", "duration_minutes", "price_display", "slot_interval_minutes", "is_active")
+    list_filter = ("is_active", "category")
+    search_fields = ("name", "category", "description")
+    inlines = [ServiceSegmentInline]
+    fieldsets = (
+        (None, {"fields": ("name", "category", "description", "is_active")}),
+        (_("Duration and price"), {"fields": ("duration_minutes", "price_cents", "currency")}),
+        (_("Booking rules"), {"fields": (
+            "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes", "max_advance_days",
+            "slot_interval_minutes")}),
+    )
+
+    @display(description=_("price"), ordering="price_cents")
+    def price_display(self, obj: Service) -> str:
+        return f"{obj.price_cents / 100:.2f} {obj.currency}"
+
+
+@admin.register(AvailabilityOverride, site=tenant_admin_site)
+class AvailabilityOverrideAdmin(ModelAdmin):
+    list_display = ("date_from", "date_until", "kind", "staff", "branch", "start_time", "end_time", "reason")
+    list_filter = ("kind", "branch", "staff")
+    search_fields = ("reason", "staff__name", "branch__name")
+    date_hierarchy = "date_from"
+
+
+# --- customers and policies ---------------------------------------------------------------------
+
+
+class CustomerStatsInline(StackedInline):
+    model = CustomerBookingStats
+    can_delete = False
+    extra = 0
+    readonly_fields = ("reschedule_count", "cancellation_count", "violation_count", "fees_cents",
+                       "last_modification_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# The Customer admin lives in calls/admin.py: it shows calls beside appointments and uses
+# CustomerStatsInline from here.
+
+
+@admin.register(PolicyConfiguration, site=tenant_admin_site)
+class PolicyConfigurationAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("policy_type", "scope_label", "min_hours_notice", "fee_cents", "violation_action", "is_active")
+    list_filter = ("policy_type", "violation_action", "is_active", "branch", "service", "staff")
+    search_fields = ("branch__name", "service__name", "staff__name")
+    fieldsets = (
+        (None, {
+            "fields": ("policy_type", "is_active", "violation_action"),
+            "description": _("Leave branch, service and staff empty for the company-wide policy. The most "
+                             "specific active policy applies: staff, then service, then branch, then company."),
+        }),
+        (_("Applies to"), {"fields": ("branch", "service", "staff")}),
+        (_("Rules"), {"fields": ("min_hours_notice", "fee_cents", "currency", "max_reschedules_per_booking",
+                                 "max_free_cancellations_per_month", "min_series_length", "max_series_length")}),
+    )
+
+
+# --- appointments ---------------------------------------------------------------------------
+
+
+class SegmentInline(TabularInline):
+    model = AppointmentSegment
+    extra = 0
+    can_delete = False
+    fields = ("position", "name", "staff", "starts_at", "ends_at", "blocked_from", "blocked_until", "status")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ModificationInline(TabularInline):
+    model = AppointmentModification
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "actor", "reason", "previous_starts_at", "new_starts_at", "policy_violated",
+              "violation_action", "fee_cents")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AppointmentBookingForm(forms.ModelForm):
+    staff = forms.ModelChoiceField(Staff.objects.filter(is_active=True), required=False,
+                                   help_text=_("Empty: any qualified staff member who is free."))
+    branch = forms.ModelChoiceField(Branch.objects.filter(is_active=True), required=False)
+
+    class Meta:
+        model = Appointment
+        fields = ("customer", "service", "staff", "branch", "starts_at", "status", "notes")
+
+
+class CancelForm(BaseDialogForm):
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=True)
+
+
+class RescheduleForm(BaseDialogForm):
+    new_starts_at = forms.DateTimeField(label=_("New start"), help_text=_("Local time, e.g. 2025-10-06 15:00"))
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+@admin.register(Appointment, site=tenant_admin_site)
+class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("starts_at", "customer", "service", "staff", "branch", "status", "source", "price_cents")
+    list_filter = ("status", "source", "branch", "staff", "service", ("starts_at", admin.DateFieldListFilter))
+    search_fields = ("customer__name", "customer__phone", "customer__email", "external_ref", "notes")
+    date_hierarchy = "starts_at"
+    list_select_related = ("customer", "service", "staff", "branch")
+    autocomplete_fields = ("customer",)
+    actions = ["confirm", "start", "complete", "mark_no_show"]
+    actions_detail = ["cancel_detail", "reschedule_detail"]
+    readonly_fields = ("customer", "service", "staff", "branch", "starts_at", "ends_at", "status", "source",
+                       "price_cents", "currency", "series", "version", "reschedule_count", "cancelled_at",
+                       "created_at", "updated_at")
+    fields = readonly_fields[:7] + ("notes", "external_ref") + readonly_fields[7:]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = AppointmentBookingForm
+            kwargs["fields"] = AppointmentBookingForm.Meta.fields
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj else ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields if obj else AppointmentBookingForm.Meta.fields
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [SegmentInline, ModificationInline] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # appointments are cancelled, never deleted
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except DomainError as exc:
+            report_error(request, exc)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request: HttpRequest, obj: Appointment, form: Any, change: bool) -> None:
+        if change:
+            obj.version += 1
+            obj.save(update_fields=["notes", "external_ref", "version", "updated_at"])
+            return
+        data = form.cleaned_data
+        booked = services.book_appointment(
+            customer_id=data["customer"].pk, service_id=data["service"].pk, starts_at=data["starts_at"],
+            staff_id=data["staff"].pk if data.get("staff") else None,
+            branch_id=data["branch"].pk if data.get("branch") else None,
+            status=data["status"], notes=data.get("notes", ""), source="admin", actor=actor(request),
+        )
+        obj.pk, obj.staff, obj.branch, obj.ends_at = booked.pk, booked.staff, booked.branch, booked.ends_at
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet[Appointment], to_status: str) -> None:
+        done = 0
+        for appointment in queryset:
+            try:
+                services.transition_appointment(appointment_id=appointment.pk, to_status=to_status,
+                                                source="admin", actor=actor(request))
+                done += 1
+            except DomainError as exc:
+                messages.error(request, f"{appointment}: {exc.message}")
+        if done:
+            messages.success(request, _("%(count)s appointment(s) updated.") % {"count": done})
+
+    @action(description=_("Confirm"))
+    def confirm(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._transition(request, queryset, Appointment.Status.CONFIRMED)
+
+    @action(description=_("Start (in progress)"))
+    def start(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._transition(request, queryset, Appointment.Status.IN_PROGRESS)
+
+    @action(description=_("Complete"))
+    def complete(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._transition(request, queryset, Appointment.Status.COMPLETED)
+
+    @action(description=_("Mark as no-show"))
+    def mark_no_show(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._transition(request, queryset, Appointment.Status.NO_SHOW)
+
+    def _back(self, object_id: Any) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[object_id]))
+
+    @action(
+        description=_("Cancel"), url_path="cancel", permissions=["change"],
+        dialog={"title": _("Cancel appointment"), "description": _("The cancellation policy is checked; a "
+                "violation is recorded, charged or refused as the policy says."),
+                "form_class": CancelForm, "form_submit_text": _("Cancel appointment")},
+    )
+    def cancel_detail(self, request: HttpRequest, form: CancelForm, object_id: Any) -> HttpResponse:
+        try:
+            result = services.cancel_appointment(appointment_id=int(object_id), reason=form.cleaned_data["reason"],
+                                                 source="admin", actor=actor(request))
+        except DomainError as exc:
+            report_error(request, exc)
+            return self._back(object_id)
+        if result.policy.violated:
+            messages.warning(request, _("Cancelled, in violation of the policy (%(rules)s). Fee: %(fee).2f EUR.")
+                             % {"rules": ", ".join(result.policy.violations), "fee": result.policy.fee_cents / 100})
+        else:
+            messages.success(request, _("Appointment cancelled."))
+        return self._back(object_id)
+
+    @action(
+        description=_("Reschedule"), url_path="reschedule", permissions=["change"],
+        dialog={"title": _("Reschedule appointment"), "description": _("The new time is checked against "
+                "working hours and other bookings; the reschedule policy applies."),
+                "form_class": RescheduleForm, "form_submit_text": _("Move appointment")},
+    )
+    def reschedule_detail(self, request: HttpRequest, form: RescheduleForm, object_id: Any) -> HttpResponse:
+        try:
+            result = services.reschedule_appointment(
+                appointment_id=int(object_id), new_starts_at=form.cleaned_data["new_starts_at"],
+                reason=form.cleaned_data["reason"], source="admin", actor=actor(request),
+            )
+        except DomainError as exc:
+            report_error(request, exc)
+            return self._back(object_id)
+        messages.success(request, _("Moved to %(time)s (policy: %(policy)s).") % {
+            "time": timezone.localtime(result.appointment.starts_at).strftime("%d.%m.%Y %H:%M"),
+            "policy": result.policy.label})
+        return self._back(object_id)
+
+
+@admin.register(RecurringSeries, site=tenant_admin_site)
+class RecurringSeriesAdmin(ModelAdmin):
+    list_display = ("first_starts_at", "customer", "service", "staff", "frequency", "count", "until", "created_by")
+    list_filter = ("frequency", "branch", "staff", "source")
+    search_fields = ("customer__name", "customer__phone")
+    readonly_fields = ("customer", "service", "staff", "branch", "frequency", "first_starts_at", "count", "until",
+                       "source", "created_by", "conflicts", "created_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AppointmentModification, site=tenant_admin_site)
+class AppointmentModificationAdmin(ModelAdmin):
+    list_display = ("created_at", "kind", "appointment", "customer", "actor", "policy_violated", "fee_cents")
+    list_filter = ("kind", "policy_violated", "violation_action", "source", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("customer__name", "customer__phone", "reason", "actor")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ("name", "expires_at")
+
+
+@admin.register(ApiKey, site=tenant_admin_site)
+class ApiKeyAdmin(ModelAdmin):
+    form = ApiKeyForm
+    list_display = ("name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at", "created_by")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "prefix")
+    readonly_fields = ("prefix", "created_at", "created_by", "revoked_at", "last_used_at")
+    actions = ["revoke", "rotate"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name", "expires_at"])
+            return
+        key, raw = create_api_key(name=obj.name, actor=actor(request), expires_at=obj.expires_at)
+        obj.pk, obj.prefix = key.pk, key.prefix
+        messages.warning(request, _("New API key (shown only now, store it safely): %(key)s") % {"key": raw})
+
+    @action(description=_("Revoke"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            revoke_api_key(key_id=key.pk)
+        messages.success(request, _("Keys revoked."))
+
+    @action(description=_("Rotate (revoke and issue a new key)"))
+    def rotate(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset.filter(revoked_at__isnull=True):
+            new, raw = rotate_api_key(key_id=key.pk, actor=actor(request))
+            messages.warning(request, _("%(name)s: new key (shown only now): %(key)s") % {"name": new.name, "key": raw})

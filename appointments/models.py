@@ -6,12 +6,32 @@ from __future__ import annotations
 import zoneinfo
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import (
+    ArrayField,
+    BigIntegerRangeField,
+    DateTimeRangeField,
+    RangeOperators,
+)
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from tenants.models import validate_time_zone
+
+# Statuses whose time no longer blocks the calendar (the exclusion constraint ignores them).
+RELEASED_STATUSES = ("cancelled", "no_show")
+
+
+def history_user(instance: object = None, request: object = None, **kwargs: object) -> object:
+    """The logged-in user for history rows; API-key callers are not users (their actor is
+    recorded in the change reason instead)."""
+    from django.contrib.auth.models import AbstractBaseUser
+
+    user = getattr(request, "user", None)
+    return user if isinstance(user, AbstractBaseUser) and user.pk else None
 
 
 class TimeStamped(models.Model):
@@ -63,6 +83,8 @@ class Service(TimeStamped):
     slot_interval_minutes = models.PositiveIntegerField(_("slot interval (minutes)"), default=15)
     is_active = models.BooleanField(_("active"), default=True)
 
+    history = HistoricalRecords(get_user=history_user)
+
     class Meta:
         verbose_name = _("service")
         verbose_name_plural = _("services")
@@ -83,6 +105,8 @@ class Staff(TimeStamped):
     branches = models.ManyToManyField(Branch, verbose_name=_("branches"), related_name="staff", blank=True)
     services = models.ManyToManyField(Service, verbose_name=_("services"), related_name="staff", blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("staff member")
@@ -185,6 +209,14 @@ class Appointment(TimeStamped):
     notes = models.TextField(_("notes"), blank=True)
     external_ref = models.CharField(_("external booking reference"), max_length=200, blank=True, db_index=True)
     version = models.PositiveIntegerField(_("version"), default=1, help_text=_("Optimistic lock: increases on every change."))
+    series = models.ForeignKey(
+        "RecurringSeries", verbose_name=_("recurring series"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="appointments",
+    )
+    reschedule_count = models.PositiveIntegerField(_("reschedules"), default=0)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"], get_user=history_user)
 
     class Meta:
         verbose_name = _("appointment")
@@ -201,6 +233,378 @@ class Appointment(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.service} · {self.customer} · {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def blocks_calendar(self) -> bool:
+        return self.status not in RELEASED_STATUSES
+
+
+class ServiceSegment(models.Model):
+    """One step of a composite service (wash, colour, processing gap, dry), booked back to back."""
+
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.CASCADE, related_name="segments")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    name = models.CharField(_("name"), max_length=200)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"))
+    gap_after_minutes = models.PositiveIntegerField(
+        _("gap after (minutes)"), default=0,
+        help_text=_("Waiting time after this step (e.g. colour processing); the staff member is free meanwhile."),
+    )
+    qualification = models.ForeignKey(
+        Service, verbose_name=_("performed by staff of"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+        help_text=_("Staff who perform this service may do this step. Empty: staff of the composite service."),
+    )
+
+    class Meta:
+        verbose_name = _("service segment")
+        verbose_name_plural = _("service segments")
+        ordering = ["service", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(duration_minutes__gt=0), name="segment_duration_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} · {self.position}. {self.name}"
+
+
+class WorkingHour(models.Model):
+    """A recurring weekly working window of a staff member at a branch, with an optional break."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    staff = models.ForeignKey(Staff, verbose_name=_("staff member"), on_delete=models.CASCADE, related_name="working_hours")
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start_time = models.TimeField(_("start"), help_text=_("Local time of the branch."))
+    end_time = models.TimeField(_("end"))
+    break_start = models.TimeField(_("break start"), null=True, blank=True)
+    break_end = models.TimeField(_("break end"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        ordering = ["staff", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_time__gt=models.F("start_time")), name="workinghour_end_after_start"),
+            models.CheckConstraint(
+                condition=(models.Q(break_start__isnull=True, break_end__isnull=True))
+                | models.Q(
+                    break_start__gte=models.F("start_time"),
+                    break_end__gt=models.F("break_start"),
+                    break_end__lte=models.F("end_time"),
+                ),
+                name="workinghour_break_inside",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} · {self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class AvailabilityOverride(models.Model):
+    """A date-specific exception: a closed day or vacation (blocks) or extra hours (adds)."""
+
+    class Kind(models.TextChoices):
+        CLOSED = "closed", _("Closed")
+        VACATION = "vacation", _("Vacation / absence")
+        EXTRA_HOURS = "extra_hours", _("Extra hours")
+
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), null=True, blank=True, on_delete=models.CASCADE, related_name="overrides",
+        help_text=_("Without a staff member: applies to everyone at this branch."),
+    )
+    staff = models.ForeignKey(
+        Staff, verbose_name=_("staff member"), null=True, blank=True, on_delete=models.CASCADE, related_name="overrides",
+        help_text=_("Without a branch: applies at every branch of this staff member."),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    date_from = models.DateField(_("from"))
+    date_until = models.DateField(_("until (inclusive)"))
+    start_time = models.TimeField(_("start"), null=True, blank=True, help_text=_("Empty: the whole day."))
+    end_time = models.TimeField(_("end"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("availability override")
+        verbose_name_plural = _("availability overrides")
+        ordering = ["date_from"]
+        indexes = [models.Index(fields=["date_from", "date_until"], name="override_dates_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(branch__isnull=False) | models.Q(staff__isnull=False), name="override_has_target"
+            ),
+            models.CheckConstraint(condition=models.Q(date_until__gte=models.F("date_from")), name="override_dates_ordered"),
+            models.CheckConstraint(
+                condition=models.Q(start_time__isnull=True, end_time__isnull=True)
+                | models.Q(start_time__isnull=False, end_time__isnull=False, end_time__gt=models.F("start_time")),
+                name="override_times_paired",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="extra_hours")
+                | models.Q(staff__isnull=False, branch__isnull=False, start_time__isnull=False),
+                name="override_extra_hours_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.staff or self.branch
+        return f"{target} · {self.get_kind_display()} {self.date_from}"
+
+
+class TsTzRange(models.Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Int8Range(models.Func):
+    function = "INT8RANGE"
+    output_field = BigIntegerRangeField()
+
+
+class AppointmentSegment(models.Model):
+    """The calendar time one staff member spends on an appointment. Every appointment has at least
+    one; the exclusion constraint over these rows is what makes double booking impossible."""
+
+    appointment = models.ForeignKey(Appointment, verbose_name=_("appointment"), on_delete=models.CASCADE, related_name="segments")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="+")
+    staff = models.ForeignKey(Staff, verbose_name=_("staff member"), on_delete=models.PROTECT, related_name="segments")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    blocked_from = models.DateTimeField(_("blocked from"), help_text=_("Start including the buffer before."))
+    blocked_until = models.DateTimeField(_("blocked until"), help_text=_("End including the buffer after."))
+    # A copy of the appointment's status (kept in step by a database trigger): an exclusion
+    # constraint can only look at its own row.
+    status = models.CharField(_("status"), max_length=20, choices=Appointment.Status.choices)
+
+    class Meta:
+        verbose_name = _("appointment segment")
+        verbose_name_plural = _("appointment segments")
+        ordering = ["appointment", "position"]
+        indexes = [models.Index(fields=["staff", "blocked_from"], name="segment_staff_block_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="segment_ends_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(blocked_from__lte=models.F("starts_at"), blocked_until__gte=models.F("ends_at")),
+                name="segment_block_covers_time",
+            ),
+            ExclusionConstraint(
+                name="no_double_booking",
+                expressions=[
+                    (Int8Range(models.F("staff"), models.F("staff"), models.Value("[]")), RangeOperators.OVERLAPS),
+                    (TsTzRange(models.F("blocked_from"), models.F("blocked_until")), RangeOperators.OVERLAPS),
+                ],
+                condition=~models.Q(status__in=RELEASED_STATUSES),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id}/{self.position} {self.staff} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class RecurringSeries(TimeStamped):
+    """A rule that booked several appointments (every week, every other week, monthly)."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", _("Weekly")
+        BIWEEKLY = "biweekly", _("Every two weeks")
+        MONTHLY = "monthly", _("Monthly")
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="series")
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="series")
+    staff = models.ForeignKey(Staff, verbose_name=_("staff member"), on_delete=models.PROTECT, related_name="series")
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="series")
+    frequency = models.CharField(_("frequency"), max_length=20, choices=Frequency.choices)
+    first_starts_at = models.DateTimeField(_("first appointment"))
+    count = models.PositiveIntegerField(_("number of appointments"), null=True, blank=True)
+    until = models.DateField(_("until"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=Appointment.Source.choices)
+    created_by = models.CharField(_("created by"), max_length=200, blank=True)
+    conflicts = models.JSONField(_("conflicts"), default=list, blank=True, help_text=_("Occurrences that could not be booked."))
+
+    class Meta:
+        verbose_name = _("recurring series")
+        verbose_name_plural = _("recurring series")
+        ordering = ["-first_starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(count__isnull=False) | models.Q(until__isnull=False), name="series_has_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} · {self.customer} · {self.get_frequency_display()}"
+
+
+class PolicyConfiguration(TimeStamped):
+    """Rules for cancelling, rescheduling and recurring bookings, set for the whole company or for
+    a branch, service or staff member. The most specific one wins: staff, service, branch, company."""
+
+    class PolicyType(models.TextChoices):
+        CANCELLATION = "cancellation", _("Cancellation")
+        RESCHEDULE = "reschedule", _("Reschedule")
+        RECURRING = "recurring", _("Recurring")
+
+    class ViolationAction(models.TextChoices):
+        WARN = "warn", _("Warn (allow and record)")
+        BLOCK = "block", _("Block")
+        CHARGE_FEE = "charge_fee", _("Allow and charge the fee")
+
+    policy_type = models.CharField(_("policy"), max_length=20, choices=PolicyType.choices)
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), null=True, blank=True, on_delete=models.CASCADE, related_name="policies")
+    service = models.ForeignKey(Service, verbose_name=_("service"), null=True, blank=True, on_delete=models.CASCADE, related_name="policies")
+    staff = models.ForeignKey(Staff, verbose_name=_("staff member"), null=True, blank=True, on_delete=models.CASCADE, related_name="policies")
+    min_hours_notice = models.PositiveIntegerField(
+        _("minimum notice (hours)"), null=True, blank=True,
+        help_text=_("Cancelling or rescheduling later than this before the start violates the policy."),
+    )
+    fee_cents = models.PositiveIntegerField(_("fee (cents)"), default=0)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    max_reschedules_per_booking = models.PositiveIntegerField(_("maximum reschedules per booking"), null=True, blank=True)
+    max_free_cancellations_per_month = models.PositiveIntegerField(
+        _("free cancellations per month"), null=True, blank=True,
+        help_text=_("Per customer; cancellations beyond this number violate the policy."),
+    )
+    min_series_length = models.PositiveIntegerField(_("minimum series length"), null=True, blank=True)
+    max_series_length = models.PositiveIntegerField(_("maximum series length"), null=True, blank=True)
+    violation_action = models.CharField(
+        _("on violation"), max_length=20, choices=ViolationAction.choices, default=ViolationAction.WARN
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"], get_user=history_user)
+
+    class Meta:
+        verbose_name = _("policy")
+        verbose_name_plural = _("policies")
+        ordering = ["policy_type", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(branch__isnull=True, service__isnull=True)
+                    | models.Q(branch__isnull=True, staff__isnull=True)
+                    | models.Q(service__isnull=True, staff__isnull=True)
+                ),
+                name="policy_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["policy_type"], condition=models.Q(branch__isnull=True, service__isnull=True, staff__isnull=True),
+                name="policy_unique_company",
+            ),
+            models.UniqueConstraint(fields=["policy_type", "branch"], name="policy_unique_branch"),
+            models.UniqueConstraint(fields=["policy_type", "service"], name="policy_unique_service"),
+            models.UniqueConstraint(fields=["policy_type", "staff"], name="policy_unique_staff"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_policy_type_display()} · {self.scope_label}"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().save(*args, **kwargs)
+        from appointments.policies import forget_cached_policies
+
+        forget_cached_policies()
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = super().delete(*args, **kwargs)
+        from appointments.policies import forget_cached_policies
+
+        forget_cached_policies()
+        return result
+
+    @property
+    def scope_label(self) -> str:
+        if self.staff_id:
+            return f"{_('staff member')}: {self.staff}"
+        if self.service_id:
+            return f"{_('service')}: {self.service}"
+        if self.branch_id:
+            return f"{_('branch')}: {self.branch}"
+        return str(_("company"))
+
+
+class AppointmentModification(models.Model):
+    """An audit row for each reschedule or cancellation, with the policy verdict and fee."""
+
+    class Kind(models.TextChoices):
+        RESCHEDULE = "reschedule", _("Reschedule")
+        CANCELLATION = "cancellation", _("Cancellation")
+
+    appointment = models.ForeignKey(Appointment, verbose_name=_("appointment"), on_delete=models.CASCADE, related_name="modifications")
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="modifications")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    actor = models.CharField(_("actor"), max_length=200)
+    source = models.CharField(_("source"), max_length=20, choices=Appointment.Source.choices)
+    previous_starts_at = models.DateTimeField(_("previous start"))
+    new_starts_at = models.DateTimeField(_("new start"), null=True, blank=True)
+    hours_notice = models.DecimalField(_("notice (hours)"), max_digits=8, decimal_places=2)
+    policy = models.ForeignKey(
+        PolicyConfiguration, verbose_name=_("policy"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    policy_violated = models.BooleanField(_("policy violated"), default=False)
+    violation_action = models.CharField(_("action taken"), max_length=20, choices=PolicyConfiguration.ViolationAction.choices, blank=True)
+    violations = models.JSONField(_("violated rules"), default=list, blank=True)
+    fee_cents = models.PositiveIntegerField(_("fee (cents)"), default=0)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("appointment modification")
+        verbose_name_plural = _("appointment modifications")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["customer", "kind", "created_at"], name="modification_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.appointment_id} ({self.actor})"
+
+
+class CustomerBookingStats(models.Model):
+    """Per-customer modification counters, kept current by the services for quick lookups."""
+
+    customer = models.OneToOneField(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="booking_stats", primary_key=True)
+    reschedule_count = models.PositiveIntegerField(_("reschedules"), default=0)
+    cancellation_count = models.PositiveIntegerField(_("cancellations"), default=0)
+    violation_count = models.PositiveIntegerField(_("policy violations"), default=0)
+    fees_cents = models.PositiveIntegerField(_("fees (cents)"), default=0)
+    last_modification_at = models.DateTimeField(_("last modification"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer booking statistics")
+        verbose_name_plural = _("customer booking statistics")
+
+    def __str__(self) -> str:
+        return str(self.customer)
+
+
+class ApiKey(models.Model):
+    """A tenant's key for the booking API. Only a hash is stored; the prefix identifies it."""
+
+    name = models.CharField(_("name"), max_length=200, help_text=_("Who uses it, e.g. 'website widget'."))
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.CharField(_("created by"), max_length=200, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
 
 class CustomerNote(TimeStamped):

@@ -13,7 +13,10 @@ Event names and payloads (all ids are integers, times ISO 8601 strings):
 
 - ``appointment.booked`` / ``appointment.rescheduled`` / ``appointment.cancelled`` /
   ``appointment.status_changed``: ``appointment_id``, ``source``, ``actor`` and, for reschedules,
-  ``previous_starts_at``; emitted in the tenant's schema.
+  ``previous_starts_at`` (UTC); emitted in the tenant's schema by ``appointments.services``.
+  Extras: booked ``series_id`` (occurrences of a recurring series, one event each); cancelled
+  ``previous_status``, ``notify_customer``, ``fee_cents``; status_changed ``previous_status``,
+  ``status``.
 - ``billing.low_balance`` / ``billing.topup_completed`` / ``billing.payment_failed`` /
   ``billing.invoice_issued``: ``tenant_id`` plus the amounts or ids; emitted in the public schema.
 - ``calls.call_ended``: a call's billable usage, emitted exactly once per Retell call (when its end

@@ -18,7 +18,14 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
 from appointments import customers as customer_services
-from appointments.models import Appointment, Customer, CustomerJourneyTransition, CustomerNote
+from appointments.admin import CustomerStatsInline
+from appointments.models import (
+    Appointment,
+    Customer,
+    CustomerBookingStats,
+    CustomerJourneyTransition,
+    CustomerNote,
+)
 from askpro.admin_sites import tenant_admin_site
 from calls import services
 from calls.models import Call, CallbackRequest, FunctionCallResult, VoiceSettings
@@ -138,6 +145,13 @@ class CustomerAdmin(ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = [CustomerNoteInline, AppointmentInline, CallInline, JourneyTransitionInline]
+
+    def get_inlines(self, request: HttpRequest, obj: Customer | None) -> list[Any]:
+        # Booking statistics exist once the customer has booked; they are read-only.
+        inlines = list(super().get_inlines(request, obj))
+        if obj is not None and CustomerBookingStats.objects.filter(customer=obj).exists():
+            inlines.append(CustomerStatsInline)
+        return inlines
     actions = [_journey_action(value, label) for value, label in Customer.Journey.choices]
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str) -> tuple[QuerySet[Customer], bool]:

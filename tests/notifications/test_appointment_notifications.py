@@ -156,7 +156,7 @@ def test_a_marketing_message_without_consent_is_skipped(notif_cast, notif_appoin
         appointment = notif_appointment(notif_cast, TUESDAY_14H)
         services.notify_appointment_event("reminder_2h", appointment.pk)
         services.set_contact_preference(notif_cast.john.pk, marketing_consent=True)
-        johns = notif_appointment(notif_cast, TUESDAY_14H, customer=notif_cast.john)
+        johns = notif_appointment(notif_cast, TUESDAY_14H + dt.timedelta(hours=2), customer=notif_cast.john)
         services.notify_appointment_event("reminder_2h", johns.pk)
     finally:
         events.register_event(original)

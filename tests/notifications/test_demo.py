@@ -15,7 +15,7 @@ from notifications.models import (
 def test_the_demo_seed_is_idempotent_and_shows_a_phone_booking_confirmed_in_the_outbox(in_salon, notif_cast, notif_appointment):
     # given a phone booking made before the seed ran (e.g. by the appointments demo)
     notif_appointment(notif_cast, timezone.now() + dt.timedelta(days=2), source="phone")
-    notif_appointment(notif_cast, timezone.now() + dt.timedelta(days=2), source="admin", customer=notif_cast.john)
+    notif_appointment(notif_cast, timezone.now() + dt.timedelta(days=2, hours=2), source="admin", customer=notif_cast.john)
 
     # when
     demo.seed_tenant(in_salon)

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0001_initial'),
+        ('appointments', '0003_segment_triggers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

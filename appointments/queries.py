@@ -1,0 +1,133 @@
+"""Reads of the booking domain: free slots, alternatives, booking lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
+from django.utils.translation import gettext as _
+
+from appointments.availability import (
+    AvailabilityContext,
+    BookingPlan,
+    SegmentRequest,
+    Slot,
+    plan_for,
+)
+from appointments.errors import InvalidBookingRequest
+from appointments.models import Appointment, Service, ServiceSegment
+
+MAX_SEARCH_DAYS = 62
+
+
+def active_service(service_id: int) -> Service:
+    """The active service with its composite segments loaded (one query for simple services)."""
+    service = (
+        Service.objects.filter(pk=service_id, is_active=True)
+        .annotate(is_composite=Exists(ServiceSegment.objects.filter(service=OuterRef("pk"))))
+        .first()
+    )
+    if service is None:
+        raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
+    if not service.is_composite:
+        prefetch_related_objects([service], Prefetch("segments", queryset=ServiceSegment.objects.none()))
+    else:
+        prefetch_related_objects([service], "segments")
+    return service
+
+
+def find_slots(
+    *,
+    service_id: int,
+    date_from: date,
+    date_to: date | None = None,
+    staff_id: int | None = None,
+    branch_id: int | None = None,
+    duration_minutes: int | None = None,
+    sequence: Sequence[SegmentRequest] | None = None,
+    now: datetime | None = None,
+    ignore_appointment_id: int | None = None,
+    limit: int | None = None,
+) -> list[Slot]:
+    """Free start times for a service (or an ad-hoc ``sequence`` of services) between two local
+    dates inclusive, for one staff member or any qualified one, at one branch or all."""
+    date_to = date_to or date_from
+    if date_to < date_from or (date_to - date_from).days >= MAX_SEARCH_DAYS:
+        raise InvalidBookingRequest(
+            _("Search at most %(days)s days at a time.") % {"days": MAX_SEARCH_DAYS},
+            details={"date_from": date_from.isoformat(), "date_to": date_to.isoformat()},
+        )
+    service = active_service(sequence[0].service_id if sequence else service_id)
+    plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
+    slots = slots_for_plan(
+        plan, date_from=date_from, date_to=date_to, staff_id=staff_id, branch_id=branch_id,
+        now=now, ignore_appointment_id=ignore_appointment_id,
+    )
+    return slots[:limit] if limit is not None else slots
+
+
+def slots_for_plan(
+    plan: BookingPlan,
+    *,
+    date_from: date,
+    date_to: date,
+    staff_id: int | None = None,
+    branch_id: int | None = None,
+    now: datetime | None = None,
+    ignore_appointment_id: int | None = None,
+) -> list[Slot]:
+    context = AvailabilityContext(
+        plan, date_from=date_from, date_to=date_to, staff_id=staff_id, branch_id=branch_id,
+        now=now, ignore_appointment_id=ignore_appointment_id,
+    )
+    return context.slots(staff_id=staff_id)
+
+
+def alternatives(
+    plan: BookingPlan,
+    *,
+    after: datetime,
+    staff_id: int | None,
+    branch_id: int | None,
+    now: datetime | None = None,
+    ignore_appointment_id: int | None = None,
+    count: int = 3,
+    days: int = 14,
+) -> list[Slot]:
+    """The next ``count`` free slots from ``after`` on (same staff/branch if given)."""
+    start_day = after.date() - timedelta(days=1)
+    slots = slots_for_plan(
+        plan, date_from=start_day, date_to=start_day + timedelta(days=days), staff_id=staff_id,
+        branch_id=branch_id, now=now, ignore_appointment_id=ignore_appointment_id,
+    )
+    return [slot for slot in slots if slot.starts_at >= after][:count]
+
+
+def bookings(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    status: str | None = None,
+    staff_id: int | None = None,
+    branch_id: int | None = None,
+    customer_id: int | None = None,
+    source: str | None = None,
+) -> QuerySet[Appointment]:
+    """Appointments by filters (dates are local dates of the default time zone), newest first."""
+    qs = Appointment.objects.select_related("customer", "service", "staff", "branch").prefetch_related("segments")
+    if date_from:
+        qs = qs.filter(starts_at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(starts_at__date__lte=date_to)
+    if status:
+        qs = qs.filter(status=status)
+    if staff_id:
+        qs = qs.filter(staff_id=staff_id)
+    if branch_id:
+        qs = qs.filter(branch_id=branch_id)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if source:
+        qs = qs.filter(source=source)
+    return qs.order_by("starts_at", "id")
