@@ -140,6 +140,10 @@ class BookingSync(TimeStamped):
     push_attempts = models.PositiveIntegerField(_("push attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     last_pushed_at = models.DateTimeField(_("last pushed"), null=True, blank=True)
+    next_push_at = models.DateTimeField(
+        _("next push attempt"), null=True, blank=True,
+        help_text=_("When a failed or lost push is tried again (the reconciliation re-queues due pushes)."),
+    )
     last_pulled_at = models.DateTimeField(_("last pulled"), null=True, blank=True)
     remote_updated_at = models.DateTimeField(
         _("Cal.com updated"), null=True, blank=True,
