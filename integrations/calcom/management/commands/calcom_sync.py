@@ -60,7 +60,7 @@ class Command(BaseCommand):
             state = "skipped"
             if push.request_push(appointment_id) is not None:
                 state = push.push_appointment(appointment_id).state
-            counts[state] = counts.get(state, 0) + 1
+            counts[str(state)] = counts.get(str(state), 0) + 1
         return {"pushed": sum(counts.values()), "by_state": counts}
 
     def _report(self, title: str, data: dict[str, Any], options: dict[str, Any]) -> None:
