@@ -269,3 +269,13 @@ def test_a_salon_webhook_sent_to_physio_is_refused_and_changes_nothing(
     assert (response.status_code, response.json()["error"]["code"]) == (401, "SIGNATURE_INVALID")
     with tenant_context(physio):
         assert Appointment.objects.count() == 0
+
+
+def test_the_tenant_dashboard_shows_failing_syncs_and_open_drift(salon_on_sandbox, erika_haarschnitt, rf):
+    from integrations.calcom.dashboard import tenant_cards
+
+    DriftRecord.objects.create(appointment=erika_haarschnitt, field="attendee", state="manual_review")
+
+    [card] = tenant_cards(rf.get("/admin/"))
+
+    assert (card.value, card.href) == ("0 failing · 1 to review", "/admin/calcom/driftrecord/")
