@@ -47,7 +47,7 @@ from integrations.errors import IntegrationError
 logger = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=1)
-ISSUES = {
+ISSUES: dict[str, str] = {
     DriftRecord.Field.TIME: "time_mismatch",
     DriftRecord.Field.STATUS: "status_mismatch",
     DriftRecord.Field.ATTENDEE: "attendee_mismatch",

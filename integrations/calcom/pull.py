@@ -209,7 +209,7 @@ def _update(sync: BookingSync, booking: Booking, force: bool, now: datetime) -> 
             sync.previous_uids = [*sync.previous_uids, sync.booking_uid]
         sync.booking_uid = booking.uid
         sync.booking_id = booking.id or sync.booking_id
-    outcome, state = UNCHANGED, SyncState.SYNCED
+    outcome, state = UNCHANGED, str(SyncState.SYNCED)
     if booking.status in queries.CANCELLED_REMOTE:
         outcome, state = _apply_cancellation(sync, appointment, booking, now)
     elif appointment.status in (Status.PENDING, Status.CONFIRMED):
