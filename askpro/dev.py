@@ -61,9 +61,9 @@ def run() -> int:
     print(f"PostgreSQL: {os.environ['DATABASE_URL']}")
     print(f"Redis:      {os.environ['REDIS_URL']}")
     _manage("migrate_schemas", "--shared", "-v", "0")
-    _manage("seed_demo")  # creates the template and demo tenants on first run
-    _manage("migrate_schemas", "--tenant", "-v", "0")  # brings every existing tenant up to date
+    _manage("migrate_schemas", "--tenant", "-v", "0")  # existing tenants (and the template) first
     _manage("sync_roles")
+    _manage("seed_demo")  # creates the template and demo tenants on first run; idempotent after
     _manage("collectstatic", "--noinput", "-v", "0")
 
     from honcho.manager import Manager
