@@ -253,12 +253,9 @@ def start_billing_run(period: Period) -> tuple[BillingRun, list[int]]:
         raise InvalidAmount(_("A month can only be invoiced after it has ended."), details={"period": str(period)})
     run, _created = BillingRun.objects.get_or_create(period=period.first)
     done = Invoice.objects.filter(period=period.first).values_list("account_id", flat=True)
-    todo = list(
-        BillingAccount.objects.filter(created_at__date__lte=period.last)
-        .exclude(pk__in=done).order_by("pk").values_list("pk", flat=True)
-    )
+    todo = list(BillingAccount.objects.exclude(pk__in=done).order_by("pk").values_list("pk", flat=True))
     BillingRun.objects.filter(pk=run.pk).update(
-        accounts_total=BillingAccount.objects.filter(created_at__date__lte=period.last).count(),
+        accounts_total=BillingAccount.objects.count(),
         status=BillingRun.Status.RUNNING if todo else BillingRun.Status.DONE,
     )
     return run, todo
