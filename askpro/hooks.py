@@ -14,8 +14,14 @@ Event names and payloads (all ids are integers, times ISO 8601 strings):
 - ``appointment.booked`` / ``appointment.rescheduled`` / ``appointment.cancelled`` /
   ``appointment.status_changed``: ``appointment_id``, ``source``, ``actor`` and, for reschedules,
   ``previous_starts_at``; emitted in the tenant's schema.
-- ``billing.low_balance`` / ``billing.topup_completed`` / ``billing.payment_failed`` /
-  ``billing.invoice_issued``: ``tenant_id`` plus the amounts or ids; emitted in the public schema.
+- ``billing.*``, emitted in the public schema (amounts in EUR cents):
+  ``billing.low_balance``: ``tenant_id``, ``account_id``, ``balance_cents``, ``threshold_cents``
+  (once per crossing below the threshold);
+  ``billing.topup_completed``: ``tenant_id``, ``topup_id``, ``amount_cents``, ``bonus_cents``, ``balance_cents``;
+  ``billing.payment_failed``: ``tenant_id``, ``amount_cents``, ``reason`` and ``topup_id`` or
+  ``stripe_invoice_id``;
+  ``billing.invoice_issued``: ``tenant_id``, ``invoice_id``, ``number``, ``gross_cents``,
+  ``amount_due_cents`` (PDF stored on ``billing.Invoice.pdf``), ``resend=True`` when re-sent by an operator.
 - ``calls.call_ended`` / ``calls.callback_requested``: ``call_id`` / ``callback_id``; tenant schema.
 
 A listener runs in the schema the event was emitted in; its failure is logged and never undoes

@@ -307,6 +307,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "askpro.security": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

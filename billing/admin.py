@@ -161,9 +161,9 @@ class InvoiceLineInline(TabularInline):
 class InvoicePdfMixin:
     def get_urls(self) -> list:
         urls = super().get_urls()  # type: ignore[misc]
-        info = self.model._meta.app_label, self.model._meta.model_name  # type: ignore[attr-defined]
+        meta = self.model._meta  # type: ignore[attr-defined]
         return [
-            path("<int:pk>/pdf/", self.admin_site.admin_view(self.download_pdf), name="%s_%s_pdf" % info),  # type: ignore[attr-defined]
+            path("<int:pk>/pdf/", self.admin_site.admin_view(self.download_pdf), name=f"{meta.app_label}_{meta.model_name}_pdf"),  # type: ignore[attr-defined]
         ] + urls
 
     def download_pdf(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing import stripe_events
 from integrations.inbox import webhook_handler
+
+from billing import stripe_events
 
 
 def _bind(event_type: str) -> None:

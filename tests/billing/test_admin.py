@@ -9,7 +9,7 @@ from billing import invoicing, services
 from billing.models import BillingAccount, Topup
 from billing.money import Period
 from tenants import services as tenant_services
-from tests.conftest import PHYSIO_HOST, SALON_HOST
+from tests.conftest import SALON_HOST
 from tests.fixtures.billing import fund, make_account
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import facturx
 import pytest
-from lxml import etree
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
+from lxml import etree
 from pypdf import PdfReader
 
 from billing import invoicing, pdf, services
