@@ -259,12 +259,13 @@ def _charge_call(
         included_seconds=price.included_seconds, price_per_minute_cents=plan.price_per_minute_cents,
         net_cents=price.net_cents, vat_cents=vat, amount_cents=gross, plan=plan, transaction=txn,
     )
-    PlatformCost.objects.get_or_create(
-        service_type=PlatformCost.Service.RETELL, reference=call_id,
-        defaults={
-            "account": account, "period": period.first, "cost_cents": provider_cost_cents,
-            "quantity": duration_seconds, "occurred_at": ended_at,
-        },
+    # One statement, no savepoint: a cost recorded earlier for this call is kept.
+    PlatformCost.objects.bulk_create(
+        [PlatformCost(
+            account=account, service_type=PlatformCost.Service.RETELL, reference=call_id, period=period.first,
+            cost_cents=provider_cost_cents, quantity=duration_seconds, occurred_at=ended_at,
+        )],
+        ignore_conflicts=True,
     )
     return record
 
