@@ -17,6 +17,7 @@ from askpro.embedded import DATA_DIR, ensure_services
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PORT = os.environ.get("ASKPRO_PORT", "8000")
+LOCALSTRIPE_PORT = os.environ.get("ASKPRO_LOCALSTRIPE_PORT", "8420")
 
 
 def _manage(*args: str) -> None:
@@ -26,7 +27,7 @@ def _manage(*args: str) -> None:
 def processes() -> dict[str, str]:
     python = sys.executable
     queues = "webhooks_high,webhooks,webhooks_low,default,notifications,billing"
-    return {
+    commands = {
         "web": (
             f"{python} -m gunicorn askpro.wsgi:application --bind 0.0.0.0:{PORT} "
             "--worker-class gthread --workers 2 --threads 8 --access-logfile - --graceful-timeout 5"
@@ -35,6 +36,10 @@ def processes() -> dict[str, str]:
         "beat": f"{python} -m celery -A askpro beat -l info -s {DATA_DIR / 'celerybeat-schedule'}",
         "calcom": f"{python} -m integrations.calcom_sandbox --port {os.environ.get('CALCOM_SANDBOX_PORT', '5555')}",
     }
+    if os.environ.get("ASKPRO_LOCALSTRIPE") == "1":
+        # No real Stripe configured: a local Stripe-compatible server makes top-ups work offline.
+        commands["stripe"] = f"{Path(python).parent / 'localstripe'} --port {LOCALSTRIPE_PORT}"
+    return commands
 
 
 def _stop_embedded_services() -> None:
@@ -58,12 +63,15 @@ def run() -> int:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     ensure_services()
+    if not os.environ.get("STRIPE_API_KEY") and not os.environ.get("STRIPE_API_BASE"):
+        os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
+        os.environ["ASKPRO_LOCALSTRIPE"] = "1"
     print(f"PostgreSQL: {os.environ['DATABASE_URL']}")
     print(f"Redis:      {os.environ['REDIS_URL']}")
     _manage("migrate_schemas", "--shared", "-v", "0")
-    _manage("seed_demo")  # creates the template and demo tenants on first run
-    _manage("migrate_schemas", "--tenant", "-v", "0")  # brings every existing tenant up to date
+    _manage("migrate_schemas", "--tenant", "-v", "0")  # existing tenants (and the template) first
     _manage("sync_roles")
+    _manage("seed_demo")  # creates the template and demo tenants on first run; idempotent after
     _manage("collectstatic", "--noinput", "-v", "0")
 
     from honcho.manager import Manager

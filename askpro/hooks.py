@@ -17,8 +17,14 @@ Event names and payloads (all ids are integers, times ISO 8601 strings):
   Extras: booked ``series_id`` (occurrences of a recurring series, one event each); cancelled
   ``previous_status``, ``notify_customer``, ``fee_cents``; status_changed ``previous_status``,
   ``status``.
-- ``billing.low_balance`` / ``billing.topup_completed`` / ``billing.payment_failed`` /
-  ``billing.invoice_issued``: ``tenant_id`` plus the amounts or ids; emitted in the public schema.
+- ``billing.*``, emitted in the public schema (amounts in EUR cents):
+  ``billing.low_balance``: ``tenant_id``, ``account_id``, ``balance_cents``, ``threshold_cents``
+  (once per crossing below the threshold);
+  ``billing.topup_completed``: ``tenant_id``, ``topup_id``, ``amount_cents``, ``bonus_cents``, ``balance_cents``;
+  ``billing.payment_failed``: ``tenant_id``, ``amount_cents``, ``reason`` and ``topup_id`` or
+  ``stripe_invoice_id``;
+  ``billing.invoice_issued``: ``tenant_id``, ``invoice_id``, ``number``, ``gross_cents``,
+  ``amount_due_cents`` (PDF stored on ``billing.Invoice.pdf``), ``resend=True`` when re-sent by an operator.
 - ``calls.call_ended``: a call's billable usage, emitted exactly once per Retell call (when its end
   is first known, from ``call_ended`` or ``call_analyzed``); tenant schema. Payload: ``call_id``
   (Retell id, str), ``tenant_id``, ``duration_seconds`` (int, rounded), ``provider_cost_cents``

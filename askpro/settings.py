@@ -307,6 +307,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "askpro.security": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -377,3 +379,26 @@ WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600)
 WEBHOOK_STUCK_AFTER_SECONDS = envint("WEBHOOK_STUCK_AFTER_SECONDS", 120)  # sweeper re-queues after this
 CIRCUIT_BREAKER_FAILURE_THRESHOLD = envint("CIRCUIT_BREAKER_FAILURE_THRESHOLD", 5)
 CIRCUIT_BREAKER_RESET_SECONDS = envint("CIRCUIT_BREAKER_RESET_SECONDS", 60)
+
+# --- billing (see docs/billing.md) ----------------------------------------------------------
+
+STRIPE_API_BASE = envstr("STRIPE_API_BASE")  # e.g. http://localhost:8420 for localstripe in dev
+BILLING_TOPUP_MIN_CENTS = envint("ASKPRO_TOPUP_MIN_CENTS", 1000)
+BILLING_TOPUP_MAX_CENTS = envint("ASKPRO_TOPUP_MAX_CENTS", 500000)
+BILLING_PAYMENT_TERMS_DAYS = envint("ASKPRO_PAYMENT_TERMS_DAYS", 14)
+BILLING_INVOICE_PREFIX = envstr("ASKPRO_INVOICE_PREFIX", "AP")
+BILLING_SELLER = {
+    "name": envstr("ASKPRO_SELLER_NAME", "AskPro GmbH"),
+    "street": envstr("ASKPRO_SELLER_STREET", "Musterstraße 1"),
+    "postal_code": envstr("ASKPRO_SELLER_POSTAL_CODE", "10115"),
+    "city": envstr("ASKPRO_SELLER_CITY", "Berlin"),
+    "country": envstr("ASKPRO_SELLER_COUNTRY", "DE"),
+    "vat_id": envstr("ASKPRO_SELLER_VAT_ID", "DE123456789"),
+    "tax_number": envstr("ASKPRO_SELLER_TAX_NUMBER", "30/123/45678"),
+    "email": envstr("ASKPRO_SELLER_EMAIL", "rechnung@askpro.example"),
+    "iban": envstr("ASKPRO_SELLER_IBAN", "DE02120300000000202051"),
+    "bic": envstr("ASKPRO_SELLER_BIC", "BYLADEM1001"),
+    "bank": envstr("ASKPRO_SELLER_BANK", "Deutsche Kreditbank"),
+    "register": envstr("ASKPRO_SELLER_REGISTER", "Amtsgericht Charlottenburg HRB 000000"),
+    "managing_director": envstr("ASKPRO_SELLER_MANAGING_DIRECTOR", ""),
+}

@@ -43,3 +43,11 @@ PLATFORM_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "auth": ("view",),
     },
 }
+
+# Models a role must not touch even though its app rule would allow it (app_label.model).
+TENANT_ROLE_EXCLUSIONS: dict[str, set[str]] = {
+    "staff": {"appointments.apikey", "appointments.policyconfiguration", "calls.voicesettings"},
+    "receptionist": {"appointments.apikey", "appointments.policyconfiguration", "calls.voicesettings",
+                     "notifications.notificationsettings"},
+    "manager": {"appointments.apikey"},
+}

@@ -17,7 +17,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 
 from tenants.errors import InvalidTenantData, TemplateSchemaMissing, TenantAlreadyExists
 from tenants.models import Domain, Tenant, validate_time_zone
-from tenants.roles import PLATFORM_ROLES, TENANT_ROLES
+from tenants.roles import PLATFORM_ROLES, TENANT_ROLE_EXCLUSIONS, TENANT_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ def sync_roles(tenant: Tenant) -> None:
     """(Re)create the default groups of a schema with exactly the permissions their rules give."""
     is_public = tenant.schema_name == get_public_schema_name()
     roles = PLATFORM_ROLES if is_public else TENANT_ROLES
+    exclusions = {} if is_public else TENANT_ROLE_EXCLUSIONS
     with schema_context(tenant.schema_name), transaction.atomic():
         for role, rules in roles.items():
             group, _created = Group.objects.get_or_create(name=role)
@@ -187,7 +188,11 @@ def sync_roles(tenant: Tenant) -> None:
                 for action in actions:
                     actions_q |= Q(codename__startswith=f"{action}_")
                 query |= Q(content_type__app_label=app_label) & actions_q
-            group.permissions.set(Permission.objects.filter(query))
+            permissions = Permission.objects.filter(query)
+            for excluded in exclusions.get(role, set()):
+                app_label, model = excluded.split(".")
+                permissions = permissions.exclude(content_type__app_label=app_label, content_type__model=model)
+            group.permissions.set(permissions)
 
 
 def set_tenant_status(tenant: Tenant, status: str, reason: str = "") -> Tenant:

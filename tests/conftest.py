@@ -95,14 +95,24 @@ def _clear_test_cache() -> None:
 
 
 @pytest.fixture
-def public_tenant(db: None) -> Any:
+def any_db(request: pytest.FixtureRequest) -> None:
+    """Database access for fixtures: rolled-back ``db`` normally, ``committed_db`` when the test
+    asked for it (mixing both would wrap a "committed" test in a transaction that never commits)."""
+    if "committed_db" in request.fixturenames or "live_worker" in request.fixturenames:
+        request.getfixturevalue("committed_db")
+    else:
+        request.getfixturevalue("db")
+
+
+@pytest.fixture
+def public_tenant(any_db: None) -> Any:
     from tenants.models import Tenant
 
     return Tenant.objects.get(schema_name=get_public_schema_name())
 
 
 @pytest.fixture
-def salon(db: None) -> Any:
+def salon(any_db: None) -> Any:
     from tenants.models import Tenant
 
     with schema_context(get_public_schema_name()):
@@ -110,7 +120,7 @@ def salon(db: None) -> Any:
 
 
 @pytest.fixture
-def physio(db: None) -> Any:
+def physio(any_db: None) -> Any:
     from tenants.models import Tenant
 
     with schema_context(get_public_schema_name()):

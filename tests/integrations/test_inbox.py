@@ -64,7 +64,7 @@ def test_stripe_answers_200_json_on_both_paths_and_queues_by_priority(public_cli
     assert first.json() == {"success": True, "received": True, "duplicate": False,
                             "event_id": WebhookEvent.objects.get(event_key="evt_pay").pk}
     queues = dict(WebhookEvent.objects.values_list("event_key", "queue"))
-    assert queues == {"evt_pay": "webhooks_low", "evt_info": "webhooks_low"}  # no billing handler yet
+    assert queues == {"evt_pay": "webhooks", "evt_info": "webhooks_low"}  # handled by billing vs informational
     process_event(WebhookEvent.objects.get(event_key="evt_pay").pk)
     assert WebhookEvent.objects.get(event_key="evt_pay").tenant == salon
 

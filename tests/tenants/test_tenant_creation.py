@@ -115,3 +115,13 @@ def test_tenant_list_shows_business_tenants_only(salon, physio, capsys):
     assert "salon-schmidt" in out and "physio-nord" in out
     assert "tenant_template" not in out
     assert out.strip().endswith("2 tenant(s)")
+
+
+def test_roles_give_receptionists_bookings_but_not_api_keys_or_policies(in_salon):
+    receptionist = Group.objects.get(name="receptionist")
+    codenames = set(receptionist.permissions.values_list("codename", flat=True))
+
+    assert {"add_appointment", "change_appointment", "view_customer"} <= codenames
+    assert not {"add_apikey", "view_apikey", "change_policyconfiguration", "delete_appointment"} & codenames
+    admin_codenames = set(Group.objects.get(name="admin").permissions.values_list("codename", flat=True))
+    assert {"add_apikey", "change_policyconfiguration", "delete_appointment"} <= admin_codenames

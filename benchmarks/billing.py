@@ -1,0 +1,144 @@
+"""Billing benchmark: ``python -m benchmarks.billing [--calls 10000] [--tenants 200]``.
+
+Measures, on a fresh database ``askpro_bench_billing`` (public schema only):
+1. usage charges per second: ``record_call_usage`` for N calls spread over the tenants, one
+   thread (each charge = lock account, price, one ledger row, usage record, platform cost);
+   then the same calls re-delivered (idempotent no-ops) and 4 threads on distinct calls;
+2. the monthly run for T tenants with PDFs: ``invoice_account`` per account in one process
+   (invoice + fees + VAT rounding + gapless number, then WeasyPrint PDF/A-3 + Factur-X XML),
+   i.e. what one Celery worker process does; the queue spreads this over worker processes.
+Tenants are plain rows without schemas (the plan has no booking fee, so the run reads no tenant
+data). Figures are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DB_NAME = "askpro_bench_billing"
+
+
+def fresh_database() -> None:
+    from askpro.embedded import ensure_services
+
+    ensure_services()
+    import psycopg
+
+    base = os.environ["DATABASE_URL"]
+    admin_url = urlunparse(urlparse(base)._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [DB_NAME])
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    os.environ["DATABASE_URL"] = urlunparse(urlparse(base)._replace(path=f"/{DB_NAME}"))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "askpro.settings"
+    os.environ["ASKPRO_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="askpro-bench-media-")
+    os.environ["LOG_LEVEL"] = "ERROR"
+    subprocess.run([sys.executable, "manage.py", "migrate_schemas", "--shared", "-v", "0"], cwd=PROJECT_DIR, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--tenants", type=int, default=200)
+    args = parser.parse_args()
+
+    fresh_database()
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from billing import invoicing, queries, services
+    from billing.models import BillingAccount, Invoice, PricingPlan, Transaction
+    from billing.money import Period
+    from tenants.models import Tenant
+
+    plan = PricingPlan.objects.create(name="Bench", price_per_minute_cents=29, monthly_base_fee_cents=1900, is_default=True)
+    tenants = Tenant.objects.bulk_create([
+        Tenant(schema_name=f"bench_{i:04d}", name=f"Bench {i}", slug=f"bench-{i:04d}") for i in range(args.tenants)
+    ])
+    BillingAccount.objects.bulk_create([
+        BillingAccount(tenant=t, plan=plan, company_name=f"Bench {i} GmbH", street="Hauptstraße 1", postal_code="10115", city="Berlin")
+        for i, t in enumerate(tenants)
+    ])
+    for account in BillingAccount.objects.all():
+        services.post_transaction(account, kind="topup", amount_cents=50_000, idempotency_key=f"fund:{account.pk}")
+
+    start = datetime(2026, 10, 1, 8, tzinfo=UTC)
+
+    def charge(i: int) -> None:
+        services.record_call_usage(
+            tenant=tenants[i % len(tenants)], call_id=f"bench-call-{i}", duration_seconds=30 + i % 600,
+            provider_cost_cents=5 + i % 40, ended_at=start + timedelta(minutes=i),
+        )
+
+    print(f"usage charges: {args.calls} calls over {len(tenants)} tenants (October 2026)")
+    t0 = time.perf_counter()
+    for i in range(args.calls):
+        charge(i)
+    elapsed = time.perf_counter() - t0
+    print(f"  1 thread:              {args.calls / elapsed:8.0f} charges/s  ({elapsed:.1f} s)")
+
+    t0 = time.perf_counter()
+    for i in range(args.calls):
+        charge(i)
+    elapsed = time.perf_counter() - t0
+    print(f"  duplicate deliveries:  {args.calls / elapsed:8.0f} no-ops/s   ({elapsed:.1f} s, nothing booked twice)")
+
+    extra = args.calls // 2
+
+    def charge_slice(offset: int) -> None:
+        try:
+            for i in range(offset, extra, 4):
+                charge(args.calls + i)
+        finally:
+            connections.close_all()  # one connection per thread
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(charge_slice, range(4)))
+    elapsed = time.perf_counter() - t0
+    print(f"  4 threads:             {extra / elapsed:8.0f} charges/s  ({extra} calls, {elapsed:.1f} s)")
+    usage_rows = Transaction.objects.filter(kind="usage").count()
+    assert usage_rows == args.calls + extra, usage_rows
+    assert queries.ledger_mismatches() == []
+
+    period = Period.parse("2026-10")
+    invoicing.start_billing_run(period)
+    account_ids = list(BillingAccount.objects.order_by("pk").values_list("pk", flat=True))
+    t0 = time.perf_counter()
+    issue_seconds = 0.0
+    for account_id in account_ids:
+        s = time.perf_counter()
+        invoicing.create_usage_invoice(account_id, period, issue_date=date(2026, 11, 2))
+        issue_seconds += time.perf_counter() - s
+        invoicing.invoice_account(account_id, period, issue_date=date(2026, 11, 2))
+    invoicing.finish_billing_run(period)
+    elapsed = time.perf_counter() - t0
+    count = Invoice.objects.exclude(pdf="").count()
+    print(f"monthly run: {len(account_ids)} tenants, {count} invoices with PDF in {elapsed:.1f} s "
+          f"({elapsed / max(count, 1) * 1000:.0f} ms per invoice; issuing without PDF {issue_seconds:.1f} s, "
+          f"PDF/A-3 + Factur-X {elapsed - issue_seconds:.1f} s) in one process")
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    assert numbers == [f"AP-2026-{n:06d}" for n in range(1, len(numbers) + 1)], "numbering has gaps"
+    assert queries.ledger_mismatches() == []
+    t0 = time.perf_counter()
+    invoicing.start_billing_run(period)
+    for account_id in account_ids:
+        invoicing.invoice_account(account_id, period, issue_date=date(2026, 11, 2))
+    print(f"  re-run of the same period (idempotent, nothing created): {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

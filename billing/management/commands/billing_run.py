@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from askpro.errors import DomainError
+from billing import invoicing, tasks
+from billing.money import Period
+
+
+class Command(BaseCommand):
+    help = "Invoice a month for every billing account (Celery batch; resumable and idempotent)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--period", required=True, help="YYYY-MM, a month that has ended")
+        parser.add_argument("--sync", action="store_true", help="Run in this process instead of queueing Celery tasks.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            period = Period.parse(options["period"])
+            if not options["sync"]:
+                queued = tasks.queue_billing_run(period)
+                self.stdout.write(f"{period}: {queued} account(s) queued on the billing queue.")
+                return
+            _run, todo = invoicing.start_billing_run(period)
+            for index, account_id in enumerate(todo, start=1):
+                invoice = invoicing.invoice_account(account_id, period)
+                self.stdout.write(f"[{index}/{len(todo)}] account {account_id}: {invoice.number if invoice else 'nothing to invoice'}")
+            run = invoicing.finish_billing_run(period)
+        except DomainError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from exc
+        self.stdout.write(self.style.SUCCESS(f"{period}: {run.invoices_created} invoice(s) for {run.accounts_total} account(s)."))

@@ -1,0 +1,30 @@
+"""Stripe events from the webhook inbox (integrations) mapped to billing's event functions.
+
+Imported by the inbox's ``app_modules("webhook_handlers")`` discovery; all logic lives in
+``billing.stripe_events`` (tested there with localstripe and SDK-signed payloads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing import services, stripe_events
+from integrations.inbox import tenant_resolver, webhook_handler
+
+
+def _bind(event_type: str) -> None:
+    handler = stripe_events.HANDLERS[event_type]
+
+    @webhook_handler("stripe", event_type)
+    def handle(event: Any) -> None:
+        handler(event.payload)
+
+    handle.__name__ = f"stripe_{event_type.replace('.', '_')}"
+
+
+for _event_type in stripe_events.HANDLERS:
+    _bind(_event_type)
+
+
+# Stripe objects carry our tenant in metadata, or a Stripe customer id we know.
+tenant_resolver("stripe")(services.tenant_for_stripe_event)
