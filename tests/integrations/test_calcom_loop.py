@@ -57,18 +57,18 @@ def test_the_full_loop_runs_against_the_sandbox_through_a_real_worker(live_worke
             # book in AskPro -> appears in the sandbox (pushed by the worker)
             appointment = book_appointment(customer_id=customer.pk, service_id=service.pk, staff_id=anna.pk,
                                            starts_at=berlin(monday, "10:00"), source="admin", actor="admin:test")
-            sync = wait_for(lambda: BookingSync.objects.filter(state="synced").exclude(booking_uid=None).first())
+            sync = wait_for(lambda: BookingSync.objects.filter(state="synced").exclude(booking_uid=None).first(), timeout=60)
             remote = sandbox.state.data["bookings"][sync.booking_uid]
             assert (remote["status"], remote["metadata"]["askpro_appointment_id"]) == ("accepted", str(appointment.pk))
 
             # reschedule in the sandbox -> signed webhook -> AskPro updated
             with CalcomClient(SANDBOX_API_KEY, sandbox.url) as client:
                 moved = client.reschedule_booking(sync.booking_uid, start=berlin(monday, "15:00"))
-            wait_for(lambda: Appointment.objects.get(pk=appointment.pk).starts_at == berlin(monday, "15:00"))
-            sync = wait_for(lambda: BookingSync.objects.filter(booking_uid=moved.uid).first())
+            wait_for(lambda: Appointment.objects.get(pk=appointment.pk).starts_at == berlin(monday, "15:00"), timeout=60)
+            sync = wait_for(lambda: BookingSync.objects.filter(booking_uid=moved.uid).first(), timeout=60)
             assert sync.previous_uids == [remote["uid"]]
-            sandbox.wait_for_deliveries(2)
-            wait_for(_settled)
+            sandbox.wait_for_deliveries(2, timeout=60)
+            wait_for(_settled, timeout=60)
 
             # drift injected (silently) -> detected -> resolved (AskPro wins)
             httpx.patch(f"{sandbox.url}/_sandbox/bookings/{moved.uid}",
@@ -77,8 +77,8 @@ def test_the_full_loop_runs_against_the_sandbox_through_a_real_worker(live_worke
             assert [(i.appointment_id, i.issue) for i in report.issues] == [(appointment.pk, "time_mismatch")]
             resolved = drift.resolve_drift()
             assert (resolved.resolved, resolved.failed) == (1, 0)
-            sandbox.wait_for_deliveries(3)
-            wait_for(_settled)
+            sandbox.wait_for_deliveries(3, timeout=60)
+            wait_for(_settled, timeout=60)
 
             sync = BookingSync.objects.get(appointment=appointment)
             current = sandbox.state.data["bookings"][sync.booking_uid]
