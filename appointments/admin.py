@@ -243,7 +243,7 @@ class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
         return self.fields if obj else AppointmentBookingForm.Meta.fields
 
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
-        return [SegmentInline, ModificationInline] if obj else []
+        return [SegmentInline, ModificationInline, *self.inlines] if obj else []  # + inlines other apps add
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # appointments are cancelled, never deleted

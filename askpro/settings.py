@@ -366,6 +366,12 @@ STRIPE_API_KEY = envstr("STRIPE_API_KEY")
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET")
 CALCOM_API_URL = envstr("CALCOM_API_URL", "https://api.cal.com")  # per-tenant override possible
 CALCOM_SLOTS_CACHE_SECONDS = envint("CALCOM_SLOTS_CACHE_SECONDS", 60)
+CALCOM_PUSH_MAX_ATTEMPTS = envint("CALCOM_PUSH_MAX_ATTEMPTS", 8)  # then the sync stays "failed" for an operator
+CALCOM_PUSH_RETRY_BASE_SECONDS = envint("CALCOM_PUSH_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped
+CALCOM_PUSH_RETRY_MAX_SECONDS = envint("CALCOM_PUSH_RETRY_MAX_SECONDS", 3600)
+CALCOM_RECONCILE_SECONDS = envint("CALCOM_RECONCILE_SECONDS", 900)  # drift run per tenant
+# The local Cal.com sandbox (askpro/dev.py starts it on CALCOM_SANDBOX_PORT); the demo connects to it.
+CALCOM_SANDBOX_URL = envstr("CALCOM_SANDBOX_URL", f"http://127.0.0.1:{envint('CALCOM_SANDBOX_PORT', 5555)}")
 WEBHOOK_RATE_LIMIT_PER_MINUTE = envint("WEBHOOK_RATE_LIMIT_PER_MINUTE", 60)  # per source IP; 0 = off
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ...

@@ -1,7 +1,8 @@
-from django.urls import re_path
+from django.urls import include, re_path
 
 from integrations import views
 
 urlpatterns = [
     re_path(r"^api/calcom/webhook/?$", views.calcom_webhook_tenant_host, name="webhook-calcom"),
+    re_path(r"", include("integrations.calcom.api.urls")),
 ]

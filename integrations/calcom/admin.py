@@ -7,13 +7,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
 from askpro.admin_sites import tenant_admin_site
+from askpro.tenancy import delay_on_commit
 from integrations.calcom.models import (
     BookingSync,
     CalcomConnection,
@@ -80,16 +82,79 @@ class StaffMappingAdmin(SimpleHistoryAdmin, ModelAdmin):
 
 @admin.register(BookingSync, site=tenant_admin_site)
 class BookingSyncAdmin(SimpleHistoryAdmin, ModelAdmin):
-    list_display = ("appointment", "booking_uid", "state", "push_attempts", "last_pushed_at", "last_pulled_at")
+    list_display = ("appointment", "booking_uid", "state", "push_attempts", "short_error", "next_push_at",
+                    "last_pushed_at", "last_pulled_at")
     list_filter = ("state",)
-    search_fields = ("booking_uid",)
-    readonly_fields = ("appointment", "booking_uid", "booking_id", "previous_uids", "push_attempts", "last_error",
-                       "last_pushed_at", "last_pulled_at", "remote_updated_at")
+    search_fields = ("booking_uid", "last_error")
+    list_select_related = ("appointment",)
+    actions = ["push_now"]
+    readonly_fields = ("appointment", "booking_uid", "booking_id", "previous_uids", "state", "push_attempts",
+                       "last_error", "next_push_at", "last_pushed_at", "last_pulled_at", "remote_updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @display(description=_("last error"))
+    def short_error(self, obj: BookingSync) -> str:
+        return obj.last_error[:80]
+
+    @admin.action(description=_("Push to Cal.com again now"))
+    def push_now(self, request: HttpRequest, queryset: Any) -> None:
+        from integrations.calcom import push
+        from integrations.calcom.tasks import push_appointment
+
+        queued = 0
+        for appointment_id in queryset.values_list("appointment_id", flat=True):
+            if push.request_push(appointment_id) is not None:
+                delay_on_commit(push_appointment, appointment_id)
+                queued += 1
+        self.message_user(request, _("%(count)s push(es) queued.") % {"count": queued})
 
 
 @admin.register(DriftRecord, site=tenant_admin_site)
 class DriftRecordAdmin(ModelAdmin):
-    list_display = ("created_at", "appointment", "booking_uid", "field", "state", "strategy", "resolved_at")
+    list_display = ("created_at", "appointment", "booking_uid", "field", "state", "strategy", "resolved_at", "note")
     list_filter = ("state", "field", "strategy")
     search_fields = ("booking_uid", "note")
-    readonly_fields = ("appointment", "booking_uid", "field", "local_value", "remote_value", "strategy", "resolved_at")
+    list_select_related = ("appointment",)
+    actions = ["mark_reviewed"]
+    readonly_fields = ("appointment", "booking_uid", "field", "local_value", "remote_value", "state", "strategy",
+                       "resolved_at")
+    fields = readonly_fields + ("note",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Mark as reviewed (resolved by hand)"))
+    def mark_reviewed(self, request: HttpRequest, queryset: Any) -> None:
+        count = queryset.exclude(state=DriftRecord.State.RESOLVED).update(
+            state=DriftRecord.State.RESOLVED, resolved_at=timezone.now())
+        self.message_user(request, _("%(count)s record(s) marked as reviewed.") % {"count": count})
+
+
+class BookingSyncInline(TabularInline):
+    """Shown on the appointment page: where its Cal.com sync stands."""
+
+    model = BookingSync
+    verbose_name = _("Cal.com sync")
+    verbose_name_plural = _("Cal.com sync")
+    fields = ("state", "booking_uid", "push_attempts", "last_error", "next_push_at", "last_pushed_at", "last_pulled_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+def _show_sync_on_appointments() -> None:
+    import appointments.admin  # noqa: F401  (registers the appointment admin first)
+    from appointments.models import Appointment
+
+    model_admin = tenant_admin_site.get_model_admin(Appointment)
+    if BookingSyncInline not in model_admin.inlines:
+        model_admin.inlines = [*model_admin.inlines, BookingSyncInline]
+
+
+_show_sync_on_appointments()

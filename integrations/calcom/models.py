@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from appointments.models import history_user  # API-key callers are not users
 from askpro.crypto import EncryptedTextField
 
 
@@ -54,7 +55,9 @@ class CalcomConnection(TimeStamped):
         _("last reconciliation"), null=True, blank=True,
         help_text=_("Bookings updated after this time are compared on the next drift run."),
     )
-    history = HistoricalRecords(excluded_fields=["last_webhook_at", "last_ping_at", "last_reconciled_at"])
+    history = HistoricalRecords(
+        excluded_fields=["last_webhook_at", "last_ping_at", "last_reconciled_at"], get_user=history_user,
+    )
 
     class Meta:
         verbose_name = _("Cal.com connection")
@@ -83,7 +86,7 @@ class EventTypeMapping(TimeStamped):
     is_team_event = models.BooleanField(_("team event type"), default=False)
     length_minutes = models.PositiveIntegerField(_("length (minutes)"), null=True, blank=True)
     last_pushed_at = models.DateTimeField(_("last pushed"), null=True, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("event type mapping")
@@ -103,7 +106,7 @@ class StaffMapping(TimeStamped):
     calcom_user_id = models.PositiveIntegerField(_("Cal.com user id"), unique=True)
     username = models.CharField(_("Cal.com username"), max_length=200, blank=True)
     email = models.EmailField(_("Cal.com email"), blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("staff mapping")
@@ -140,12 +143,16 @@ class BookingSync(TimeStamped):
     push_attempts = models.PositiveIntegerField(_("push attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     last_pushed_at = models.DateTimeField(_("last pushed"), null=True, blank=True)
+    next_push_at = models.DateTimeField(
+        _("next push attempt"), null=True, blank=True,
+        help_text=_("When a failed or lost push is tried again (the reconciliation re-queues due pushes)."),
+    )
     last_pulled_at = models.DateTimeField(_("last pulled"), null=True, blank=True)
     remote_updated_at = models.DateTimeField(
         _("Cal.com updated"), null=True, blank=True,
         help_text=_("Newest Cal.com change applied; older webhooks arriving late are not applied over it."),
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("booking sync")

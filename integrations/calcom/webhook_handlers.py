@@ -1,12 +1,16 @@
-"""Cal.com webhooks handled in this phase: PING (connection check). Booking triggers come with the sync."""
+"""Cal.com webhooks: PING (connection check) and the booking triggers (pull, see ``pull``)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
+from integrations.calcom import pull
 from integrations.calcom.models import CalcomConnection
 from integrations.inbox import IgnoreEvent, webhook_handler
 from integrations.models import WebhookEvent
+
+BOOKING_TRIGGERS = ("BOOKING_CREATED", "BOOKING_REQUESTED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED",
+                    "BOOKING_REJECTED")
 
 
 @webhook_handler("calcom", "PING")
@@ -19,3 +23,17 @@ def record_ping(event: WebhookEvent) -> None:
     connection.last_ping_at = now
     connection.last_webhook_at = now
     connection.save(update_fields=["last_ping_at", "last_webhook_at"])
+
+
+@webhook_handler("calcom", *BOOKING_TRIGGERS)
+def sync_booking(event: WebhookEvent) -> None:
+    """Apply the booking's current Cal.com state to its appointment (idempotent, order-safe)."""
+    connection = CalcomConnection.objects.filter(is_active=True).first()
+    if connection is None:
+        raise IgnoreEvent("Cal.com is not connected (or inactive) in this schema")
+    if event.tenant is None:
+        raise IgnoreEvent("no tenant")
+    outcome = pull.handle_booking_webhook(event.event_type, event.payload or {}, connection)
+    if outcome in pull.NOTHING_DONE:
+        raise IgnoreEvent(f"nothing to do: {outcome}")
+    CalcomConnection.objects.filter(pk=connection.pk).update(last_webhook_at=timezone.now())

@@ -43,6 +43,9 @@ import httpx
 logger = logging.getLogger("calcom_sandbox")
 
 SANDBOX_API_KEY = "cal_test_sandbox_key"
+SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_salon_schmidt"  # the demo connection uses the same secret
+BOOKING_TRIGGERS = ["BOOKING_CREATED", "BOOKING_REQUESTED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED",
+                    "BOOKING_REJECTED"]
 KNOWN_VERSIONS = {"2024-04-15", "2024-06-11", "2024-06-14", "2024-08-13", "2024-09-04", "2026-02-25"}
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -84,7 +87,7 @@ def _parse(value: Any, field: str) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _seed() -> dict[str, Any]:
+def _seed(webhooks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     users = {
         1: {"id": 1, "username": "anna", "name": "Anna Becker", "email": "anna@salon-schmidt.example",
             "timeZone": "Europe/Berlin"},
@@ -112,7 +115,7 @@ def _seed() -> dict[str, Any]:
         "schedules": {1: hours, 2: hours},
         "event_types": event_types,
         "bookings": {},
-        "webhooks": {},
+        "webhooks": {hook["id"]: dict(hook) for hook in webhooks or []},
         "deliveries": [],
         "api_keys": {SANDBOX_API_KEY: 1},
         "failures": [],
@@ -124,14 +127,15 @@ def _seed() -> dict[str, Any]:
 class SandboxState:
     """Everything the sandbox knows; one lock guards it."""
 
-    def __init__(self) -> None:
+    def __init__(self, webhooks: list[dict[str, Any]] | None = None) -> None:
         self.lock = threading.RLock()
         self.ids = itertools.count(1000)
-        self.data = _seed()
+        self.default_webhooks = webhooks or []
+        self.data = _seed(self.default_webhooks)
 
     def reset(self) -> None:
         with self.lock:
-            self.data = _seed()
+            self.data = _seed(self.default_webhooks)
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -144,8 +148,13 @@ class SandboxState:
 class CalcomSandbox:
     """The sandbox HTTP server; ``start()`` serves in a background thread, ``serve_forever()`` blocks."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.state = SandboxState()
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, webhook_url: str = "",
+                 webhook_secret: str = SANDBOX_WEBHOOK_SECRET) -> None:
+        """``webhook_url``: a subscription present from the start (and after reset), as the dev
+        runner needs: AskPro's Cal.com endpoint for the demo tenant."""
+        webhooks = [{"id": 1, "subscriberUrl": webhook_url, "triggers": list(BOOKING_TRIGGERS), "active": True,
+                     "secret": webhook_secret, "payloadTemplate": None}] if webhook_url else []
+        self.state = SandboxState(webhooks)
         sandbox = self
 
         class Handler(_Handler):

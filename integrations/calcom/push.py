@@ -1,0 +1,265 @@
+"""Push: AskPro appointments -> Cal.com bookings.
+
+A push does not replay events, it makes Cal.com look like the appointment now is (desired
+state): no booking yet -> create; other time -> reschedule (Cal.com answers with a new uid);
+cancelled -> cancel. So any number of pushes, in any order, converge, and a push is safe to
+retry. A local change that is not pushed yet (sync ``pending``/``failed``) wins over webhooks
+from Cal.com until the push has run (see ``pull``).
+
+Failures never touch the appointment: the sync row shows ``failed`` with the error and
+``next_push_at`` (exponential backoff); a time taken in Cal.com becomes ``conflict`` with a
+drift record for manual review.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from appointments.models import Appointment
+from integrations.calcom import queries
+from integrations.calcom.client import (
+    Booking,
+    CalcomAuthError,
+    CalcomClient,
+    CalcomConflict,
+    CalcomNotFound,
+    CalcomRateLimited,
+    CalcomSlotUnavailable,
+    CalcomValidationError,
+)
+from integrations.calcom.models import (
+    BookingSync,
+    CalcomConnection,
+    DriftRecord,
+    EventTypeMapping,
+    SyncState,
+)
+from integrations.calcom.pull import note_drift
+from integrations.errors import IntegrationError
+
+logger = logging.getLogger(__name__)
+
+Status = Appointment.Status
+PUSH_SOURCE = "askpro"  # metadata "source" of bookings AskPro created (echo suppression)
+_CHAIN_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    state: str  # the sync state after the push, or "skipped"
+    retry_in: float | None = None  # seconds until the next attempt; None: no retry planned
+    error: str = ""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the ``attempts``-th failed push: base, 2*base, 4*base, ... capped."""
+    seconds = settings.CALCOM_PUSH_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, settings.CALCOM_PUSH_RETRY_MAX_SECONDS))
+
+
+def request_push(appointment_id: int, *, now: datetime | None = None) -> BookingSync | None:
+    """Mark the appointment's Cal.com sync ``pending`` (a fresh retry budget) when Cal.com is
+    connected and its service and staff are mapped; None when there is nothing to push."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if queries.active_connection() is None:
+            return None
+        appointment = Appointment.objects.filter(pk=appointment_id).first()
+        if appointment is None or not queries.is_pushable(appointment):
+            return None
+        sync = BookingSync.objects.select_for_update().filter(appointment_id=appointment_id).first()
+        if sync is None:
+            if appointment.status != Status.PENDING and appointment.status != Status.CONFIRMED:
+                return None  # never was in Cal.com: nothing to cancel there
+            sync = BookingSync(appointment=appointment)
+        sync.state = SyncState.PENDING
+        sync.push_attempts = 0
+        sync.next_push_at = now
+        sync._change_reason = "local change"  # type: ignore[attr-defined]
+        sync.save()
+        return sync
+
+
+def push_appointment(appointment_id: int, *, recreate_cancelled: bool = False, now: datetime | None = None) -> PushOutcome:
+    """Make Cal.com show the appointment as it is now (create / reschedule / cancel); records the
+    outcome on its sync row. ``recreate_cancelled``: a booking cancelled in Cal.com is booked
+    again (drift resolution "AskPro wins"); otherwise that is recorded as drift."""
+    connection = queries.active_connection()
+    if connection is None:
+        return PushOutcome("skipped", error="not connected")
+    client = queries.client_for(connection)
+    try:
+        with transaction.atomic():
+            sync = (
+                BookingSync.objects.select_for_update(of=("self",))
+                .select_related("appointment__customer", "appointment__branch")
+                .filter(appointment_id=appointment_id).first()
+            )
+            if sync is None or sync.state not in (SyncState.PENDING, SyncState.FAILED):
+                return PushOutcome(sync.state if sync else "skipped")
+            return _push_locked(client, connection, sync, recreate_cancelled, now or timezone.now())
+    finally:
+        client.close()
+
+
+def _push_locked(client: CalcomClient, connection: CalcomConnection, sync: BookingSync, recreate_cancelled: bool,
+                 now: datetime) -> PushOutcome:
+    appointment = sync.appointment
+    mapping = queries.event_type_mapping(appointment.service_id)
+    if mapping is None or not queries.is_pushable(appointment):
+        return _failed(sync, "service or staff member not mapped to Cal.com", now, retry=False)
+    try:
+        state = _converge(client, connection, sync, appointment, mapping.event_type_id, recreate_cancelled, now)
+    except CalcomSlotUnavailable as exc:
+        _record_conflict(sync, appointment, str(exc.message), now)
+        return PushOutcome(SyncState.CONFLICT, error=str(exc.message))
+    except (CalcomValidationError, CalcomConflict) as exc:  # the same request would fail again
+        return _failed(sync, f"{exc.code}: {exc.details.get('calcom_message') or exc.message}", now, retry=False)
+    except (CalcomAuthError, CalcomRateLimited, IntegrationError) as exc:
+        return _failed(sync, f"{exc.code}: {exc.details.get('calcom_message') or exc.message}", now, retry=True)
+    sync.state = state
+    sync.last_error = ""
+    sync.next_push_at = None
+    sync.last_pushed_at = now
+    sync._change_reason = "pushed"  # type: ignore[attr-defined]
+    sync.save()
+    return PushOutcome(state)
+
+
+def _converge(client: CalcomClient, connection: CalcomConnection, sync: BookingSync, appointment: Appointment,
+              event_type_id: int, recreate_cancelled: bool, now: datetime) -> str:
+    if appointment.status == Status.CANCELLED:
+        remote = current_booking(client, sync)
+        if remote is not None and remote.status not in queries.CANCELLED_REMOTE:
+            client.cancel_booking(remote.uid, reason=_cancel_reason(appointment))
+        return SyncState.SYNCED
+    if appointment.status not in (Status.PENDING, Status.CONFIRMED):
+        return SyncState.SYNCED  # in progress / done: Cal.com keeps its booking as it is
+    remote = current_booking(client, sync) if sync.booking_uid else None
+    if remote is not None and remote.status in queries.CANCELLED_REMOTE and not recreate_cancelled:
+        note_drift(appointment.pk, remote.uid, DriftRecord.Field.STATUS, appointment.status, remote.status,
+                   "Cancelled in Cal.com while AskPro changed the appointment.", DriftRecord.State.DRIFT)
+        return SyncState.DRIFT
+    if remote is None or remote.status in queries.CANCELLED_REMOTE:
+        booking = client.create_booking(
+            event_type_id=event_type_id, start=appointment.starts_at, attendee=queries.attendee_of(appointment),
+            metadata={"source": PUSH_SOURCE, "askpro_appointment_id": str(appointment.pk)},
+        )
+        _link(sync, booking)
+    elif remote.start != appointment.starts_at:
+        booking = client.reschedule_booking(
+            remote.uid, start=appointment.starts_at, rescheduled_by=connection.organizer_email or None,
+            reason="Verschoben in AskPro",
+        )
+        _link(sync, booking)
+    elif remote.uid != sync.booking_uid:
+        _link(sync, remote)
+    return SyncState.SYNCED
+
+
+def current_booking(client: CalcomClient, sync: BookingSync) -> Booking | None:
+    """The booking as Cal.com has it now, following reschedules made there (new uids)."""
+    if not sync.booking_uid:
+        return None
+    try:
+        booking = client.get_booking(sync.booking_uid)
+        for _ in range(_CHAIN_LIMIT):
+            if booking.status != "cancelled" or not booking.rescheduled_to_uid:
+                break
+            booking = client.get_booking(booking.rescheduled_to_uid)
+    except CalcomNotFound:
+        return None
+    return booking
+
+
+def _link(sync: BookingSync, booking: Booking) -> None:
+    if sync.booking_uid and sync.booking_uid != booking.uid and sync.booking_uid not in sync.previous_uids:
+        sync.previous_uids = [*sync.previous_uids, sync.booking_uid]
+    sync.booking_uid = booking.uid
+    sync.booking_id = booking.id or sync.booking_id
+    if booking.updated_at and (sync.remote_updated_at is None or booking.updated_at > sync.remote_updated_at):
+        sync.remote_updated_at = booking.updated_at
+
+
+def _cancel_reason(appointment: Appointment) -> str:
+    modification = appointment.modifications.filter(kind="cancellation").order_by("-created_at").first()
+    return (modification.reason if modification and modification.reason else "Abgesagt in AskPro")[:500]
+
+
+def _failed(sync: BookingSync, error: str, now: datetime, *, retry: bool) -> PushOutcome:
+    sync.push_attempts += 1
+    sync.last_error = error[:2000]
+    sync.state = SyncState.FAILED
+    retry = retry and sync.push_attempts < settings.CALCOM_PUSH_MAX_ATTEMPTS
+    sync.next_push_at = now + retry_delay(sync.push_attempts) if retry else None
+    sync._change_reason = "push failed"  # type: ignore[attr-defined]
+    sync.save()
+    logger.warning("Cal.com push of appointment %s failed (attempt %s, %s): %s", sync.appointment_id,
+                   sync.push_attempts, "retrying" if retry else "giving up", error)
+    return PushOutcome(SyncState.FAILED, retry_delay(sync.push_attempts).total_seconds() if retry else None, error)
+
+
+def _record_conflict(sync: BookingSync, appointment: Appointment, error: str, now: datetime) -> None:
+    sync.push_attempts += 1
+    sync.state = SyncState.CONFLICT
+    sync.last_error = f"CALCOM_SLOT_UNAVAILABLE: {error}"[:2000]
+    sync.next_push_at = None
+    sync._change_reason = "slot taken in Cal.com"  # type: ignore[attr-defined]
+    sync.save()
+    note_drift(appointment.pk, sync.booking_uid or "", DriftRecord.Field.TIME, appointment.starts_at.isoformat(), None,
+               "Cal.com refused this time (already booked there).", DriftRecord.State.MANUAL_REVIEW)
+
+
+@dataclass
+class EventTypePushReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"success": not self.errors, "event_types_created": self.created,
+                "event_types_updated": self.updated, "errors": self.errors}
+
+
+def push_event_types(*, now: datetime | None = None) -> EventTypePushReport:
+    """Create or update one Cal.com event type per active service (title, slug, length incl.
+    composite steps); new ones are mapped. A failing service is reported, the others go on."""
+    from appointments.availability import plan_for
+    from appointments.models import Service
+
+    connection = queries.require_connection()
+    now = now or timezone.now()
+    report = EventTypePushReport()
+    with queries.client_for(connection) as client:
+        for service in Service.objects.filter(is_active=True).order_by("name", "pk"):
+            length = max(plan_for(service).total // 60, 1)
+            mapping = queries.event_type_mapping(service.pk)
+            try:
+                if mapping is not None:
+                    team_id = connection.team_id if mapping.is_team_event else None
+                    client.update_event_type(mapping.event_type_id, team_id=team_id, title=service.name,
+                                             lengthInMinutes=length)
+                    mapping.length_minutes, mapping.last_pushed_at = length, now
+                    mapping.save(update_fields=["length_minutes", "last_pushed_at", "updated_at"])
+                    report.updated += 1
+                else:
+                    event_type = client.create_event_type(
+                        title=service.name, slug=slugify(service.name) or f"service-{service.pk}",
+                        length_minutes=length, description=service.description, team_id=connection.team_id,
+                    )
+                    EventTypeMapping.objects.create(
+                        service=service, event_type_id=event_type.id, slug=event_type.slug,
+                        is_team_event=connection.team_id is not None, length_minutes=length, last_pushed_at=now,
+                    )
+                    report.created += 1
+            except IntegrationError as exc:
+                report.errors.append({"service_id": service.pk, "service": service.name, "code": exc.code,
+                                      "message": str(exc.details.get("calcom_message") or exc.message)})
+    return report
