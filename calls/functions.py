@@ -264,6 +264,15 @@ def args_hash(args: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def stored_answer(call_id: str, function: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer ``once_per_call`` stored for these arguments, if any (one indexed query).
+
+    Ask this first when resolving the arguments depends on state the first attempt changed
+    (a cancelled appointment is no longer "the caller's upcoming appointment")."""
+    stored = FunctionCallResult.objects.filter(call_id=call_id, function=function, args_hash=args_hash(args)).first()
+    return dict(stored.response) if stored is not None else None
+
+
 def once_per_call(call_id: str, function: str, args: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run ``compute`` once per (call, function, arguments) and replay its stored answer for
     retries, also concurrent ones. Failed attempts (raised errors) are not stored."""
