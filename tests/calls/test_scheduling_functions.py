@@ -352,3 +352,55 @@ def test_a_caller_cannot_cancel_someone_elses_appointment_by_its_id(salon, salon
     with tenant_context(salon):
         assert list(Appointment.objects.order_by("id").values_list("id", "status")) == [
             (erika_haarschnitt.pk, "confirmed"), (own.pk, "confirmed")]
+
+
+def test_german_date_words_in_the_week_summer_time_starts_are_offered_and_booked_in_berlin_time(
+        salon, salon_client, salon_booking):
+    import datetime as dt
+
+    import time_machine
+
+    from tests.fixtures.appointments import BERLIN, add_hours
+
+    # given: Anna also works on Sundays; it is Friday, 27 March 2026, two days before summer time
+    with tenant_context(salon):
+        add_hours(salon_booking["anna"], salon_booking["branch"], [6], "09:00", "18:00")
+    with time_machine.travel(dt.datetime(2026, 3, 27, 9, 0, tzinfo=BERLIN), tick=False):
+        # when: "morgen" at the last slot of Saturday (still winter time)
+        saturday = function_call(salon_client, "check-availability",
+                                 {"service": "Haarschnitt", "staff": "Anna", "date": "morgen", "time": "17:30"}).json()
+        # and: "übermorgen, halb drei" is booked on the Sunday the clocks go forward
+        sunday = function_call(salon_client, "book-appointment",
+                               {"service": "Haarschnitt", "staff": "Anna", "date": "übermorgen", "time": "halb drei",
+                                "name": "Max Muster"}, from_number=NEW_CALLER).json()
+        # and: "nächsten Dienstag" is in summer time
+        tuesday = function_call(salon_client, "check-availability",
+                                {"service": "Haarschnitt", "date": "nächsten Dienstag", "time": "9 Uhr"}).json()
+
+    # then
+    assert saturday["slot"]["starts_at"] == "2026-03-28T17:30:00+01:00"
+    assert saturday["message"] == "Am Samstag, 28. März, ist um 17:30 Uhr bei Anna Becker frei."
+    assert [a["starts_at"] for a in saturday["alternatives"]] == [
+        "2026-03-29T09:00:00+02:00", "2026-03-29T10:00:00+02:00", "2026-03-30T09:00:00+02:00"]
+    assert sunday["appointment"]["starts_at"] == "2026-03-29T14:30:00+02:00"
+    assert sunday["message"] == "Ihr Termin für Haarschnitt am Sonntag, 29. März, um 14:30 Uhr bei Anna Becker ist gebucht."
+    assert appointments_in(salon) == [(NEW_CALLER, "Anna Becker", dt.datetime(2026, 3, 29, 12, 30, tzinfo=dt.UTC),
+                                       "confirmed", "phone")]
+    assert (tuesday["slot"]["starts_at"], tuesday["slot"]["staff"]) == ("2026-03-31T09:00:00+02:00", "Anna Becker")
+
+
+def test_the_autumn_change_reads_sonntag_in_winter_time(salon, salon_client, salon_booking):
+    import datetime as dt
+
+    import time_machine
+
+    from tests.fixtures.appointments import BERLIN, add_hours
+
+    with tenant_context(salon):
+        add_hours(salon_booking["anna"], salon_booking["branch"], [6], "09:00", "18:00")
+    with time_machine.travel(dt.datetime(2026, 10, 22, 18, 0, tzinfo=BERLIN), tick=False):
+        body = function_call(salon_client, "check-availability",
+                             {"service": "Haarschnitt", "date": "Sonntag", "time": "10:00"}).json()
+
+    assert body["slot"]["starts_at"] == "2026-10-25T10:00:00+01:00"
+    assert body["message"] == "Am Sonntag, 25. Oktober, ist um 10:00 Uhr bei Anna Becker frei."
