@@ -283,9 +283,12 @@ class CallAdmin(ModelAdmin):
             return str(obj.appointment)
         return format_html('<a href="{}">{}</a>', url, obj.appointment)
 
+    def has_book_from_call_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
+        return bool(request.user.has_perm("appointments.add_appointment"))
+
     @action(
         description=_("Create appointment from call"), url_path="create-appointment",
-        permissions=["appointments.add_appointment"],
+        permissions=["book_from_call"],
         dialog={"title": _("Create appointment from this call"),
                 "description": _("Books for the caller (a caller without a customer record becomes a lead) through "
                                  "the booking service: working hours and other bookings are checked. The "
