@@ -175,8 +175,8 @@ def opening_hours_today(tenant: Tenant, *, now: dt.datetime | None = None) -> st
 # --- availability for the agent -------------------------------------------------------------
 
 ALTERNATIVES = 3
-FIRST_SEARCH_DAYS = 7  # most answers are found in the requested week (one slot search)
-WIDE_SEARCH_DAYS = 28  # otherwise one more search over the following three weeks
+FIRST_SEARCH_DAYS = 3  # most answers lie within three days (one small slot search)
+WIDE_SEARCH_DAYS = 28  # otherwise one more search over the following weeks
 ALTERNATIVE_GAP = dt.timedelta(hours=1)
 ALTERNATIVES_PER_DAY = 2
 

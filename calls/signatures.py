@@ -36,14 +36,18 @@ def sign(raw_body: bytes, api_key: str, now_ms: int | None = None) -> str:
 
 def verify(raw_body: bytes, header: str | None, api_keys: Iterable[str], now_ms: int | None = None) -> None:
     """Accept the request if any of ``api_keys`` signed it within the window; raises
-    ``SignatureInvalid("missing" | "malformed" | "stale" | "mismatch" | "no_key")``."""
-    keys = [key for key in api_keys if key]
-    if not keys:
-        raise SignatureInvalid("no_key")
-    if not header:
-        raise SignatureInvalid("missing")
+    ``SignatureInvalid("missing" | "malformed" | "stale" | "mismatch" | "no_key")``.
+
+    ``api_keys`` is consumed lazily: a key that needs a query is only fetched when the keys
+    before it did not match."""
+    tried = False
     reason = "mismatch"
-    for key in keys:
+    for key in api_keys:
+        if not key:
+            continue
+        if not header:
+            raise SignatureInvalid("missing")
+        tried = True
         try:
             verify_retell(raw_body, header, key, now_ms)
         except _SchemeRefused as refused:
@@ -52,4 +56,4 @@ def verify(raw_body: bytes, header: str | None, api_keys: Iterable[str], now_ms:
                 raise SignatureInvalid(reason) from None  # malformed / stale: no other key helps
             continue
         return
-    raise SignatureInvalid(reason)
+    raise SignatureInvalid(reason if tried else "no_key")
