@@ -153,10 +153,13 @@ _AFTER_BOOKING = {
 }
 
 
-def note_booking(customer_id: int, *, actor: str = "system") -> str | None:
+def note_booking(customer_id: int, *, actor: str = "system", current: str | None = None) -> str | None:
     """Advance the journey after a booking (lead -> prospect, at_risk/churned -> customer);
-    returns the new status, or None when the booking changes nothing."""
-    current = Customer.objects.filter(pk=customer_id).values_list("journey_status", flat=True).first()
+    returns the new status, or None when the booking changes nothing. ``current`` (the status
+    the caller just read) only spares a query when nothing is to change; the change itself
+    re-checks under a row lock."""
+    if current is None:
+        current = Customer.objects.filter(pk=customer_id).values_list("journey_status", flat=True).first()
     target = _AFTER_BOOKING.get(current) if current else None
     if target is None:
         return None

@@ -11,9 +11,9 @@ simulated calls (each its own ``call_id`` and caller number, keep-alive connecti
 
 1. ``GET /api/health`` (warm-up; the second run is reported),
 2. ``POST /api/retell/check-availability`` (``--checks`` per call; services, days, times vary),
-3. ``POST /api/retell/book-appointment`` (``--bookings`` per call, each after a check: the offered
-   time or the first alternative; a time another call took first answers SLOT_UNAVAILABLE with
-   alternatives, which is counted, not an error),
+3. ``POST /api/retell/book-appointment`` (``--bookings`` per call on the call's own days, each
+   after a check: the offered time or the first alternative; a SLOT_UNAVAILABLE answer with
+   alternatives would be counted, not an error),
 
 all on the platform URL with valid signatures, routed by the dialled number as in production.
 
@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -118,14 +119,17 @@ def _query_count() -> None:
           f"(HTTP {response.status_code}, available={response.json().get('available')})")
 
 
-def _run(base: str, calls: int, per_call: int, work: Any) -> tuple[list[float], dict[str, int], float]:
+def _run(base: str, calls: int, per_call: int, work: Any, think: float) -> tuple[list[float], dict[str, int], float]:
     import httpx
 
     def one_call(index: int) -> tuple[list[float], dict[str, int]]:
         timings: list[float] = []
         outcomes: dict[str, int] = {}
+        pause = random.Random(index)  # noqa: S311
         with httpx.Client(base_url=base, timeout=30) as http:
             for n in range(per_call):
+                if think:
+                    time.sleep(pause.uniform(0.5, 1.5) * think)  # the caller and the LLM talk meanwhile
                 for elapsed, outcome in work(http, index, n):
                     timings.append(elapsed)
                     outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -168,6 +172,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--checks", type=int, default=30)
     parser.add_argument("--bookings", type=int, default=5)
+    parser.add_argument("--think-ms", type=int, default=1000,
+                        help="mean pause between a call's requests in the paced run (LLM and speech)")
     options = parser.parse_args()
     if not os.environ.get("DATABASE_URL"):
         sys.exit("Set DATABASE_URL (a PostgreSQL server the benchmark may create a database on).")
@@ -185,11 +191,11 @@ def main() -> None:
         elapsed, response = _timed(http, "POST", "/api/retell/check-availability", body)
         return [(elapsed, _outcome(response))]
 
-    booked: list[float] = []
-
     def book(http: Any, index: int, n: int) -> list[tuple[float, str]]:
         call = _call(f"call_bench_book_{index}", f"+49152{index + 1:08d}")
-        args = _check_args(index, n * 3)
+        # each call books on its own days (callers rarely want the very same minute)
+        day = dt.date.today() + dt.timedelta(days=1 + (index * options.bookings + n) % 84)
+        args = {"service": SERVICES[(index + n) % len(SERVICES)], "date": day.isoformat(), "time": TIMES[n % len(TIMES)]}
         _elapsed, response = _timed(http, "POST", "/api/retell/check-availability",
                                     {"name": "check_availability", "args": args, "call": call})
         found = response.json()
@@ -199,28 +205,42 @@ def main() -> None:
         body = {"name": "book_appointment", "call": call,
                 "args": {"service": args["service"], "date": offer["starts_at"], "name": f"Bench Anrufer {index}"}}
         elapsed, response = _timed(http, "POST", "/api/retell/book-appointment", body)
-        booked.append(elapsed)
         return [(elapsed, _outcome(response))]
 
+    think = options.think_ms / 1000
+    runs = (
+        # name, label, work, requests per call, pause: paced = calls as they happen, saturated = no pauses
+        ("warm-up", None, health, 10, 0.0),
+        ("paced health", "GET /api/health", health, options.checks, think),
+        ("paced check", "POST /api/retell/check-availability", check, options.checks, think),
+        ("paced book", "POST /api/retell/book-appointment", book, options.bookings, think),
+        ("saturated health", "GET /api/health", health, options.checks, 0.0),
+        ("saturated check", "POST /api/retell/check-availability", check, options.checks, 0.0),
+    )
+    results: dict[str, tuple[list[float], dict[str, int], float]] = {}
     with gunicorn_server(workers=2, threads=10) as base:
-        results = {}
-        for name, work, per_call in (("health (warm-up)", health, 30), ("health", health, 30),
-                                     ("check-availability", check, options.checks),
-                                     ("book-appointment", book, options.bookings)):
-            results[name] = _run(base, options.calls, per_call, work)
-    print(f"HTTP: gunicorn 2 gthread workers x 10 threads, {options.calls} concurrent simulated calls, "
-          "platform URL routed by the dialled number, signed requests")
-    for name, label in (("health", "GET /api/health"), ("check-availability", "POST /api/retell/check-availability"),
-                        ("book-appointment", "POST /api/retell/book-appointment")):
+        for name, _label, work, per_call, pause in runs:
+            results[name] = _run(base, options.calls, per_call, work, pause)
+    print(f"HTTP: gunicorn 2 gthread workers x 10 threads, {options.calls} concurrent simulated calls, platform URL "
+          "routed by the dialled number, signed requests")
+    for name, label, _work, _per_call, _pause in runs:
+        if label is None:
+            continue
+        if name.startswith("paced") and name.endswith("health"):
+            print(f" paced: each call pauses {options.think_ms / 2:.0f}-{options.think_ms * 1.5:.0f} ms between "
+                  "requests (the conversation)")
+        if name == "saturated health":
+            print(" saturated: no pauses, every call fires its next request at once (stress, not a real call)")
         timings, outcomes, wall = results[name]
         ms = [t * 1000 for t in timings]
-        print(f"  {label:40} p50 {percentile(ms, 50):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms  "
-              f"p99 {percentile(ms, 99):6.1f} ms  {len(ms) / wall:6.0f} req/s  n={len(ms)}  "
+        print(f"  {label:38} p50 {percentile(ms, 50):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms  "
+              f"p99 {percentile(ms, 99):6.1f} ms  {len(ms) / wall:5.0f} req/s  n={len(ms)}  "
               + ", ".join(f"{key}: {count}" for key, count in sorted(outcomes.items())))
-    health_p95 = percentile([t * 1000 for t in results["health"][0]], 95)
-    check_p95 = percentile([t * 1000 for t in results["check-availability"][0]], 95)
-    print(f"  check-availability p95 {check_p95:.1f} ms (target < 50 ms), "
-          f"{check_p95 / health_p95:.2f}x health p95 (target <= 3x)")
+    for mode in ("paced", "saturated"):
+        health_p95 = percentile([t * 1000 for t in results[f"{mode} health"][0]], 95)
+        check_p95 = percentile([t * 1000 for t in results[f"{mode} check"][0]], 95)
+        print(f" {mode}: check-availability p95 {check_p95:.1f} ms (target < 50 ms), "
+              f"{check_p95 / health_p95:.2f}x health p95 (target <= 3x)")
 
 
 if __name__ == "__main__":

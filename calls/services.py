@@ -403,11 +403,13 @@ def book_for_call(
     duration_minutes: int | None = None,
     notes: str = "",
     actor: str | None = None,
+    journey_status: str | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Book through ``appointments.services.book_appointment`` (source ``phone``), link customer
     and appointment to the call and move a lead on in the journey, all in one transaction.
-    Raises SlotUnavailable (with alternatives) like the booking service."""
+    Raises SlotUnavailable (with alternatives) like the booking service. ``journey_status`` is
+    the customer's current status when the caller already has it (spares a read)."""
     actor = actor or f"phone:{call_id}"
     with transaction.atomic():
         appointment = booking.book_appointment(
@@ -415,9 +417,12 @@ def book_for_call(
             branch_id=branch_id, duration_minutes=duration_minutes, notes=notes, source=Appointment.Source.PHONE,
             actor=actor, now=now,
         )
-        link_customer_to_call(call_id, customer_id)
-        link_appointment_to_call(call_id, appointment.pk)
-        customer_services.note_booking(customer_id, actor=actor)
+        call, _created = _locked_call(call_id)
+        call.customer_id = call.customer_id or customer_id  # the first identification wins
+        call.appointment_id = appointment.pk
+        call.appointment_made = True
+        call.save(update_fields=["customer", "appointment", "appointment_made", "updated_at"])
+        customer_services.note_booking(customer_id, actor=actor, current=journey_status)
     return appointment
 
 

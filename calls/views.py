@@ -355,19 +355,17 @@ def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
 
     def book() -> dict[str, Any]:
         customer = _customer_for_booking(request_call)
-        appointment = services.book_for_call(
+        booked = services.book_for_call(
             call_id=request_call.call_id, customer_id=customer.pk, service_id=wish.service.pk,
-            starts_at=wish.when.starts_at, duration_minutes=wish.duration_minutes,
+            starts_at=wish.when.starts_at, duration_minutes=wish.duration_minutes, journey_status=customer.journey_status,
             notes=str(request_call.arg("notes", "customer_notes", "notiz", default=""))[:2000], **wish.plan_kwargs,
         )
-        described = queries.describe_appointment(
-            Appointment.objects.select_related("service", "staff", "branch").get(pk=appointment.pk)
-        )
+        appointment = Appointment.objects.select_related("service", "staff", "branch").get(pk=booked.pk)
         return {
             "success": True, "appointment_id": appointment.pk, "customer_id": customer.pk,
-            "appointment": described,
-            "message": speech.booked(appointment.starts_at, appointment.branch.tzinfo, described["service"],
-                                     described["staff"]),
+            "appointment": queries.describe_appointment(appointment),
+            "message": speech.booked(appointment.starts_at, appointment.branch.tzinfo, appointment.service.name,
+                                     appointment.staff.name),
         }
 
     try:
