@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
+from django.conf import settings
+from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
@@ -79,21 +82,51 @@ def _choose(model_name: str, query: Any, items: list[Any], not_found: type[NotFo
     )
 
 
-def resolve_service(query: Any) -> Service:
-    """The active service the caller means (id, exact or forgiving name); asks when ambiguous.
-    Its composite segments are loaded, so planning a booking needs no further query."""
+@dataclass(frozen=True)
+class Catalog:
+    """What a tenant offers, as the agent's arguments are matched against it."""
+
+    services: list[Service]  # active, with their composite segments loaded (plan_for needs no query)
+    branches: list[Branch]  # active
+    staff_names: dict[int, str]
+
+
+# schema -> (expires_at, catalog). Every function call of a running call matches names against
+# the same few rows; like the host and routing caches, a short process-local cache spares the
+# queries (a renamed service or a new branch shows within ASKPRO_TENANT_CACHE_SECONDS).
+_catalogs: dict[str, tuple[float, Catalog]] = {}
+
+
+def catalog() -> Catalog:
+    """The current tenant's services, branches and staff names (3 queries, then cached briefly).
+    The objects are shared between threads: read them, never change them."""
+    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    schema = connection.schema_name
+    cached = _catalogs.get(schema)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     services = list(
         Service.objects.filter(is_active=True)
         .annotate(is_composite=Exists(ServiceSegment.objects.filter(service=OuterRef("pk"))))
+        .prefetch_related("segments")
         .order_by("name")
     )
-    service = _choose("service", query, services, ServiceNotFound, "SERVICE_AMBIGUOUS")
+    found = Catalog(
+        services=services,
+        branches=list(Branch.objects.filter(is_active=True).order_by("name")),
+        staff_names=dict(Staff.objects.values_list("id", "name")),
+    )
+    if ttl:
+        _catalogs[schema] = (time.monotonic() + ttl, found)
+    return found
+
+
+def resolve_service(query: Any) -> Service:
+    """The active service the caller means (id, exact or forgiving name); asks when ambiguous.
+    Its composite segments are loaded, so planning a booking needs no further query."""
+    service = _choose("service", query, catalog().services, ServiceNotFound, "SERVICE_AMBIGUOUS")
     if service is None:
         raise _missing("service", pgettext("voice", "Welche Leistung möchten Sie buchen?"))
-    if service.is_composite:
-        prefetch_related_objects([service], "segments")
-    else:
-        prefetch_related_objects([service], Prefetch("segments", queryset=ServiceSegment.objects.none()))
     return service
 
 
@@ -123,7 +156,7 @@ def resolve_branch(query: Any) -> Branch:
 
 def resolve_branch_or_any(query: Any) -> tuple[Branch | None, dict[int, Branch]]:
     """(the branch the caller named, or the only one, or None for "any branch"; all active branches)."""
-    branches = list(Branch.objects.filter(is_active=True).order_by("name"))
+    branches = catalog().branches
     if not branches:
         raise BranchNotFound(pgettext("voice", "Für dieses Unternehmen ist noch kein Standort eingerichtet."))
     by_id = {branch.pk: branch for branch in branches}

@@ -251,9 +251,11 @@ def availability(
     branch_id: int | None = None,
     now: dt.datetime | None = None,
     ignore_appointment_id: int | None = None,
+    staff_names: dict[int, str] | None = None,
 ) -> Availability:
-    """Free times for a plan around the caller's wish: one slot search over a week (a second over
-    the next three weeks only when the alternatives run short) and one query for staff names."""
+    """Free times for a plan around the caller's wish: one slot search over a few days (a second
+    over the next weeks only when the alternatives run short), and one query for staff names
+    unless ``staff_names`` are given."""
 
     def search(date_from: dt.date, date_to: dt.date) -> list[Slot]:
         return slots_for_plan(
@@ -278,9 +280,9 @@ def availability(
     if match is None and not day_slots and len(chosen) < ALTERNATIVES:
         more = search(last_day + dt.timedelta(days=1), day + dt.timedelta(days=WIDE_SEARCH_DAYS - 1))
         chosen = spread([*later, *more])
-    names = dict(
-        Staff.objects.filter(pk__in={slot.staff_id for slot in [*chosen, *day_slots, *([match] if match else [])]})
-        .values_list("id", "name")
+    offered = {slot.staff_id for slot in [*chosen, *day_slots, *([match] if match else [])]}
+    names = staff_names if staff_names is not None and offered <= staff_names.keys() else dict(
+        Staff.objects.filter(pk__in=offered).values_list("id", "name")
     )
 
     def offer(slot: Slot) -> Offer:

@@ -227,7 +227,7 @@ def _availability(wish: Wish, *, ignore_appointment_id: int | None = None) -> qu
     return queries.availability(
         plan_for(wish.service, duration_minutes=wish.duration_minutes), day=wish.when.day,
         requested=wish.when.starts_at, branches=wish.branches, ignore_appointment_id=ignore_appointment_id,
-        **wish.plan_kwargs,
+        staff_names=function_args.catalog().staff_names, **wish.plan_kwargs,
     )
 
 

@@ -404,3 +404,30 @@ def test_the_autumn_change_reads_sonntag_in_winter_time(salon, salon_client, sal
 
     assert body["slot"]["starts_at"] == "2026-10-25T10:00:00+01:00"
     assert body["message"] == "Am Sonntag, 25. Oktober, ist um 10:00 Uhr bei Anna Becker frei."
+
+
+def test_the_hot_path_of_check_availability_is_a_handful_of_queries(salon, public_client, salon_route, salon_booking,
+                                                                    next_monday, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from calls import function_args, functions
+
+    # given: the short process-local caches of production (host, routing, catalog)
+    settings.ASKPRO_TENANT_CACHE_SECONDS = 10
+    function_args._catalogs.clear()
+    functions._route_cache.clear()
+    args = {"service": "Haarschnitt", "date": next_monday.isoformat(), "time": "10:00"}
+    try:
+        function_call(public_client, "check-availability", args, to_number=SALON_NUMBER)
+
+        # when
+        with CaptureQueriesContext(connection) as queries:
+            body = function_call(public_client, "check-availability", args, to_number=SALON_NUMBER).json()
+    finally:
+        function_args._catalogs.clear()
+        functions._route_cache.clear()
+
+    # then: the schema switch and the slot search (staff, hours, overrides, busy times)
+    assert body["available"] is True
+    assert [q["sql"].split(" ")[0] for q in queries.captured_queries] == ["SET", "SELECT", "SELECT", "SELECT", "SELECT"]
