@@ -88,7 +88,7 @@ def test_events_received_while_redis_is_down_are_answered_kept_and_recovered_by_
     requeued = sweep_stuck_events(now=timezone.now() + timedelta(seconds=settings.WEBHOOK_STUCK_AFTER_SECONDS + 1))
 
     assert requeued == 2
-    wait_for(lambda: not WebhookEvent.objects.filter(status__in=["received", "processing"]).exists())
+    wait_for(lambda: not WebhookEvent.objects.filter(status__in=("received", "processing")).exists())
     assert dict(WebhookEvent.objects.values_list("provider", "status")) == {"calcom": "processed", "retell": "ignored"}
     with tenant_context(salon):
         assert CalcomConnection.objects.get().last_ping_at is not None
