@@ -72,6 +72,24 @@ def open_salon(committed_db):
     return salon
 
 
+def worker_idle() -> bool:
+    """No task running, reserved or scheduled on the live worker (twice in a row, half a second
+    apart): what the webhooks set off (billing, Cal.com push, notifications) has finished before
+    committed_db truncates, so nothing commits into the next test."""
+    from askpro.celery import app
+
+    def idle() -> bool:
+        inspect = app.control.inspect(timeout=1)
+        return not any(
+            any((getattr(inspect, kind)() or {}).values()) for kind in ("active", "reserved", "scheduled")
+        )
+
+    if not idle():
+        return False
+    time.sleep(0.5)
+    return idle()
+
+
 def simulate(url: str, *extra: str) -> str:
     out = StringIO()
     call_command("simulate_call", "--tenant", "salon-schmidt", "--from", "+49 151 12345678", "--base-url", url,
@@ -125,6 +143,7 @@ def test_a_simulated_call_books_through_the_real_endpoints_and_its_webhooks_buil
     assert "ist storniert." in cancelled
     with tenant_context(open_salon):
         assert Appointment.objects.get().status == "cancelled"
+    wait_for(worker_idle, timeout=30)
 
 
 @pytest.mark.parametrize(("args", "error"), [
