@@ -144,6 +144,28 @@ def change_journey_status(customer_id: int, to_status: str, *, reason: str = "",
         return True
 
 
+# Where a booking moves a customer in the journey: a lead now has an appointment planned; someone
+# drifting away (or gone) who books again is a customer again. Everyone else stays where they are.
+_AFTER_BOOKING = {
+    Customer.Journey.LEAD: Customer.Journey.PROSPECT,
+    Customer.Journey.AT_RISK: Customer.Journey.CUSTOMER,
+    Customer.Journey.CHURNED: Customer.Journey.CUSTOMER,
+}
+
+
+def note_booking(customer_id: int, *, actor: str = "system", current: str | None = None) -> str | None:
+    """Advance the journey after a booking (lead -> prospect, at_risk/churned -> customer);
+    returns the new status, or None when the booking changes nothing. ``current`` (the status
+    the caller just read) only spares a query when nothing is to change; the change itself
+    re-checks under a row lock."""
+    if current is None:
+        current = Customer.objects.filter(pk=customer_id).values_list("journey_status", flat=True).first()
+    target = _AFTER_BOOKING.get(current) if current else None
+    if target is None:
+        return None
+    return target if change_journey_status(customer_id, target, reason="appointment booked", actor=actor) else None
+
+
 def add_note(
     customer_id: int, content: str, *, subject: str = "", type: str = CustomerNote.Type.GENERAL,
     visibility: str = CustomerNote.Visibility.STAFF, pinned: bool = False, created_by: Any = None,

@@ -9,24 +9,29 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
+from unfold.forms import BaseDialogForm
 
 from appointments import customers as customer_services
-from appointments.admin import CustomerStatsInline
+from appointments.admin import CustomerStatsInline, report_error
 from appointments.models import (
     Appointment,
+    Branch,
     Customer,
     CustomerBookingStats,
     CustomerJourneyTransition,
     CustomerNote,
+    Service,
+    Staff,
 )
 from askpro.admin_sites import tenant_admin_site
+from askpro.errors import DomainError
 from calls import services
 from calls.models import Call, CallbackRequest, FunctionCallResult, VoiceSettings
 
@@ -208,6 +213,15 @@ class CustomerJourneyTransitionAdmin(ModelAdmin):
 # --- calls ----------------------------------------------------------------------------------
 
 
+class BookFromCallForm(BaseDialogForm):
+    service = forms.ModelChoiceField(Service.objects.filter(is_active=True), label=_("Service"))
+    starts_at = forms.DateTimeField(label=_("Start"), help_text=_("Local time, e.g. 2025-10-06 15:00"))
+    staff = forms.ModelChoiceField(Staff.objects.filter(is_active=True), label=_("Staff member"), required=False,
+                                   help_text=_("Empty: any qualified staff member who is free."))
+    branch = forms.ModelChoiceField(Branch.objects.filter(is_active=True), label=_("Branch"), required=False)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
 @admin.register(Call, site=tenant_admin_site)
 class CallAdmin(ModelAdmin):
     list_display = ("call_id", "started_at", "direction", "from_number", "customer_link", "duration", "status",
@@ -218,9 +232,10 @@ class CallAdmin(ModelAdmin):
     date_hierarchy = "started_at"
     list_select_related = ("customer",)
     actions = ["mark_reviewed"]
+    actions_detail = ["create_appointment"]
     fieldsets = (
         (None, {"fields": ("call_id", "status", "direction", "from_number", "to_number", "customer_link", "appointment_link",
-                           "create_appointment_link", "started_at", "ended_at", "duration", "disconnection_reason",
+                           "started_at", "ended_at", "duration", "disconnection_reason",
                            "transfer_destination", "is_reviewed", "reviewed_at", "reviewed_by")}),
         (_("Analysis"), {"fields": ("summary", "user_sentiment", "call_successful", "in_voicemail", "appointment_made", "custom_analysis_data")}),
         (_("Transcript"), {"fields": ("transcript_view", "recording_url", "public_log_url")}),
@@ -268,14 +283,33 @@ class CallAdmin(ModelAdmin):
             return str(obj.appointment)
         return format_html('<a href="{}">{}</a>', url, obj.appointment)
 
-    @display(description=_("create appointment"))
-    def create_appointment_link(self, obj: Call) -> str:
+    def has_book_from_call_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
+        return bool(request.user.has_perm("appointments.add_appointment"))
+
+    @action(
+        description=_("Create appointment from call"), url_path="create-appointment",
+        permissions=["book_from_call"],
+        dialog={"title": _("Create appointment from this call"),
+                "description": _("Books for the caller (a caller without a customer record becomes a lead) through "
+                                 "the booking service: working hours and other bookings are checked. The "
+                                 "appointment is linked to this call."),
+                "form_class": BookFromCallForm, "form_submit_text": _("Book")},
+    )
+    def create_appointment(self, request: HttpRequest, form: BookFromCallForm, object_id: Any) -> HttpResponse:
+        data = form.cleaned_data
         try:
-            url = reverse("admin:appointments_appointment_add")
-        except NoReverseMatch:
-            return "–"
-        query = f"?customer={obj.customer_id}&source=phone" if obj.customer_id else "?source=phone"
-        return format_html('<a class="text-primary-600" href="{}{}">{}</a>', url, query, _("Create appointment from this call"))
+            appointment = services.book_from_call(
+                int(object_id), service_id=data["service"].pk, starts_at=data["starts_at"],
+                staff_id=data["staff"].pk if data.get("staff") else None,
+                branch_id=data["branch"].pk if data.get("branch") else None,
+                notes=data.get("notes", ""), actor=f"admin:{request.user.pk}",
+            )
+        except DomainError as exc:
+            report_error(request, exc)
+        else:
+            messages.success(request, _("Appointment booked for %(time)s.") % {
+                "time": timezone.localtime(appointment.starts_at).strftime("%d.%m.%Y %H:%M")})
+        return HttpResponseRedirect(reverse("admin:calls_call_change", args=[object_id]))
 
     @display(description=_("transcript"))
     def transcript_view(self, obj: Call) -> str:

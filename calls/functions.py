@@ -111,17 +111,34 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def retell_keys() -> list[str]:
-    """Keys that may sign requests for the current schema: the tenant's own key first (if any),
-    then the platform key."""
-    keys: list[str] = []
+def retell_keys() -> Iterator[str]:
+    """Keys that may sign requests for the current schema: the platform key, then the tenant's
+    own key (read only when the platform key did not match: no query on the common path)."""
+    if settings.RETELL_API_KEY:
+        yield settings.RETELL_API_KEY
     if connection.schema_name != get_public_schema_name():
         voice = VoiceSettings.objects.only("retell_api_key").first()
         if voice is not None and voice.retell_api_key:
-            keys.append(voice.retell_api_key)
-    if settings.RETELL_API_KEY:
-        keys.append(settings.RETELL_API_KEY)
-    return keys
+            yield voice.retell_api_key
+
+
+# (agent_id, to_number) -> (expires_at, tenant): like the host cache of tenants.middleware, a short
+# process-local cache spares the registry queries on every function call of a running call.
+_route_cache: dict[tuple[str | None, str | None], tuple[float, Tenant]] = {}
+
+
+def _routed_tenant(agent_id: str | None, to_number: str | None) -> Tenant | None:
+    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    key = (agent_id, to_number)
+    cached = _route_cache.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    tenant = tenant_for_voice_call(agent_id=agent_id, to_number=to_number)
+    if tenant is not None and ttl:
+        if len(_route_cache) > 10_000:
+            _route_cache.clear()
+        _route_cache[key] = (time.monotonic() + ttl, tenant)
+    return tenant
 
 
 def resolve_tenant(request: HttpRequest, call: dict[str, Any], args: dict[str, Any]) -> Tenant | None:
@@ -133,9 +150,7 @@ def resolve_tenant(request: HttpRequest, call: dict[str, Any], args: dict[str, A
     to_number = call.get("to_number") or args.get("to_number") or args.get("agent_number")
     if call.get("direction") == "outbound":
         to_number = call.get("from_number") or to_number  # our number is the calling side
-    tenant = tenant_for_voice_call(
-        agent_id=str(agent_id) if agent_id else None, to_number=normalize_phone(to_number) if to_number else None
-    )
+    tenant = _routed_tenant(str(agent_id) if agent_id else None, normalize_phone(to_number) if to_number else None)
     if tenant is None and request.GET.get("tenant"):
         with schema_context(get_public_schema_name()):
             tenant = Tenant.objects.filter(slug=request.GET["tenant"], is_template=False).first()
@@ -262,6 +277,15 @@ def args_hash(args: dict[str, Any]) -> str:
         sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stored_answer(call_id: str, function: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer ``once_per_call`` stored for these arguments, if any (one indexed query).
+
+    Ask this first when resolving the arguments depends on state the first attempt changed
+    (a cancelled appointment is no longer "the caller's upcoming appointment")."""
+    stored = FunctionCallResult.objects.filter(call_id=call_id, function=function, args_hash=args_hash(args)).first()
+    return dict(stored.response) if stored is not None else None
 
 
 def once_per_call(call_id: str, function: str, args: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:

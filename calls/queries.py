@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from appointments.models import Appointment, Customer
-from calls.models import VoiceSettings
+from appointments.availability import BookingPlan, Slot
+from appointments.customers import find_customer_by_phone
+from appointments.models import (
+    Appointment,
+    AvailabilityOverride,
+    Branch,
+    Customer,
+    Staff,
+    WorkingHour,
+)
+from appointments.queries import slots_for_plan
+from calls.models import Call, VoiceSettings
 from calls.speech import spoken_moment
 from tenants.models import Tenant
 
@@ -72,10 +84,241 @@ def company_name(tenant: Tenant) -> str:
     return (voice.spoken_company_name if voice and voice.spoken_company_name else "") or tenant.name
 
 
-def opening_hours_today(tenant: Tenant, *, now: dt.datetime | None = None) -> str:
-    """Spoken opening hours for today, e.g. "09:00 bis 18:00 Uhr" or "heute geschlossen".
+def _minutes(value: dt.time) -> int:
+    return value.hour * 60 + value.minute
 
-    PHASE 2: derive from the scheduling app's working hours (branch hours for the caller's
-    branch, else the union of the tenant's branches). Until then: unknown (empty string blanks
-    the agent's ``{{opening_hours_today}}``)."""
-    return ""
+
+def _merged(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def _without(windows: list[tuple[int, int]], cut: tuple[int, int]) -> list[tuple[int, int]]:
+    out = []
+    for start, end in windows:
+        if cut[1] <= start or cut[0] >= end:
+            out.append((start, end))
+            continue
+        if cut[0] > start:
+            out.append((start, cut[0]))
+        if cut[1] < end:
+            out.append((cut[1], end))
+    return out
+
+
+def _spoken_windows(windows: list[tuple[int, int]]) -> str:
+    def hhmm(minutes: int) -> str:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    parts = [f"{hhmm(start)} bis {hhmm(end)}" for start, end in windows]
+    return (" und ".join(parts)) + " Uhr"
+
+
+def opening_hours(*, now: dt.datetime | None = None) -> dict[int, list[tuple[int, int]]]:
+    """Today's open windows per active branch, in minutes after local midnight: the union of the
+    staff's working hours (breaks of single people do not close the shop) and extra hours, minus
+    branch-wide closures. Two queries."""
+    now = now or timezone.now()
+    branches = list(Branch.objects.filter(is_active=True).order_by("name").values_list("id", "time_zone"))
+    today = {bid: now.astimezone(zoneinfo.ZoneInfo(tz)).date() for bid, tz in branches}
+    windows: dict[int, list[tuple[int, int]]] = {bid: [] for bid, _tz in branches}
+    days = set(today.values())
+    weekdays = {day.weekday() for day in days}
+    for bid, weekday, start, end in WorkingHour.objects.filter(
+        branch_id__in=windows, weekday__in=weekdays, staff__is_active=True,
+    ).values_list("branch_id", "weekday", "start_time", "end_time"):
+        if today[bid].weekday() == weekday:
+            windows[bid].append((_minutes(start), _minutes(end)))
+    overrides = AvailabilityOverride.objects.filter(
+        branch_id__in=windows, date_from__lte=max(days, default=now.date()), date_until__gte=min(days, default=now.date()),
+    ).filter(Q(staff__isnull=True) | Q(kind=AvailabilityOverride.Kind.EXTRA_HOURS))
+    closures = []
+    for bid, staff_id, kind, date_from, date_until, start, end in overrides.values_list(
+        "branch_id", "staff_id", "kind", "date_from", "date_until", "start_time", "end_time",
+    ):
+        if not date_from <= today[bid] <= date_until:
+            continue
+        if kind == AvailabilityOverride.Kind.EXTRA_HOURS:
+            windows[bid].append((_minutes(start), _minutes(end)))
+        elif staff_id is None:
+            closures.append((bid, start, end))
+    result = {bid: _merged(found) for bid, found in windows.items()}
+    for bid, start, end in closures:
+        result[bid] = [] if start is None else _without(result[bid], (_minutes(start), _minutes(end)))
+    return result
+
+
+def opening_hours_today(tenant: Tenant, *, now: dt.datetime | None = None) -> str:
+    """Spoken opening hours for today: "09:00 bis 18:00 Uhr", per branch when they differ
+    ("Mitte 09:00 bis 18:00 Uhr, Prenzlauer Berg 10:00 bis 19:00 Uhr"), or "heute geschlossen"."""
+    hours = opening_hours(now=now)
+    if not hours:
+        return ""
+    open_branches = {bid: windows for bid, windows in hours.items() if windows}
+    if not open_branches:
+        return "heute geschlossen"
+    distinct = {tuple(windows) for windows in hours.values()}
+    if len(distinct) == 1:
+        return _spoken_windows(next(iter(open_branches.values())))
+    names = dict(Branch.objects.filter(pk__in=hours).values_list("id", "name"))
+    return ", ".join(
+        f"{names[bid]} {_spoken_windows(windows) if windows else 'geschlossen'}"
+        for bid, windows in sorted(hours.items(), key=lambda item: names[item[0]])
+    )
+
+
+# --- availability for the agent -------------------------------------------------------------
+
+ALTERNATIVES = 3
+FIRST_SEARCH_DAYS = 3  # most answers lie within three days (one small slot search)
+WIDE_SEARCH_DAYS = 28  # otherwise one more search over the following weeks
+ALTERNATIVE_GAP = dt.timedelta(hours=1)
+ALTERNATIVES_PER_DAY = 2
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A free time as the agent offers it: when, with whom, where."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    tz: zoneinfo.ZoneInfo
+    staff_id: int
+    staff: str
+    branch_id: int
+    branch: str
+
+    def as_dict(self) -> dict[str, Any]:
+        local, end = self.starts_at.astimezone(self.tz), self.ends_at.astimezone(self.tz)
+        return {
+            "date": local.date().isoformat(), "start": local.strftime("%H:%M"), "end": end.strftime("%H:%M"),
+            "starts_at": local.isoformat(), "ends_at": end.isoformat(),
+            "staff_id": self.staff_id, "staff": self.staff, "branch_id": self.branch_id, "branch": self.branch,
+            "spoken": spoken_moment(self.starts_at, self.tz),
+        }
+
+
+@dataclass(frozen=True)
+class Availability:
+    """The answer to "is <day> (at <time>) free?": the requested time if free, free times that day
+    when no time was named, and the next alternatives spread over the following days."""
+
+    day: dt.date
+    requested: dt.datetime | None
+    offer: Offer | None
+    day_offers: list[Offer] = field(default_factory=list)
+    alternatives: list[Offer] = field(default_factory=list)
+
+    @property
+    def available(self) -> bool:
+        return self.offer is not None or bool(self.day_offers)
+
+
+def spread(slots: Iterable[Slot], count: int = ALTERNATIVES, *, gap: dt.timedelta = ALTERNATIVE_GAP,
+           per_day: int = ALTERNATIVES_PER_DAY, after: Slot | None = None) -> list[Slot]:
+    """The first ``count`` slots, at least ``gap`` apart and at most ``per_day`` on one day (counting
+    ``after``, the time already offered), so the options a caller hears are real choices (not
+    14:15, 14:30 and 14:45)."""
+    chosen: list[Slot] = [after] if after is not None else []
+    days: dict[dt.date, int] = {}
+    if after is not None:
+        days[after.starts_at.astimezone(after.tz or dt.UTC).date()] = 1
+    for slot in slots:
+        day = slot.starts_at.astimezone(slot.tz or dt.UTC).date()
+        if days.get(day, 0) >= per_day:
+            continue
+        if chosen and slot.starts_at - chosen[-1].starts_at < gap:
+            continue
+        chosen.append(slot)
+        days[day] = days.get(day, 0) + 1
+        if len(chosen) == count + (after is not None):
+            break
+    return chosen[1:] if after is not None else chosen
+
+
+def availability(
+    plan: BookingPlan,
+    *,
+    day: dt.date,
+    requested: dt.datetime | None,
+    branches: dict[int, Branch],
+    staff_id: int | None = None,
+    branch_id: int | None = None,
+    now: dt.datetime | None = None,
+    ignore_appointment_id: int | None = None,
+    staff_names: dict[int, str] | None = None,
+) -> Availability:
+    """Free times for a plan around the caller's wish: one slot search over a few days (a second
+    over the next weeks only when the alternatives run short), and one query for staff names
+    unless ``staff_names`` are given."""
+
+    def search(date_from: dt.date, date_to: dt.date) -> list[Slot]:
+        return slots_for_plan(
+            plan, date_from=date_from, date_to=date_to, staff_id=staff_id, branch_id=branch_id, now=now,
+            ignore_appointment_id=ignore_appointment_id,
+        )
+
+    last_day = day + dt.timedelta(days=FIRST_SEARCH_DAYS - 1)
+    slots = search(day, last_day)
+    match: Slot | None = None
+    day_slots: list[Slot] = []
+    if requested is not None:
+        match = next((slot for slot in slots if slot.starts_at == requested), None)
+        later = [slot for slot in slots if slot.starts_at > requested]
+    else:
+        day_slots = spread(
+            [slot for slot in slots if slot.starts_at.astimezone(slot.tz or dt.UTC).date() == day],
+            per_day=ALTERNATIVES,
+        )
+        later = [slot for slot in slots if slot.starts_at.astimezone(slot.tz or dt.UTC).date() > day]
+    chosen = spread(later, after=match)
+    if match is None and not day_slots and len(chosen) < ALTERNATIVES:
+        more = search(last_day + dt.timedelta(days=1), day + dt.timedelta(days=WIDE_SEARCH_DAYS - 1))
+        chosen = spread([*later, *more])
+    offered = {slot.staff_id for slot in [*chosen, *day_slots, *([match] if match else [])]}
+    names = staff_names if staff_names is not None and offered <= staff_names.keys() else dict(
+        Staff.objects.filter(pk__in=offered).values_list("id", "name")
+    )
+
+    def offer(slot: Slot) -> Offer:
+        branch = branches.get(slot.branch_id)
+        return Offer(
+            slot.starts_at, slot.ends_at, slot.tz or (branch.tzinfo if branch else dt.UTC),  # type: ignore[arg-type]
+            slot.staff_id, names.get(slot.staff_id, ""), slot.branch_id, branch.name if branch else "",
+        )
+
+    return Availability(
+        day=day, requested=requested, offer=offer(match) if match else None,
+        day_offers=[offer(slot) for slot in day_slots], alternatives=[offer(slot) for slot in chosen],
+    )
+
+
+# --- the caller's own appointments ------------------------------------------------------------
+
+
+def caller_customer(call_id: str, number: str | None) -> Customer | None:
+    """The customer on the line: by the caller's number, else the one the call was linked to."""
+    if number:
+        return find_customer_by_phone(number)
+    customer_id = Call.objects.filter(call_id=call_id).values_list("customer_id", flat=True).first()
+    return Customer.objects.filter(pk=customer_id).first() if customer_id else None
+
+
+def upcoming_appointments(customer: Customer, *, now: dt.datetime | None = None, limit: int = 5) -> list[Appointment]:
+    """The customer's pending or confirmed appointments from now on, soonest first."""
+    return list(
+        Appointment.objects.filter(customer=customer, starts_at__gte=now or timezone.now(), status__in=UPCOMING)
+        .select_related("service", "staff", "branch")
+        .order_by("starts_at")[:limit]
+    )
+
+
+def spoken_appointment(appointment: Appointment) -> str:
+    """"Dienstag, 14. Oktober, um 14:00 Uhr: Haarschnitt bei Anna"."""
+    return describe_appointment(appointment)["spoken"]
+

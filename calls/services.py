@@ -21,6 +21,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from appointments import customers as customer_services
+from appointments import services as booking
+from appointments.models import Appointment
 from askpro import hooks
 from askpro.errors import NotFound, ValidationFailed
 from calls.models import Call, CallbackRequest
@@ -385,6 +387,88 @@ def link_appointment_to_call(call_id: str, appointment_id: int) -> None:
         call.appointment_id = appointment_id
         call.appointment_made = True
         call.save(update_fields=["appointment", "appointment_made", "updated_at"])
+
+
+# --- bookings from a call ---------------------------------------------------------------------
+
+
+def book_for_call(
+    *,
+    call_id: str,
+    customer_id: int,
+    service_id: int,
+    starts_at: dt.datetime,
+    staff_id: int | None = None,
+    branch_id: int | None = None,
+    duration_minutes: int | None = None,
+    notes: str = "",
+    actor: str | None = None,
+    journey_status: str | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book through ``appointments.services.book_appointment`` (source ``phone``), link customer
+    and appointment to the call and move a lead on in the journey, all in one transaction.
+    Raises SlotUnavailable (with alternatives) like the booking service. ``journey_status`` is
+    the customer's current status when the caller already has it (spares a read)."""
+    actor = actor or f"phone:{call_id}"
+    with transaction.atomic():
+        appointment = booking.book_appointment(
+            customer_id=customer_id, service_id=service_id, starts_at=starts_at, staff_id=staff_id,
+            branch_id=branch_id, duration_minutes=duration_minutes, notes=notes, source=Appointment.Source.PHONE,
+            actor=actor, now=now,
+        )
+        call, _created = _locked_call(call_id)
+        call.customer_id = call.customer_id or customer_id  # the first identification wins
+        call.appointment_id = appointment.pk
+        call.appointment_made = True
+        call.save(update_fields=["customer", "appointment", "appointment_made", "updated_at"])
+        customer_services.note_booking(customer_id, actor=actor, current=journey_status)
+    return appointment
+
+
+def reschedule_for_call(
+    *, call_id: str, appointment_id: int, new_starts_at: dt.datetime, staff_id: int | None = None, reason: str = "",
+    now: dt.datetime | None = None,
+) -> booking.RescheduleResult:
+    """Move an appointment through ``reschedule_appointment`` (policy included, source ``phone``)
+    and record on the call that it touched this appointment."""
+    with transaction.atomic():
+        result = booking.reschedule_appointment(
+            appointment_id=appointment_id, new_starts_at=new_starts_at, staff_id=staff_id, reason=reason,
+            source=Appointment.Source.PHONE, actor=f"phone:{call_id}", now=now,
+        )
+        link_appointment_to_call(call_id, appointment_id)
+    return result
+
+
+def cancel_for_call(
+    *, call_id: str, appointment_id: int, reason: str = "", now: dt.datetime | None = None,
+) -> booking.CancellationResult:
+    """Cancel through ``cancel_appointment`` (policy and fee included, source ``phone``)."""
+    return booking.cancel_appointment(
+        appointment_id=appointment_id, reason=reason or "cancelled by phone", source=Appointment.Source.PHONE,
+        actor=f"phone:{call_id}", now=now,
+    )
+
+
+def book_from_call(
+    call_pk: int, *, service_id: int, starts_at: dt.datetime, actor: str, staff_id: int | None = None,
+    branch_id: int | None = None, notes: str = "",
+) -> Appointment:
+    """The admin's "create appointment from call": books for the call's customer (a caller without
+    a customer record becomes a lead first) and links the appointment to the call."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_pk)
+        customer_id = call.customer_id
+        if customer_id is None:
+            number = customer_number({"direction": call.direction, "from_number": call.from_number,
+                                      "to_number": call.to_number})
+            customer, _created = customer_services.get_or_create_caller(number, actor=actor)
+            customer_id = customer.pk
+        return book_for_call(
+            call_id=call.call_id, customer_id=customer_id, service_id=service_id, starts_at=starts_at,
+            staff_id=staff_id, branch_id=branch_id, notes=notes, actor=actor,
+        )
 
 
 def mark_reviewed(call_id: int, *, user: Any) -> bool:

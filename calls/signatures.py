@@ -1,21 +1,28 @@
-"""Retell request signatures (``X-Retell-Signature: v=<ms>,d=<hex>``), exactly as
-../shared/reference/retell.md section 2 describes: HMAC-SHA256 over raw body + timestamp, keyed
-with the Retell API key, 5-minute symmetric window.
+"""``X-Retell-Signature`` checks for the voice endpoints (function calls, inbound webhook).
 
-PHASE 2: replace the body of ``verify`` by ``integrations.signatures.verify_retell``; every
-caller in this app goes through ``calls.signatures.verify`` (one call site).
+The scheme itself lives in ONE place, ``integrations.signatures.verify_retell`` (HMAC-SHA256
+over raw body + timestamp, 5-minute window, ../shared/reference/retell.md section 2). This module
+adds what the voice endpoints need on top: several acceptable keys (the tenant's own Retell key,
+then the platform key) and a short reason for the security log.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import time
 from collections.abc import Iterable
 
-_SIG_RE = re.compile(r"v=(\d+),d=([0-9a-f]{64})")
-TOLERANCE_MS = 5 * 60 * 1000
+from integrations.errors import SignatureInvalid as _SchemeRefused
+from integrations.signatures import sign_retell, verify_retell
+
+__all__ = ["SignatureInvalid", "sign", "verify"]
+
+# integrations.signatures reasons -> the short reasons our 401 answers and logs use
+_REASONS = {
+    "missing header": "missing",
+    "malformed header": "malformed",
+    "timestamp outside the 5 minute window": "stale",
+    "digest mismatch": "mismatch",
+    "no key configured": "no_key",
+}
 
 
 class SignatureInvalid(Exception):
@@ -24,32 +31,29 @@ class SignatureInvalid(Exception):
 
 def sign(raw_body: bytes, api_key: str, now_ms: int | None = None) -> str:
     """A header value as Retell would send it (tests, the call simulator)."""
-    ts = int(time.time() * 1000) if now_ms is None else now_ms
-    digest = hmac.new(api_key.encode(), (raw_body.decode("utf-8") + str(ts)).encode(), hashlib.sha256).hexdigest()
-    return f"v={ts},d={digest}"
+    return sign_retell(raw_body, api_key, now_ms)
 
 
 def verify(raw_body: bytes, header: str | None, api_keys: Iterable[str], now_ms: int | None = None) -> None:
     """Accept the request if any of ``api_keys`` signed it within the window; raises
-    ``SignatureInvalid("missing" | "malformed" | "stale" | "mismatch" | "no_key")``."""
-    keys = [key for key in api_keys if key]
-    if not keys:
-        raise SignatureInvalid("no_key")
-    if not header:
-        raise SignatureInvalid("missing")
-    match = _SIG_RE.fullmatch(header)
-    if not match:
-        raise SignatureInvalid("malformed")
-    ts, digest = match.group(1), match.group(2)
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    if abs(now_ms - int(ts)) > TOLERANCE_MS:
-        raise SignatureInvalid("stale")
-    try:
-        message = (raw_body.decode("utf-8") + ts).encode()
-    except UnicodeDecodeError:
-        raise SignatureInvalid("mismatch") from None
-    for key in keys:
-        expected = hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
-        if hmac.compare_digest(expected, digest):
-            return
-    raise SignatureInvalid("mismatch")
+    ``SignatureInvalid("missing" | "malformed" | "stale" | "mismatch" | "no_key")``.
+
+    ``api_keys`` is consumed lazily: a key that needs a query is only fetched when the keys
+    before it did not match."""
+    tried = False
+    reason = "mismatch"
+    for key in api_keys:
+        if not key:
+            continue
+        if not header:
+            raise SignatureInvalid("missing")
+        tried = True
+        try:
+            verify_retell(raw_body, header, key, now_ms)
+        except _SchemeRefused as refused:
+            reason = _REASONS.get(str(refused.details.get("reason", "")), "invalid")
+            if reason != "mismatch":
+                raise SignatureInvalid(reason) from None  # malformed / stale: no other key helps
+            continue
+        return
+    raise SignatureInvalid(reason if tried else "no_key")

@@ -101,3 +101,27 @@ def test_a_customer_saved_in_the_admin_gets_e164_numbers(salon, salon_admin):
     assert response.status_code == 302, response.content.decode()[:2000]
     with tenant_context(salon):
         assert list(Customer.objects.values_list("phone", "other_phones")) == [("+491701234567", ["+49301234567"])]
+
+
+def test_an_appointment_is_created_from_a_call_through_the_booking_service(salon_admin, a_call, salon,
+                                                                          salon_booking, next_monday):
+    from appointments.models import Appointment
+    from tests.fixtures.appointments import berlin
+
+    url = f"/admin/calls/call/{a_call.pk}/create-appointment/"
+    form = {"_form_submitted": "1", "service": salon_booking["haarschnitt"].pk, "starts_at": f"{next_monday.isoformat()} 11:00",
+            "staff": salon_booking["ben"].pk}
+
+    page = salon_admin.get(url)
+    response = salon_admin.post(url, form)
+    taken = salon_admin.post(url, form, follow=True)
+
+    assert (page.status_code, response.status_code) == (200, 302)
+    with tenant_context(salon):
+        appointment = Appointment.objects.get()
+        assert (appointment.customer_id, appointment.staff.name, appointment.starts_at, appointment.source) == (
+            a_call.customer_id, "Ben Wagner", berlin(next_monday, "11:00"), "phone")
+        call = Call.objects.get(pk=a_call.pk)
+        assert (call.appointment_id, call.appointment_made) == (appointment.pk, True)
+        assert Appointment.objects.count() == 1
+    assert "This time is no longer available." in taken.content.decode()

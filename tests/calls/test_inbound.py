@@ -41,7 +41,7 @@ def test_a_known_caller_gets_their_name_and_next_appointment(salon, voice_cast, 
                                       "next_appointment", "opening_hours_today")} == {
         "company_name": "Salon Schmidt", "caller_known": "true", "caller_name": "Maria Lopez",
         "customer_id": str(maria.pk), "caller_number": "+4915112345678",
-        "next_appointment": expected_spoken, "opening_hours_today": "",
+        "next_appointment": expected_spoken, "opening_hours_today": "heute geschlossen",
     }
     assert expected_spoken.endswith(": Haarschnitt bei Anna")
     assert all(isinstance(value, str) for value in variables.values())
@@ -97,4 +97,31 @@ def test_the_inbound_answer_needs_a_handful_of_queries(salon, voice_cast, salon_
         with CaptureQueriesContext(connection) as queries:
             views.inbound_answer(salon, inbound()["call_inbound"])
 
-    assert len(queries) == 4  # company name, customer, next appointment, override agent
+    # company name, customer, next appointment, opening hours (branches, hours, overrides), override agent
+    assert len(queries) == 7
+
+
+def test_opening_hours_today_are_the_union_of_the_staffs_hours_minus_branch_closures(in_salon, branch_mitte, anna,
+                                                                                    ben, next_monday):
+    from appointments.models import AvailabilityOverride, Branch
+    from calls.queries import opening_hours_today
+    from tests.fixtures.appointments import add_hours, berlin
+
+    monday_noon = berlin(next_monday, "12:00")
+    saturday_noon = berlin(next_monday + dt.timedelta(days=5), "12:00")
+    sunday_noon = berlin(next_monday + dt.timedelta(days=6), "12:00")
+    tuesday_noon = berlin(next_monday + dt.timedelta(days=1), "12:00")
+    AvailabilityOverride.objects.create(branch=branch_mitte, kind="closed", date_from=tuesday_noon.date(),
+                                        date_until=tuesday_noon.date(), start_time=dt.time(13), end_time=dt.time(15))
+
+    # Anna 09-18 (break 12-12:30), Ben 10-18 on weekdays; Saturday only Anna; Sunday nobody
+    assert opening_hours_today(in_salon, now=monday_noon) == "09:00 bis 18:00 Uhr"
+    assert opening_hours_today(in_salon, now=tuesday_noon) == "09:00 bis 13:00 und 15:00 bis 18:00 Uhr"
+    assert opening_hours_today(in_salon, now=saturday_noon) == "09:00 bis 18:00 Uhr"
+    assert opening_hours_today(in_salon, now=sunday_noon) == "heute geschlossen"
+
+    # a second branch with other hours is named
+    north = Branch.objects.create(name="Prenzlauer Berg", time_zone="Europe/Berlin")
+    add_hours(ben, north, [5], "10:00", "14:00")
+    assert opening_hours_today(in_salon, now=saturday_noon) == "Mitte 09:00 bis 18:00 Uhr, Prenzlauer Berg 10:00 bis 14:00 Uhr"
+    assert opening_hours_today(in_salon, now=monday_noon) == "Mitte 09:00 bis 18:00 Uhr, Prenzlauer Berg geschlossen"

@@ -27,7 +27,8 @@ def test_a_non_ascii_body_verifies_over_its_raw_bytes():
     ("v=1700000000000", "malformed"),
     ("v=1700000000000,d=07024CABE7DD8F6D1C6E4A8324CA92C812E6AD4A7EE506C04F7E462E3321823E", "malformed"),
     ("v=1700000000000,d=07024cabe7", "malformed"),
-    (" v=1700000000000,d=07024cabe7dd8f6d1c6e4a8324ca92c812e6ad4a7ee506c04f7e462e3321823e", "malformed"),
+    ("v=1700000000000;d=07024cabe7dd8f6d1c6e4a8324ca92c812e6ad4a7ee506c04f7e462e3321823e", "malformed"),
+    ("t=1700000000000,v1=07024cabe7dd8f6d1c6e4a8324ca92c812e6ad4a7ee506c04f7e462e3321823e", "malformed"),
     ("v=1700000000000,d=" + "0" * 64, "mismatch"),
 ])
 def test_a_bad_header_is_refused_with_its_reason(header, reason):
@@ -75,3 +76,21 @@ def test_without_any_configured_key_nothing_verifies():
         verify(b"{}", sign(b"{}", "", NOW), ["", ""], now_ms=NOW)
 
     assert refused.value.args[0] == "no_key"
+
+
+def test_there_is_one_implementation_of_the_scheme_shared_with_the_webhook_inbox():
+    from integrations.signatures import sign_retell, verify_retell
+
+    body = '{"name":"Jürgen"}'.encode()
+
+    verify_retell(body, sign(body, "k", NOW), "k", now_ms=NOW)
+    verify(body, sign_retell(body, "k", NOW), ["k"], now_ms=NOW)
+
+
+def test_a_stale_signature_is_stale_whichever_key_is_tried_first():
+    body = b"{}"
+
+    with pytest.raises(SignatureInvalid) as refused:
+        verify(body, sign(body, "platform", NOW), ["tenant", "platform"], now_ms=NOW + 300_001)
+
+    assert refused.value.args[0] == "stale"

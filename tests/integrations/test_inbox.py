@@ -199,17 +199,17 @@ def test_a_failed_handler_rolls_back_its_writes(public_client, salon, salon_calc
 
 
 def test_ignore_event_and_unknown_types_end_ignored(public_client, register_handler):
-    @register_handler("retell", "call_started")
+    @register_handler("retell", "chat_started")
     def not_interested(event):
         raise IgnoreEvent("test call")
 
-    post_retell(public_client, body(retell_event("call_started")))
+    post_retell(public_client, body(retell_event("chat_started")))
     post_retell(public_client, body(retell_event("brand_new_event")))
     outcomes = {e.event_type: process_event(e.pk) for e in WebhookEvent.objects.all()}
 
-    assert outcomes == {"call_started": "ignored", "brand_new_event": "ignored"}
+    assert outcomes == {"chat_started": "ignored", "brand_new_event": "ignored"}
     assert dict(WebhookEvent.objects.values_list("event_type", "last_error")) == {
-        "call_started": "test call", "brand_new_event": "no handler for this event type"}
+        "chat_started": "test call", "brand_new_event": "no handler for this event type"}
 
 
 def test_a_suspended_tenants_events_fail_for_an_operator_instead_of_running(public_client, salon, register_handler):
