@@ -239,3 +239,35 @@ def test_without_an_active_language_tests_speak_english():
     # the reason tests can assert English messages: see askpro/settings_test.py
     assert (settings.LANGUAGE_CODE, translation.get_language()) == ("en", "en")
     assert str(SlotUnavailable().message) == "This time is no longer available."
+
+
+def test_every_tenant_admin_list_and_form_renders_in_german(german_admin, erika_haarschnitt):
+    # catches translations that break at runtime (placeholders, format strings) on any page
+    from askpro.admin_sites import tenant_admin_site
+
+    lists, forms = {}, {}
+    for model, model_admin in tenant_admin_site._registry.items():
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        listing = german_admin.get(base)
+        lists[base] = listing.status_code
+        # read-only admins refuse the add form
+        expected = 200 if model_admin.has_add_permission(listing.wsgi_request) else 403
+        forms[f"{base}add/"] = (german_admin.get(f"{base}add/").status_code, expected)
+
+    assert len(lists) > 20
+    assert {page: status for page, status in lists.items() if status != 200} == {}
+    assert {page: (status, expected) for page, (status, expected) in forms.items() if status != expected} == {}
+
+
+def test_a_user_can_switch_the_admin_to_english_against_the_browser_language(german_admin):
+    # given a German browser
+    assert "Ihr Unternehmen" in german_admin.get("/admin/").content.decode()
+
+    # when the user picks English in the language menu
+    switched = german_admin.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
+
+    # then the admin stays English although the browser still asks for German
+    assert (switched.status_code, switched["Location"]) == (302, "/admin/")
+    page = german_admin.get("/admin/").content.decode()
+    assert "Your business" in page
+    assert "Ihr Unternehmen" not in page
