@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench lint install clean-data
+.PHONY: run test bench lint install clean-data messages
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -26,6 +26,11 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Extract gettext strings into locale/de/LC_MESSAGES/django.po and compile the .mo (both committed).
+messages:
+	$(PY) manage.py makemessages -l de --no-wrap --add-location=file --ignore=.venv --ignore=.askpro --ignore=benchmarks --ignore=tests
+	$(PY) manage.py compilemessages -l de --ignore=.venv
 
 clean-data:
 	rm -rf .askpro

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.decorators import action, display
@@ -51,7 +52,8 @@ def report_error(request: HttpRequest, exc: DomainError) -> None:
             timezone.localtime(datetime.fromisoformat(a["starts_at"])).strftime("%d.%m. %H:%M")
             for a in alternatives
         )
-        text = f"{text} {_('Next free times')}: {times}"
+        label = _("Next free times")  # outside the f-string so makemessages finds it
+        text = f"{text} {label}: {times}"
     messages.error(request, text)
 
 
@@ -321,7 +323,7 @@ class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
         return self._back(object_id)
 
     @action(
-        description=_("Reschedule"), url_path="reschedule", permissions=["change"],
+        description=pgettext_lazy("admin action", "Reschedule"), url_path="reschedule", permissions=["change"],
         dialog={"title": _("Reschedule appointment"), "description": _("The new time is checked against "
                 "working hours and other bookings; the reschedule policy applies."),
                 "form_class": RescheduleForm, "form_submit_text": _("Move appointment")},

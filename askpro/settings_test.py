@@ -29,6 +29,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 TEST_CHECKOUT_ID = _checkout
+# The product is German-first (settings.LANGUAGE_CODE = "de"), but tests assert English source
+# messages: the English msgid is stable while German wording may be polished in the catalogue.
+# Tests about German output ask for it explicitly (Accept-Language: de, translation.override("de")).
+LANGUAGE_CODE = "en"
 
 # Isolate the broker and cache from a running dev system and from other checkouts.
 from askpro.settings import REDIS_URL, redis_db  # noqa: E402

@@ -108,7 +108,8 @@ class BillingAccountAdmin(SimpleHistoryAdmin, ModelAdmin):
     @display(description=_("calls accepted"))
     def calls_accepted(self, obj: BillingAccount) -> str:
         accepted, reason = services.can_accept_calls(obj.tenant)
-        return str(_("yes")) if accepted and not reason else f"{_('yes') if accepted else _('no')}: {reason}"
+        answer = _("yes") if accepted else _("no")  # outside the f-string so makemessages finds it
+        return str(answer) if accepted and not reason else f"{answer}: {reason}"
 
 
 @admin.register(Transaction, site=platform_admin_site)
@@ -304,7 +305,8 @@ class TenantBillingAccountAdmin(TenantScoped, ModelAdmin):
     @display(description=_("calls accepted"))
     def calls_accepted(self, obj: BillingAccount) -> str:
         accepted, reason = services.can_accept_calls(obj.tenant)
-        return str(_("yes")) if accepted and not reason else f"{_('yes') if accepted else _('no')}: {reason}"
+        answer = _("yes") if accepted else _("no")  # outside the f-string so makemessages finds it
+        return str(answer) if accepted and not reason else f"{answer}: {reason}"
 
     @display(description=_("top up"))
     def topup_link(self, obj: BillingAccount) -> str:

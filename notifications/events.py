@@ -63,7 +63,9 @@ def get_event(key: str) -> EventType:
 
 
 def event_choices() -> list[tuple[str, str]]:
-    return [(event.key, str(event.display_name)) for event in EVENTS.values()]
+    # Lazy labels: rendered in each reader's language; str() here would freeze them in the
+    # language active at import (German) and make makemigrations see a change.
+    return [(event.key, event.display_name) for event in EVENTS.values()]
 
 
 APPOINTMENT_CONFIRMED = "appointment_confirmed"

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_model
@@ -40,11 +41,12 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
         return tenant
 
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> HttpResponse:
-        return error_response(
-            "TENANT_NOT_FOUND",
-            _("No AskPro account is configured for the host %(host)s.") % {"host": hostname},
-            404,
-        )
+        with _request_language(request):
+            return error_response(
+                "TENANT_NOT_FOUND",
+                _("No AskPro account is configured for the host %(host)s.") % {"host": hostname},
+                404,
+            )
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         try:
@@ -54,15 +56,23 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
                 # Health must still answer (503 "down") when the database is unreachable.
                 request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
                 return None
-            return error_response(
-                "DATABASE_UNAVAILABLE", _("The service is temporarily unavailable."), 503
-            )
+            with _request_language(request):
+                return error_response(
+                    "DATABASE_UNAVAILABLE", _("The service is temporarily unavailable."), 503
+                )
         except get_tenant_model().DoesNotExist:
-            return error_response(
-                "PLATFORM_NOT_INITIALISED",
-                _("The platform has no public tenant yet. Run `manage.py migrate_schemas` and `manage.py seed_demo`."),
-                503,
-            )
+            with _request_language(request):
+                return error_response(
+                    "PLATFORM_NOT_INITIALISED",
+                    _("The platform has no public tenant yet. Run `manage.py migrate_schemas` and `manage.py seed_demo`."),
+                    503,
+                )
+
+
+def _request_language(request: HttpRequest) -> translation.override:
+    # These answers come before LocaleMiddleware has run (it needs the tenant's urlconf),
+    # so they pick the caller's language (Accept-Language, cookie) themselves.
+    return translation.override(translation.get_language_from_request(request))
 
 
 # These answer a suspended tenant themselves, in the form their caller understands
