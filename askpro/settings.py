@@ -356,6 +356,9 @@ EMAIL_TIMEOUT = 10
 
 # Platform Retell API key (the one with the "webhook" badge); a tenant's own key is tried first.
 RETELL_API_KEY = envstr("RETELL_API_KEY")
+if not RETELL_API_KEY and ENVIRONMENT != "production":
+    # Development and demo: a generated key shared by the server and `manage.py simulate_call`.
+    RETELL_API_KEY = _persistent_dev_secret("RETELL_DEV_KEY", lambda: "key_dev_" + secrets.token_hex(16))
 # Optional allow-list of source IPs for Retell requests (Retell documents 100.20.5.228); empty: off.
 RETELL_ALLOWED_IPS = envlist("RETELL_ALLOWED_IPS")
 RETELL_RATE_LIMIT_PER_MINUTE = envint("RETELL_RATE_LIMIT_PER_MINUTE", 100)

@@ -20,7 +20,14 @@ from notifications.models import (
 )
 
 # Reminders go by SMS and fall back to email; everything else uses the event's default channel.
-_FALLBACKS = {ev.REMINDER_24H: Channel.EMAIL, ev.REMINDER_2H: Channel.EMAIL}
+# Callers often leave no email: appointment messages fall back to SMS, reminders to email.
+_FALLBACKS = {
+    ev.APPOINTMENT_CONFIRMED: Channel.SMS,
+    ev.APPOINTMENT_RESCHEDULED: Channel.SMS,
+    ev.APPOINTMENT_CANCELLED: Channel.SMS,
+    ev.REMINDER_24H: Channel.EMAIL,
+    ev.REMINDER_2H: Channel.EMAIL,
+}
 
 
 def seed_tenant(tenant: Any) -> None:

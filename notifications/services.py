@@ -159,6 +159,12 @@ def notify_appointment_event(
         preference = queries.contact_preference(customer)
         channel = (preference.preferred_channel if preference and preference.preferred_channel else "") or config.channel
         recipient = queries.customer_address(customer, channel, preference)
+        if not recipient and config.fallback_channel and config.fallback_channel != channel:
+            # No address for the first channel (a caller without email): the fallback channel
+            # goes first instead of skipping the customer.
+            fallback_recipient = queries.customer_address(customer, config.fallback_channel, preference)
+            if fallback_recipient:
+                channel, recipient = config.fallback_channel, fallback_recipient
         language = customer.language or queries.tenant_language()
         skip = Skip.DISABLED if not config.enabled else _customer_skip_reason(event_key, channel, recipient, preference)
         plan = _Plan(

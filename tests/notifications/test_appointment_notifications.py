@@ -136,6 +136,21 @@ def test_a_customer_without_an_address_for_the_channel_is_skipped_with_the_reaso
     assert (delivery.status, delivery.skip_reason, delivery.recipient, delivery.attempts) == ("skipped", "no_address", "", 0)
 
 
+def test_a_customer_without_an_email_gets_the_confirmation_on_the_fallback_channel(notif_cast, notif_appointment, django_capture_on_commit_callbacks):
+    # given a caller without email, and SMS as the confirmation's fallback channel
+    notif_cast.maria.email = ""
+    notif_cast.maria.save()
+    NotificationConfiguration.objects.update_or_create(
+        scope="company", event="appointment_confirmed", defaults={"channel": "email", "fallback_channel": "sms"}
+    )
+
+    _book(notif_appointment, notif_cast, django_capture_on_commit_callbacks)
+
+    delivery = NotificationDelivery.objects.get()
+    assert (delivery.channel, delivery.recipient, delivery.skip_reason) == ("sms", notif_cast.maria.phone, "")
+    assert delivery.status in ("pending", "sent")
+
+
 def test_an_sms_opt_out_is_honoured(notif_cast, notif_appointment, django_capture_on_commit_callbacks):
     CustomerContactPreference.objects.create(customer=notif_cast.maria, preferred_channel="sms", sms_opt_out=True)
 
