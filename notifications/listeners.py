@@ -6,7 +6,6 @@ schema with ``tenant_id`` and are handled in that tenant's schema.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -18,6 +17,7 @@ from askpro.hooks import Event, listens_to
 from notifications import events as ev
 from notifications import queries, services
 from notifications.rendering import format_money
+from notifications.tasks import notify_appointment_change
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,11 @@ _BILLING_REFS = ("invoice_id", "topup_id", "payment_id", "payment_intent_id", "t
 
 @listens_to(*_APPOINTMENT_EVENTS)
 def notify_customer_of_appointment_change(event: Event) -> None:
-    previous = event.payload.get("previous_starts_at")
-    services.notify_appointment_event(
+    # Rendering and configuration lookups run in the worker, not in the booking request (the
+    # voice agent waits on that request); the task is idempotent like the service it calls.
+    notify_appointment_change.delay(
         _APPOINTMENT_EVENTS[event.name], int(event.payload["appointment_id"]),
-        previous_starts_at=dt.datetime.fromisoformat(previous) if previous else None,
+        event.payload.get("previous_starts_at"),
     )
 
 

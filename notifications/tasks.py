@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
 
 from askpro.tenancy import for_each_tenant
@@ -15,6 +17,16 @@ def deliver_notification(delivery_id: int) -> str:
         return str(services.deliver(delivery_id).status)
     except services.DeliveryNotFound:
         return "missing"
+
+
+@shared_task(name="notifications.notify_appointment_change", acks_late=True)
+def notify_appointment_change(event_key: str, appointment_id: int, previous_starts_at: str | None = None) -> int:
+    """Create (once) and queue the customer's message about an appointment change."""
+    deliveries = services.notify_appointment_event(
+        event_key, appointment_id,
+        previous_starts_at=dt.datetime.fromisoformat(previous_starts_at) if previous_starts_at else None,
+    )
+    return len(deliveries)
 
 
 @shared_task(name="notifications.queue_reminders")
