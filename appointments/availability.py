@@ -194,7 +194,8 @@ def _epoch(day: date, wall: time, tz: zoneinfo.ZoneInfo) -> int:
     return int(datetime.combine(day, wall, tzinfo=tz).timestamp())
 
 
-def _subtract(windows: list[Window], cut: Window) -> list[Window]:
+def subtract_window(windows: list[Window], cut: Window) -> list[Window]:
+    """``windows`` with ``cut`` removed (intervals as (start, end) numbers)."""
     out = []
     for start, end in windows:
         if cut[1] <= start or cut[0] >= end:
@@ -207,7 +208,8 @@ def _subtract(windows: list[Window], cut: Window) -> list[Window]:
     return out
 
 
-def _merge(windows: list[Window]) -> list[Window]:
+def merge_windows(windows: Iterable[Window]) -> list[Window]:
+    """Overlapping or touching intervals joined, sorted."""
     merged: list[list[int]] = []
     for start, end in sorted(windows):
         if merged and start <= merged[-1][1]:
@@ -304,13 +306,13 @@ class AvailabilityContext:
         for start, end, break_start, break_end in data.hours.get((branch_id, day.weekday()), ()):
             part = [(at(start), at(end))]
             if break_start and break_end:
-                part = _subtract(part, (at(break_start), at(break_end)))
+                part = subtract_window(part, (at(break_start), at(break_end)))
             windows.extend(part)
         for o_staff, o_branch, kind, o_from, o_until, o_start, o_end in self.overrides:
             extra = kind == AvailabilityOverride.Kind.EXTRA_HOURS and o_staff == staff_id and o_branch == branch_id
             if extra and o_from <= day <= o_until and o_start and o_end:
                 windows.append((at(o_start), at(o_end)))
-        windows = _merge(windows)
+        windows = merge_windows(windows)
         for o_staff, o_branch, kind, o_from, o_until, o_start, o_end in self.overrides:
             if kind == AvailabilityOverride.Kind.EXTRA_HOURS or not (o_from <= day <= o_until):
                 continue
@@ -322,7 +324,7 @@ class AvailabilityContext:
             if o_start is None or o_end is None:
                 windows = []
                 break
-            windows = _subtract(windows, (at(o_start), at(o_end)))
+            windows = subtract_window(windows, (at(o_start), at(o_end)))
         self._window_cache[key] = windows
         return windows
 

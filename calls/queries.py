@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from appointments.availability import BookingPlan, Slot
+from appointments.availability import BookingPlan, Slot, merge_windows, subtract_window
 from appointments.customers import find_customer_by_phone
 from appointments.models import (
     Appointment,
@@ -88,29 +88,6 @@ def _minutes(value: dt.time) -> int:
     return value.hour * 60 + value.minute
 
 
-def _merged(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for start, end in sorted(windows):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(start, end) for start, end in merged]
-
-
-def _without(windows: list[tuple[int, int]], cut: tuple[int, int]) -> list[tuple[int, int]]:
-    out = []
-    for start, end in windows:
-        if cut[1] <= start or cut[0] >= end:
-            out.append((start, end))
-            continue
-        if cut[0] > start:
-            out.append((start, cut[0]))
-        if cut[1] < end:
-            out.append((cut[1], end))
-    return out
-
-
 def _spoken_windows(windows: list[tuple[int, int]]) -> str:
     def hhmm(minutes: int) -> str:
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -147,9 +124,9 @@ def opening_hours(*, now: dt.datetime | None = None) -> dict[int, list[tuple[int
             windows[bid].append((_minutes(start), _minutes(end)))
         elif staff_id is None:
             closures.append((bid, start, end))
-    result = {bid: _merged(found) for bid, found in windows.items()}
+    result = {bid: merge_windows(found) for bid, found in windows.items()}
     for bid, start, end in closures:
-        result[bid] = [] if start is None else _without(result[bid], (_minutes(start), _minutes(end)))
+        result[bid] = [] if start is None else subtract_window(result[bid], (_minutes(start), _minutes(end)))
     return result
 
 
