@@ -32,9 +32,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
-from benchmarks._support import PROJECT_DIR, gunicorn_server, percentile
+from benchmarks._support import PROJECT_DIR, gunicorn_server, percentile, use_benchmark_database
 
 DB_NAME = "askpro_bench_voice"
 RETELL_KEY = "key_bench_voice"
@@ -44,19 +43,8 @@ TIMES = ("09:00", "10:30", "11:15", "14:00", "15:45", "17:00")
 
 
 def _prepare_environment() -> None:
-    from askpro.embedded import ensure_services
-
-    ensure_services()
-    import psycopg
-
-    base = os.environ["DATABASE_URL"]
-    admin = urlunparse(urlparse(base)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [DB_NAME])
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    use_benchmark_database(DB_NAME)
     os.environ.update({
-        "DATABASE_URL": urlunparse(urlparse(base)._replace(path=f"/{DB_NAME}")),
         "DJANGO_SETTINGS_MODULE": "askpro.settings",
         "RETELL_API_KEY": RETELL_KEY,
         "RETELL_RATE_LIMIT_PER_MINUTE": "100",

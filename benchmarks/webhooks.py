@@ -25,7 +25,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from benchmarks._support import use_benchmark_database
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DB_NAME = "askpro_bench_webhooks"
@@ -34,19 +35,8 @@ CALCOM_SECRET = "bench-calcom-secret"
 
 
 def _prepare_environment() -> None:
-    from askpro.embedded import ensure_services
-
-    ensure_services()
-    import psycopg
-
-    base = os.environ["DATABASE_URL"]
-    admin = urlunparse(urlparse(base)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [DB_NAME])
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    use_benchmark_database(DB_NAME)
     os.environ.update({
-        "DATABASE_URL": urlunparse(urlparse(base)._replace(path=f"/{DB_NAME}")),
         "DJANGO_SETTINGS_MODULE": "askpro.settings",
         "RETELL_API_KEY": RETELL_KEY,
         "WEBHOOK_RATE_LIMIT_PER_MINUTE": "0",
