@@ -14,34 +14,50 @@ from __future__ import annotations
 
 import bisect
 import zoneinfo
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from django.db.models import BigIntegerField, Func, Q
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appointments import schedule as schedules
 from appointments.errors import InvalidBookingRequest
 from appointments.models import (
     RELEASED_STATUSES,
     AppointmentSegment,
     AvailabilityOverride,
     Service,
-    Staff,
-    WorkingHour,
 )
 
 Window = tuple[int, int]  # [start, end) in UTC epoch seconds
 
+# The schedule token and the busy times of some staff, in one round trip. Sorted by start, so that
+# each staff member's list comes out sorted.
+_BUSY_SQL = f"""
+SELECT ({schedules.TOKEN_SQL}),
+       array_agg(staff_id ORDER BY f, staff_id), array_agg(f ORDER BY f, staff_id), array_agg(u ORDER BY f, staff_id)
+FROM (
+    SELECT staff_id, EXTRACT(EPOCH FROM blocked_from)::bigint AS f, EXTRACT(EPOCH FROM blocked_until)::bigint AS u
+    FROM {AppointmentSegment._meta.db_table}
+    WHERE staff_id = ANY(%s) AND blocked_until > %s AND blocked_from < %s
+      AND status <> ALL(%s) AND appointment_id IS DISTINCT FROM %s
+) AS busy
+"""  # noqa: S608 (table names are constants, values are bound)
 
-class Epoch(Func):
-    """Seconds since 1970 as an integer, computed by PostgreSQL (cheaper than parsing datetimes)."""
 
-    template = "EXTRACT(EPOCH FROM %(expressions)s)::bigint"
-    output_field = BigIntegerField()
+def _busy_times(
+    staff_ids: list[int], date_from: date, date_to: date, ignore_appointment_id: int | None
+) -> tuple[str, tuple[list[int], list[int], list[int]]]:
+    """The current schedule token, and (staff ids, blocked from, blocked until) of the busy segments."""
+    pad = timedelta(days=1)  # more than any buffer and any UTC offset
+    range_from = datetime.combine(date_from, time(), tzinfo=UTC) - pad
+    range_to = datetime.combine(date_to, time(), tzinfo=UTC) + pad
+    with connection.cursor() as cursor:
+        cursor.execute(_BUSY_SQL, [staff_ids, range_from, range_to, list(RELEASED_STATUSES), ignore_appointment_id])
+        token, staff, starts, ends = cursor.fetchone()
+    return token or "", (staff or [], starts or [], ends or [])
 
 
 def _seconds(value: time) -> int:
@@ -182,10 +198,8 @@ class _StaffData:
     staff_id: int
     qualifications: set[int] = field(default_factory=set)
     branch_ids: set[int] = field(default_factory=set)
-    # (branch_id, weekday) -> [(start, end, break_start, break_end)]
-    hours: dict[tuple[int, int], list[tuple[time, time, time | None, time | None]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    # (branch_id, weekday) -> ((start, end, break_start, break_end), ...), shared with the snapshot
+    hours: dict[tuple[int, int], tuple[schedules.Hours, ...]] = field(default_factory=dict)
     busy_starts: list[int] = field(default_factory=list)
     busy_ends: list[int] = field(default_factory=list)
 
@@ -232,8 +246,10 @@ class AvailabilityContext:
         branch_id: int | None = None,
         now: datetime | None = None,
         ignore_appointment_id: int | None = None,
+        schedule: schedules.Schedule | None = None,
     ) -> None:
         self.plan = plan
+        self.schedule = schedule or schedules.snapshot()
         self.date_from = date_from
         self.date_to = date_to
         self.now = int((now or timezone.now()).timestamp())
@@ -243,49 +259,37 @@ class AvailabilityContext:
         self._window_cache: dict[tuple[int, int, date], list[Window]] = {}
         self._day_cache: dict[tuple[int, date], tuple[int, bool]] = {}
 
-    # --- loading (4 queries) ---------------------------------------------------------------
+    # --- loading (one query when this process's schedule snapshot is current) ---------------
 
     def _load(self, staff_id: int | None, branch_id: int | None, ignore_appointment_id: int | None) -> None:
-        # One query for who may do which step where; conditions in one filter() so that the
-        # values come from the same (filtered) joins.
-        conditions: dict[str, Any] = {
-            "is_active": True, "services__in": self.plan.qualification_ids, "branches__is_active": True,
-        }
-        if staff_id is not None:
-            conditions["pk"] = staff_id
-        if branch_id is not None:
-            conditions["branches__pk"] = branch_id
-        for sid, service_id, bid, tz_name in Staff.objects.filter(**conditions).values_list(
-            "id", "services", "branches", "branches__time_zone"
-        ):
-            data = self.staff.setdefault(sid, _StaffData(sid))
-            data.qualifications.add(service_id)
-            data.branch_ids.add(bid)
-            if bid not in self.branch_tz:
-                self.branch_tz[bid] = zoneinfo.ZoneInfo(tz_name)
-        if not self.staff:
-            return
-        for sid, bid, weekday, start, end, break_start, break_end in WorkingHour.objects.filter(
-            staff_id__in=self.staff, branch_id__in=self.branch_tz
-        ).values_list("staff_id", "branch_id", "weekday", "start_time", "end_time", "break_start", "break_end"):
-            self.staff[sid].hours[(bid, weekday)].append((start, end, break_start, break_end))
-        self.overrides = list(
-            AvailabilityOverride.objects.filter(date_from__lte=self.date_to, date_until__gte=self.date_from)
-            .filter(Q(staff_id__in=self.staff) | Q(staff__isnull=True, branch_id__in=self.branch_tz))
-            .values_list("staff_id", "branch_id", "kind", "date_from", "date_until", "start_time", "end_time")
-        )
-        pad = timedelta(days=1)  # more than any buffer and any UTC offset
-        range_from = datetime.combine(self.date_from, time(), tzinfo=UTC) - pad
-        range_to = datetime.combine(self.date_to, time(), tzinfo=UTC) + pad
-        busy = AppointmentSegment.objects.filter(
-            staff_id__in=self.staff, blocked_until__gt=range_from, blocked_from__lt=range_to
-        ).exclude(status__in=RELEASED_STATUSES)
-        if ignore_appointment_id is not None:
-            busy = busy.exclude(appointment_id=ignore_appointment_id)
-        rows = busy.annotate(f=Epoch("blocked_from"), u=Epoch("blocked_until")).order_by("f")
-        for sid, blocked_from, blocked_until in rows.values_list("staff_id", "f", "u"):
-            self.staff[sid].busy_starts.append(blocked_from)
-            self.staff[sid].busy_ends.append(blocked_until)
+        current = self.schedule
+        for _attempt in range(3):
+            candidates = current.qualified_staff(self.plan.qualification_ids, staff_id=staff_id, branch_id=branch_id)
+            token, busy = _busy_times(
+                [data.staff_id for data in candidates], self.date_from, self.date_to, ignore_appointment_id
+            )
+            if token == current.token:
+                break
+            current = schedules.reload()  # someone changed the schedule: search with the new one
+        self.schedule = current
+        wanted = self.plan.qualification_ids
+        for data in candidates:
+            branch_ids = data.branch_ids if branch_id is None else data.branch_ids & {branch_id}
+            self.staff[data.staff_id] = _StaffData(
+                data.staff_id, set(data.qualifications & wanted), set(branch_ids), data.hours
+            )
+            for bid in branch_ids:
+                self.branch_tz[bid] = current.branch_tz[bid]
+        self.overrides = [
+            override for override in current.overrides
+            if override[3] <= self.date_to and override[4] >= self.date_from
+            and (override[0] in self.staff or (override[0] is None and override[1] in self.branch_tz))
+        ]
+        staff_ids, blocked_from, blocked_until = busy
+        for sid, start, end in zip(staff_ids, blocked_from, blocked_until, strict=True):
+            data = self.staff[sid]
+            data.busy_starts.append(start)
+            data.busy_ends.append(end)
 
     # --- wall-clock rules --------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 
+from appointments import schedule as schedules
 from appointments.availability import (
     AvailabilityContext,
     BookingPlan,
@@ -58,12 +59,34 @@ def find_slots(
             _("Search at most %(days)s days at a time.") % {"days": MAX_SEARCH_DAYS},
             details={"date_from": date_from.isoformat(), "date_to": date_to.isoformat()},
         )
-    service = active_service(sequence[0].service_id if sequence else service_id)
-    plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
-    slots = slots_for_plan(
-        plan, date_from=date_from, date_to=date_to, staff_id=staff_id, branch_id=branch_id,
-        now=now, ignore_appointment_id=ignore_appointment_id,
-    )
+    if sequence:
+        service = active_service(sequence[0].service_id)
+        plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
+        slots = slots_for_plan(
+            plan, date_from=date_from, date_to=date_to, staff_id=staff_id, branch_id=branch_id,
+            now=now, ignore_appointment_id=ignore_appointment_id,
+        )
+        return slots[:limit] if limit is not None else slots
+    # The service comes from this process's schedule snapshot; the search checks that snapshot
+    # against the database and, if the schedule changed meanwhile, plans again with the new one.
+    current = schedules.snapshot()
+    for _attempt in range(3):
+        service = current.services.get(service_id)
+        if service is None:
+            fresh = schedules.reload()
+            service = fresh.services.get(service_id)
+            if service is None:
+                raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
+            current = fresh
+        context = AvailabilityContext(
+            plan_for(service, duration_minutes=duration_minutes), date_from=date_from, date_to=date_to,
+            staff_id=staff_id, branch_id=branch_id, now=now, ignore_appointment_id=ignore_appointment_id,
+            schedule=current,
+        )
+        if context.schedule is current:
+            break
+        current = context.schedule
+    slots = context.slots(staff_id=staff_id)
     return slots[:limit] if limit is not None else slots
 
 

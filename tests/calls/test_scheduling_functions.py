@@ -428,6 +428,8 @@ def test_the_hot_path_of_check_availability_is_a_handful_of_queries(salon, publi
         function_args._catalogs.clear()
         functions._route_cache.clear()
 
-    # then: the schema switch and the slot search (staff, hours, overrides, busy times)
+    # then: the schema switch and the slot search (busy times and the schedule token in one query;
+    # staff, hours and overrides come from the process's schedule snapshot)
     assert body["available"] is True
-    assert [q["sql"].split(" ")[0] for q in queries.captured_queries] == ["SET", "SELECT", "SELECT", "SELECT", "SELECT"]
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SET", "SELECT"]
+    assert "appointments_schedule_generation" in queries.captured_queries[1]["sql"]
