@@ -33,13 +33,13 @@ from appointments.models import (
 
 Window = tuple[int, int]  # [start, end) in UTC epoch seconds
 
-# The schedule token and the busy times of some staff, in one round trip. Sorted by start, so that
-# each staff member's list comes out sorted.
+# The schedule token and the busy times of some staff, in one round trip. Unsorted (sorting per
+# staff member in Python is cheaper than three sorts in the aggregates); date_part gives a double,
+# which converts much faster than EXTRACT's numeric.
 _BUSY_SQL = f"""
-SELECT ({schedules.TOKEN_SQL}),
-       array_agg(staff_id ORDER BY f, staff_id), array_agg(f ORDER BY f, staff_id), array_agg(u ORDER BY f, staff_id)
+SELECT ({schedules.TOKEN_SQL}), array_agg(staff_id), array_agg(f), array_agg(u)
 FROM (
-    SELECT staff_id, EXTRACT(EPOCH FROM blocked_from)::bigint AS f, EXTRACT(EPOCH FROM blocked_until)::bigint AS u
+    SELECT staff_id, date_part('epoch', blocked_from)::bigint AS f, date_part('epoch', blocked_until)::bigint AS u
     FROM {AppointmentSegment._meta.db_table}
     WHERE staff_id = ANY(%s) AND blocked_until > %s AND blocked_from < %s
       AND status <> ALL(%s) AND appointment_id IS DISTINCT FROM %s
@@ -258,6 +258,7 @@ class AvailabilityContext:
         self._load(staff_id, branch_id, ignore_appointment_id)
         self._window_cache: dict[tuple[int, int, date], list[Window]] = {}
         self._day_cache: dict[tuple[int, date], tuple[int, bool]] = {}
+        self._mask_cache: dict[tuple[int, int, int], int] = {}
 
     # --- loading (one query when this process's schedule snapshot is current) ---------------
 
@@ -285,11 +286,21 @@ class AvailabilityContext:
             if override[3] <= self.date_to and override[4] >= self.date_from
             and (override[0] in self.staff or (override[0] is None and override[1] in self.branch_tz))
         ]
-        staff_ids, blocked_from, blocked_until = busy
-        for sid, start, end in zip(staff_ids, blocked_from, blocked_until, strict=True):
+        per_staff: dict[int, list[Window]] = {}
+        for sid, start, end in zip(*busy, strict=True):
+            per_staff.setdefault(sid, []).append((start, end))
+        for sid, blocks in per_staff.items():
+            # Active segments of one staff member never overlap, so ends are sorted with starts.
+            blocks.sort()
             data = self.staff[sid]
-            data.busy_starts.append(start)
-            data.busy_ends.append(end)
+            data.busy_starts = [start for start, _end in blocks]
+            data.busy_ends = [end for _start, end in blocks]
+        # Days that an override touches take the slow path of windows(); the others reuse one
+        # slot mask per staff member, branch and weekday.
+        self._override_days = {
+            day for override in self.overrides for day in self._days()
+            if override[3] <= day <= override[4]
+        }
 
     # --- wall-clock rules --------------------------------------------------------------------
 
@@ -405,12 +416,17 @@ class AvailabilityContext:
         midnight, _regular = self.day_info(branch_id, day)
         step, duration = self.plan.interval, self.plan.total
         before, after = self.plan.buffer_before, self.plan.buffer_after
-        mask = 0
-        for window_start, window_end in self.windows(data.staff_id, branch_id, day):
-            lo = -(-(window_start - midnight) // step)
-            hi = (window_end - duration - midnight) // step
-            if hi >= lo:
-                mask |= ((1 << (hi - lo + 1)) - 1) << lo
+        key = (data.staff_id, branch_id, day.weekday())
+        mask = self._mask_cache.get(key)
+        if mask is None or day in self._override_days:
+            mask = 0
+            for window_start, window_end in self.windows(data.staff_id, branch_id, day):
+                lo = -(-(window_start - midnight) // step)
+                hi = (window_end - duration - midnight) // step
+                if hi >= lo:
+                    mask |= ((1 << (hi - lo + 1)) - 1) << lo
+            if day not in self._override_days:
+                self._mask_cache[key] = mask  # on a regular day, relative to midnight: the same every week
         if not mask:
             return []
         first = -(-(earliest - midnight) // step)
