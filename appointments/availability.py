@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments import schedule as schedules
+from appointments import schedule_snapshot as schedules
 from appointments.errors import InvalidBookingRequest
 from appointments.models import (
     RELEASED_STATUSES,

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 
-from appointments import schedule as schedules
+from appointments import schedule_snapshot as schedules
 from appointments.availability import (
     AvailabilityContext,
     BookingPlan,

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from appointments import schedule as schedules
+from appointments import schedule_snapshot as schedules
 from appointments.errors import InvalidBookingRequest
 from appointments.models import Service, Staff
 from appointments.services import find_slots
