@@ -116,10 +116,21 @@ class NotificationConfigurationAdmin(SimpleHistoryAdmin, ModelAdmin):
 
 @admin.register(CustomerContactPreference, site=tenant_admin_site)
 class CustomerContactPreferenceAdmin(SimpleHistoryAdmin, ModelAdmin):
-    list_display = ("customer", "preferred_channel", "marketing_consent", "sms_opt_out", "whatsapp_opt_out", "email_opt_out", "updated_at")
-    list_filter = ("preferred_channel", "marketing_consent", "sms_opt_out", "whatsapp_opt_out", "email_opt_out")
+    list_display = ("customer", "preferred_channel", "customer_marketing_consent", "customer_sms_opt_out",
+                    "whatsapp_opt_out", "email_opt_out", "updated_at")
+    list_filter = ("preferred_channel", "customer__marketing_consent", "customer__sms_opt_out", "whatsapp_opt_out",
+                   "email_opt_out")
     search_fields = ("customer__name", "customer__phone", "customer__email")
-    readonly_fields = ("marketing_consent_at", "sms_opted_out_at")
+    list_select_related = ("customer",)
+
+    # Consent and the SMS opt-out belong to the customer (edited on the customer's page).
+    @admin.display(description=_("marketing consent"), boolean=True, ordering="customer__marketing_consent")
+    def customer_marketing_consent(self, obj: CustomerContactPreference) -> bool:
+        return obj.customer.marketing_consent
+
+    @admin.display(description=_("no SMS"), boolean=True, ordering="customer__sms_opt_out")
+    def customer_sms_opt_out(self, obj: CustomerContactPreference) -> bool:
+        return obj.customer.sms_opt_out
 
 
 @admin.register(NotificationSettings, site=tenant_admin_site)

@@ -180,15 +180,15 @@ class NotificationConfiguration(models.Model):
 
 
 class CustomerContactPreference(models.Model):
-    """A customer's channel choice, consents and opt-outs (a STOP reply lands here)."""
+    """A customer's channel choice and per-channel opt-outs (WhatsApp, email, Telegram).
+
+    Marketing consent and the SMS opt-out live on the customer (``Customer.marketing_consent``,
+    ``Customer.sms_opt_out``), the one record the voice agent, the admin and STOP replies write.
+    """
 
     customer = models.OneToOneField(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contact_preference")
     preferred_channel = models.CharField(_("preferred channel"), max_length=20, choices=Channel.CHOICES, blank=True)
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=64, blank=True)
-    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
-    marketing_consent_at = models.DateTimeField(_("marketing consent given"), null=True, blank=True)
-    sms_opt_out = models.BooleanField(_("SMS opt-out"), default=False)
-    sms_opted_out_at = models.DateTimeField(_("SMS opted out at"), null=True, blank=True)
     whatsapp_opt_out = models.BooleanField(_("WhatsApp opt-out"), default=False)
     email_opt_out = models.BooleanField(_("email opt-out"), default=False)
     telegram_opt_out = models.BooleanField(_("Telegram opt-out"), default=False)
@@ -203,6 +203,7 @@ class CustomerContactPreference(models.Model):
         return str(self.customer)
 
     def opted_out(self, channel: str) -> bool:
+        """Opted out of ``channel`` (SMS: see ``Customer.sms_opt_out``)."""
         return bool(getattr(self, f"{channel}_opt_out", False))
 
 

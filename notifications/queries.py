@@ -195,6 +195,13 @@ def contact_preference(customer: Customer | None) -> CustomerContactPreference |
     return CustomerContactPreference.objects.filter(customer=customer).first()
 
 
+def opted_out(customer: Customer, channel: str, preference: CustomerContactPreference | None) -> bool:
+    """Whether the customer refused ``channel``: SMS on the customer record, the rest per preference."""
+    if channel == Channel.SMS:
+        return customer.sms_opt_out
+    return preference is not None and preference.opted_out(channel)
+
+
 def customer_address(customer: Customer, channel: str, preference: CustomerContactPreference | None) -> str:
     if channel == Channel.EMAIL:
         return customer.email.strip()

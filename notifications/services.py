@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from appointments.customers import set_consent
 from appointments.models import Appointment, Customer
 from notifications import events as ev
 from notifications import queries
@@ -71,12 +72,14 @@ def _appointment_ref(event: str, appointment: Appointment) -> str:
     return f"appointment:{appointment.pk}"
 
 
-def _customer_skip_reason(event: str, channel: str, recipient: str, preference: CustomerContactPreference | None) -> str:
+def _customer_skip_reason(
+    event: str, channel: str, recipient: str, customer: Customer, preference: CustomerContactPreference | None
+) -> str:
     if not recipient:
         return Skip.NO_ADDRESS
-    if preference is not None and preference.opted_out(channel):
+    if queries.opted_out(customer, channel, preference):
         return Skip.OPTED_OUT
-    if ev.get_event(event).marketing and not (preference is not None and preference.marketing_consent):
+    if ev.get_event(event).marketing and not customer.marketing_consent:
         return Skip.NO_CONSENT
     return ""
 
@@ -166,7 +169,7 @@ def notify_appointment_event(
             if fallback_recipient:
                 channel, recipient = config.fallback_channel, fallback_recipient
         language = customer.language or queries.tenant_language()
-        skip = Skip.DISABLED if not config.enabled else _customer_skip_reason(event_key, channel, recipient, preference)
+        skip = Skip.DISABLED if not config.enabled else _customer_skip_reason(event_key, channel, recipient, customer, preference)
         plan = _Plan(
             event=event_key, channel=channel, recipient=recipient, language=language,
             ref=_appointment_ref(event_key, appointment),
@@ -263,7 +266,7 @@ def deliver(delivery_id: int) -> NotificationDelivery:
         if not _still_relevant(delivery):
             return _mark_skipped(delivery, Skip.APPOINTMENT_CHANGED)
         preference = queries.contact_preference(delivery.customer)
-        if preference is not None and preference.opted_out(delivery.channel):
+        if delivery.customer is not None and queries.opted_out(delivery.customer, delivery.channel, preference):
             return _mark_skipped(delivery, Skip.OPTED_OUT)
         delivery.status = Status.SENDING
         delivery.attempts += 1
@@ -325,7 +328,7 @@ def _fail(delivery: NotificationDelivery, now: dt.datetime, *, opted_out: bool =
     delivery.save(update_fields=["status", "failed_at", "next_attempt_at", "error", "updated_at"])
     logger.warning("notification %s failed for good: %s", delivery.pk, delivery.error)
     if opted_out and delivery.customer_id and delivery.channel in (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM):
-        _set_opt_out(delivery.customer, delivery.channel, True, now)
+        _set_opt_out(delivery.customer, delivery.channel, True)
     _create_fallback(delivery, now)
 
 
@@ -337,7 +340,7 @@ def _create_fallback(delivery: NotificationDelivery, now: dt.datetime) -> Notifi
     if delivery.customer_id:
         preference = queries.contact_preference(delivery.customer)
         recipient = queries.customer_address(delivery.customer, channel, preference)
-        skip = _customer_skip_reason(delivery.event, channel, recipient, preference)
+        skip = _customer_skip_reason(delivery.event, channel, recipient, delivery.customer, preference)
         tz = delivery.appointment.branch.tzinfo if delivery.appointment else queries.current_tenant().tzinfo
         values = (
             queries.appointment_values(delivery.appointment, delivery.language)
@@ -457,11 +460,12 @@ def record_twilio_status(message_sid: str, message_status: str, error_code: str 
     return delivery
 
 
-def _set_opt_out(customer: Customer, channel: str, opted_out: bool, now: dt.datetime) -> None:
+def _set_opt_out(customer: Customer, channel: str, opted_out: bool) -> None:
+    if channel == Channel.SMS:
+        set_consent(customer.pk, sms_opt_out=opted_out)
+        return
     preference, _created = CustomerContactPreference.objects.select_for_update().get_or_create(customer=customer)
     setattr(preference, f"{channel}_opt_out", opted_out)
-    if channel == Channel.SMS:
-        preference.sms_opted_out_at = now if opted_out else None
     preference.save()
 
 
@@ -473,11 +477,10 @@ def record_inbound_message(from_number: str, body: str) -> int:
         return 0
     channel = Channel.WHATSAPP if from_number.startswith("whatsapp:") else Channel.SMS
     number = from_number.removeprefix("whatsapp:").strip()
-    now = timezone.now()
     changed = 0
     with transaction.atomic():
         for customer in Customer.objects.filter(phone=number).order_by("pk"):
-            _set_opt_out(customer, channel, word in STOP_WORDS, now)
+            _set_opt_out(customer, channel, word in STOP_WORDS)
             changed += 1
     if changed:
         logger.info("%s %s for %s customer(s)", channel, "opt-out" if word in STOP_WORDS else "opt-in", changed)
@@ -485,21 +488,23 @@ def record_inbound_message(from_number: str, body: str) -> int:
 
 
 def set_contact_preference(customer_id: int, **changes: Any) -> CustomerContactPreference:
-    """Record a customer's channel choice, consents or opt-outs (e.g. from the voice agent)."""
+    """Record a customer's channel choice, consents or opt-outs (e.g. from the voice agent).
+
+    Marketing consent and the SMS opt-out are written to the customer record (with their date);
+    the other fields to the customer's contact preference.
+    """
     allowed = {"preferred_channel", "telegram_chat_id", "marketing_consent", "sms_opt_out",
                "whatsapp_opt_out", "email_opt_out", "telegram_opt_out"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"unknown preference fields: {sorted(unknown)}")
-    now = timezone.now()
     with transaction.atomic():
         customer = Customer.objects.get(pk=customer_id)
+        if "marketing_consent" in changes or "sms_opt_out" in changes:
+            set_consent(customer.pk, marketing=changes.pop("marketing_consent", None),
+                        sms_opt_out=changes.pop("sms_opt_out", None))
         preference, _created = CustomerContactPreference.objects.select_for_update().get_or_create(customer=customer)
         for name, value in changes.items():
             setattr(preference, name, value)
-        if changes.get("marketing_consent"):
-            preference.marketing_consent_at = now
-        if "sms_opt_out" in changes:
-            preference.sms_opted_out_at = now if changes["sms_opt_out"] else None
         preference.save()
     return preference

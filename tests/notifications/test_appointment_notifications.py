@@ -5,6 +5,7 @@ import datetime as dt
 from django.core import mail
 from icalendar import Calendar
 
+from appointments.customers import set_consent
 from askpro import hooks
 from notifications import services
 from notifications.models import (
@@ -152,7 +153,8 @@ def test_a_customer_without_an_email_gets_the_confirmation_on_the_fallback_chann
 
 
 def test_an_sms_opt_out_is_honoured(notif_cast, notif_appointment, django_capture_on_commit_callbacks):
-    CustomerContactPreference.objects.create(customer=notif_cast.maria, preferred_channel="sms", sms_opt_out=True)
+    CustomerContactPreference.objects.create(customer=notif_cast.maria, preferred_channel="sms")
+    set_consent(notif_cast.maria.pk, sms_opt_out=True)
 
     _book(notif_appointment, notif_cast, django_capture_on_commit_callbacks)
 
@@ -179,6 +181,23 @@ def test_a_marketing_message_without_consent_is_skipped(notif_cast, notif_appoin
     maria, john = NotificationDelivery.objects.order_by("pk")
     assert (maria.status, maria.skip_reason) == ("skipped", "no_consent")
     assert john.status in ("pending", "sent")
+    notif_cast.john.refresh_from_db()
+    assert (notif_cast.john.marketing_consent, notif_cast.john.marketing_consent_at is not None) == (True, True)
+
+
+def test_a_caller_who_told_the_voice_agent_no_sms_gets_no_sms(notif_cast, notif_appointment,
+                                                             django_capture_on_commit_callbacks):
+    # given the opt-out recorded on the customer (as the voice agent and the admin do), no preference row
+    CustomerContactPreference.objects.filter(customer=notif_cast.maria).delete()
+    set_consent(notif_cast.maria.pk, sms_opt_out=True)
+    NotificationConfiguration.objects.create(scope="company", event="appointment_confirmed", channel="sms")
+
+    # when
+    _book(notif_appointment, notif_cast, django_capture_on_commit_callbacks)
+
+    # then
+    delivery = NotificationDelivery.objects.get()
+    assert (delivery.channel, delivery.status, delivery.skip_reason) == ("sms", "skipped", "opted_out")
 
 
 def test_a_disabled_optional_event_is_skipped_but_a_mandatory_one_cannot_be_disabled(notif_cast, notif_appointment, django_capture_on_commit_callbacks):

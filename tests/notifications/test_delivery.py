@@ -96,8 +96,9 @@ def test_a_recipient_unsubscribed_at_twilio_is_marked_opted_out(notif_cast, noti
     with django_capture_on_commit_callbacks(execute=True):
         services.notify_appointment_event("appointment_confirmed", appointment.pk)
 
-    preference = CustomerContactPreference.objects.get(customer=notif_cast.maria)
-    assert (preference.sms_opt_out, preference.sms_opted_out_at is not None) == (True, True)
+    maria = notif_cast.maria
+    maria.refresh_from_db()
+    assert (maria.sms_opt_out, maria.sms_opt_out_at is not None) == (True, True)
 
 
 @respx.mock
