@@ -389,6 +389,9 @@ STRIPE_API_BASE = envstr("STRIPE_API_BASE")  # e.g. http://localhost:8420 for lo
 BILLING_TOPUP_MIN_CENTS = envint("ASKPRO_TOPUP_MIN_CENTS", 1000)
 BILLING_TOPUP_MAX_CENTS = envint("ASKPRO_TOPUP_MAX_CENTS", 500000)
 BILLING_PAYMENT_TERMS_DAYS = envint("ASKPRO_PAYMENT_TERMS_DAYS", 14)
+# Provider costs arrive in the provider's currency (Retell: USD cents); margins are kept in EUR.
+# "USD=0.92,CHF=1.04": how many EUR one unit is worth. Update it with the ECB reference rate.
+BILLING_EUR_EXCHANGE_RATES = envstr("ASKPRO_EUR_EXCHANGE_RATES", "USD=0.92")
 BILLING_INVOICE_PREFIX = envstr("ASKPRO_INVOICE_PREFIX", "AP")
 BILLING_SELLER = {
     "name": envstr("ASKPRO_SELLER_NAME", "AskPro GmbH"),

@@ -129,9 +129,16 @@ class UsageRecordAdmin(ReadOnlyMixin, ModelAdmin):
 
 @admin.register(PlatformCost, site=platform_admin_site)
 class PlatformCostAdmin(ReadOnlyMixin, ModelAdmin):
-    list_display = ("occurred_at", "account", "service_type", "reference", "cost_cents", "quantity")
-    list_filter = ("service_type", "period")
+    list_display = ("occurred_at", "account", "service_type", "reference", "cost_cents", "billed", "exchange_rate",
+                    "quantity")
+    list_filter = ("service_type", "period", "original_currency")
     search_fields = ("reference", "account__tenant__name")
+
+    @admin.display(description=_("billed as"))
+    def billed(self, obj: PlatformCost) -> str:
+        if obj.original_cost_cents is None:
+            return "–"
+        return f"{obj.original_cost_cents / 100:.2f} {obj.original_currency}"
 
 
 @admin.register(MonthlyCostReport, site=platform_admin_site)

@@ -16,4 +16,5 @@ def charge_finished_call(event: Event) -> None:
         int(payload["duration_seconds"]),
         int(payload.get("provider_cost_cents") or 0),
         payload["ended_at"],
+        payload.get("provider_currency") or "USD",
     )

@@ -282,8 +282,17 @@ class PlatformCost(models.Model):
     service_type = models.CharField(_("service"), max_length=20, choices=Service.choices)
     reference = models.CharField(_("reference"), max_length=100, help_text=_("e.g. the call id"))
     period = models.DateField(_("period (first of month)"), db_index=True)
-    cost_cents = models.PositiveIntegerField(_("cost (cents)"))
+    cost_cents = models.PositiveIntegerField(_("cost (cents)"), help_text=_("In EUR cents (converted if billed in another currency)."))
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    original_cost_cents = models.PositiveIntegerField(
+        _("billed amount (cents)"), null=True, blank=True, help_text=_("As the provider billed it, in its currency.")
+    )
+    original_currency = models.CharField(_("billed currency"), max_length=3, blank=True)
+    exchange_rate = models.DecimalField(
+        _("exchange rate"), max_digits=12, decimal_places=6, null=True, blank=True,
+        help_text=_("EUR per unit of the billed currency at recording (setting ASKPRO_EUR_EXCHANGE_RATES); "
+                    "empty when no rate was known, then the cost counts as 0 EUR."),
+    )
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
     occurred_at = models.DateTimeField(_("occurred"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -20,6 +20,39 @@ def round_cents(value: Decimal) -> int:
     return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
+@dataclass(frozen=True)
+class ConvertedCost:
+    eur_cents: int
+    original_cents: int
+    original_currency: str
+    rate: Decimal | None  # EUR per unit; None: no rate known (then 0 EUR)
+
+
+def parse_exchange_rates(text: str) -> dict[str, Decimal]:
+    """``"USD=0.92,CHF=1.04"`` -> {"USD": Decimal("0.92"), ...}; malformed entries are ignored."""
+    rates: dict[str, Decimal] = {}
+    for item in text.split(","):
+        code, _sep, value = item.partition("=")
+        try:
+            rate = Decimal(value.strip())
+        except ArithmeticError:
+            continue
+        if len(code.strip()) == 3 and rate > 0:
+            rates[code.strip().upper()] = rate
+    return rates
+
+
+def to_eur(cents: int, currency: str, rates: dict[str, Decimal]) -> ConvertedCost:
+    """A provider's amount in EUR cents (half up), keeping the original and the rate used."""
+    code = (currency or "EUR").upper()
+    if code == "EUR":
+        return ConvertedCost(cents, cents, code, Decimal(1))
+    rate = rates.get(code)
+    if rate is None:
+        return ConvertedCost(0, cents, code, None)
+    return ConvertedCost(round_cents(Decimal(cents) * rate), cents, code, rate)
+
+
 def vat_rate_for(reverse_charge: bool) -> Decimal:
     return Decimal("0.00") if reverse_charge else VAT_RATE
 

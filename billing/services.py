@@ -42,7 +42,15 @@ from billing.models import (
     Transaction,
     UsageRecord,
 )
-from billing.money import Period, round_cents, vat_of, vat_rate_for
+from billing.money import (
+    ConvertedCost,
+    Period,
+    parse_exchange_rates,
+    round_cents,
+    to_eur,
+    vat_of,
+    vat_rate_for,
+)
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -213,9 +221,11 @@ def price_call(plan: PricingPlan, duration_seconds: int, included_seconds_left: 
 
 
 def record_call_usage(
-    *, tenant: Tenant, call_id: str, duration_seconds: int, provider_cost_cents: int, ended_at: datetime
+    *, tenant: Tenant, call_id: str, duration_seconds: int, provider_cost_cents: int, ended_at: datetime,
+    provider_currency: str = "EUR",
 ) -> UsageRecord:
-    """Charge one finished call exactly once (per ``call_id``, ever) and record the provider cost."""
+    """Charge one finished call exactly once (per ``call_id``, ever) and record the provider cost
+    (``provider_cost_cents`` in ``provider_currency``, kept as billed and converted to EUR)."""
     call_id = (call_id or "").strip()
     if not call_id or len(call_id) > 100:
         raise InvalidAmount(_("A call id is required."), details={"field": "call_id"})
@@ -231,14 +241,18 @@ def record_call_usage(
             locked = _lock(account.pk)
             existing = UsageRecord.objects.filter(call_id=call_id).first()
             if existing is None:
-                return _charge_call(locked, call_id, duration_seconds, provider_cost_cents, ended_at)
+                cost = to_eur(provider_cost_cents, provider_currency, parse_exchange_rates(settings.BILLING_EUR_EXCHANGE_RATES))
+                if cost.rate is None:
+                    logger.warning("no EUR exchange rate for %s: call %s cost recorded as 0 EUR (billed %s)",
+                                   cost.original_currency, call_id, provider_cost_cents)
+                return _charge_call(locked, call_id, duration_seconds, cost, ended_at)
     if existing.account.tenant_id != tenant.pk:
         raise UsageConflict(details={"call_id": call_id})
     return existing
 
 
 def _charge_call(
-    account: BillingAccount, call_id: str, duration_seconds: int, provider_cost_cents: int, ended_at: datetime
+    account: BillingAccount, call_id: str, duration_seconds: int, cost: ConvertedCost, ended_at: datetime
 ) -> UsageRecord:
     plan = account.plan
     period = Period.of(ended_at, account.tenant.tzinfo)
@@ -263,7 +277,8 @@ def _charge_call(
     PlatformCost.objects.bulk_create(
         [PlatformCost(
             account=account, service_type=PlatformCost.Service.RETELL, reference=call_id, period=period.first,
-            cost_cents=provider_cost_cents, quantity=duration_seconds, occurred_at=ended_at,
+            cost_cents=cost.eur_cents, original_cost_cents=cost.original_cents, original_currency=cost.original_currency,
+            exchange_rate=cost.rate, quantity=duration_seconds, occurred_at=ended_at,
         )],
         ignore_conflicts=True,
     )

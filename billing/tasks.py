@@ -52,7 +52,10 @@ def auto_topup(account_id: int) -> int | None:
 
 
 @shared_task(name="billing.charge_call", acks_late=True, max_retries=5, default_retry_delay=30)
-def charge_call(tenant_id: int, call_id: str, duration_seconds: int, provider_cost_cents: int, ended_at: str) -> int:
+def charge_call(
+    tenant_id: int, call_id: str, duration_seconds: int, provider_cost_cents: int, ended_at: str,
+    provider_currency: str = "USD",
+) -> int:
     """Charge one finished call (idempotent per call_id: a repeated task charges nothing twice)."""
     from datetime import datetime
 
@@ -63,6 +66,7 @@ def charge_call(tenant_id: int, call_id: str, duration_seconds: int, provider_co
         call_id=call_id,
         duration_seconds=duration_seconds,
         provider_cost_cents=provider_cost_cents,
+        provider_currency=provider_currency,
         ended_at=datetime.fromisoformat(ended_at),
     )
     return usage.pk

@@ -215,3 +215,46 @@ def test_concurrent_duplicate_usage_events_charge_once(committed_db):
     account.refresh_from_db()
     assert account.balance_cents == -71  # 60 ct + 11 ct VAT
     assert Transaction.objects.filter(account=account).count() == 1
+
+
+def test_a_retell_cost_in_us_cents_is_recorded_in_euro_cents_with_the_original(salon, salon_account, settings):
+    # given 0.92 EUR per USD
+    settings.BILLING_EUR_EXCHANGE_RATES = "USD=0.92, CHF=1.04"
+
+    # when Retell billed 16 US cents
+    services.record_call_usage(
+        tenant=salon, call_id="call_usd", duration_seconds=95, provider_cost_cents=16, ended_at=ENDED,
+        provider_currency="usd",
+    )
+
+    # then 16 * 0.92 = 14.72 -> 15 EUR cents count for the margin; the bill stays visible
+    cost = PlatformCost.objects.get(reference="call_usd")
+    assert (cost.cost_cents, cost.currency, cost.original_cost_cents, cost.original_currency) == (15, "EUR", 16, "USD")
+    assert str(cost.exchange_rate) == "0.920000"
+
+
+def test_a_cost_in_a_currency_without_a_rate_counts_as_zero_euro_but_keeps_the_bill(salon, salon_account, settings):
+    # given
+    settings.BILLING_EUR_EXCHANGE_RATES = "USD=0.92"
+
+    # when
+    record = services.record_call_usage(
+        tenant=salon, call_id="call_gbp", duration_seconds=60, provider_cost_cents=12, ended_at=ENDED,
+        provider_currency="GBP",
+    )
+
+    # then the call is charged all the same
+    assert record.amount_cents > 0
+    cost = PlatformCost.objects.get(reference="call_gbp")
+    assert (cost.cost_cents, cost.original_cost_cents, cost.original_currency, cost.exchange_rate) == (0, 12, "GBP", None)
+
+
+def test_exchange_rates_are_read_from_the_setting_text():
+    from decimal import Decimal
+
+    from billing.money import parse_exchange_rates, to_eur
+
+    rates = parse_exchange_rates("USD=0.92, chf=1.04, bad, XYZ=abc, JPY=0")
+    assert rates == {"USD": Decimal("0.92"), "CHF": Decimal("1.04")}
+    assert to_eur(250, "EUR", rates).eur_cents == 250
+    assert to_eur(250, "CHF", rates).eur_cents == 260
