@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
 from appointments.models import Branch, Service, ServiceSegment, Staff
 from askpro.errors import NotFound, ValidationFailed
+from askpro.tenancy import current_schema
 from calls.german_dates import local_datetime, local_today, parse_date, parse_datetime, parse_time
 from calls.matching import match_name
 
@@ -101,7 +101,7 @@ def catalog() -> Catalog:
     """The current tenant's services, branches and staff names (3 queries, then cached briefly).
     The objects are shared between threads: read them, never change them."""
     ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
-    schema = connection.schema_name
+    schema = current_schema()
     cached = _catalogs.get(schema)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
