@@ -147,7 +147,7 @@ def change_journey_status(customer_id: int, to_status: str, *, reason: str = "",
 
 # Where a booking moves a customer in the journey: a lead now has an appointment planned; someone
 # drifting away (or gone) who books again is a customer again. Everyone else stays where they are.
-_AFTER_BOOKING = {
+_AFTER_BOOKING: dict[str, str] = {
     Customer.Journey.LEAD: Customer.Journey.PROSPECT,
     Customer.Journey.AT_RISK: Customer.Journey.CUSTOMER,
     Customer.Journey.CHURNED: Customer.Journey.CUSTOMER,

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import time
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,7 @@ def _missing(what: str, question: str) -> ValidationFailed:
     return error
 
 
-def _choose(model_name: str, query: Any, items: list[Any], not_found: type[NotFound], ambiguous_code: str) -> Any:
+def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[NotFound], ambiguous_code: str) -> Any:
     if query in (None, ""):
         return None
     if isinstance(query, int) or (isinstance(query, str) and query.isdigit()):
@@ -86,7 +86,7 @@ def _choose(model_name: str, query: Any, items: list[Any], not_found: type[NotFo
 class Catalog:
     """What a tenant offers, as the agent's arguments are matched against it."""
 
-    services: list[Service]  # active, with their composite segments loaded (plan_for needs no query)
+    services: Sequence[Service]  # active, with their composite segments loaded (plan_for needs no query)
     branches: list[Branch]  # active
     staff_names: dict[int, str]
 

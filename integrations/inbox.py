@@ -195,7 +195,8 @@ def process_event(event_id: int, *, now: datetime | None = None, force: bool = F
 def _run_handlers(event: WebhookEvent, now: datetime) -> str:
     token = correlation_id.set(event.correlation_id or f"webhook-{event.pk}")
     started = time.perf_counter()
-    outcome, error = WebhookEvent.Status.PROCESSED, ""
+    outcome: str = WebhookEvent.Status.PROCESSED
+    error = ""
     try:
         outcome, error = _dispatch(event)
     except Exception as exc:
