@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Customer, CustomerJourneyTransition, CustomerNote
 from askpro.errors import ValidationFailed
+from askpro.tenancy import current_schema
 
 DEFAULT_REGION = "DE"
 MIN_SIGNIFICANT_DIGITS = 6
@@ -68,7 +69,7 @@ def find_customer_by_phone(raw: str | None) -> Customer | None:
 
 def _lock_phone(number: str) -> None:
     # Serialises concurrent first calls from the same new number inside this tenant's schema.
-    key = int.from_bytes(hashlib.sha256(f"{connection.schema_name}:{number}".encode()).digest()[:8], "big", signed=True)
+    key = int.from_bytes(hashlib.sha256(f"{current_schema()}:{number}".encode()).digest()[:8], "big", signed=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
@@ -146,7 +147,7 @@ def change_journey_status(customer_id: int, to_status: str, *, reason: str = "",
 
 # Where a booking moves a customer in the journey: a lead now has an appointment planned; someone
 # drifting away (or gone) who books again is a customer again. Everyone else stays where they are.
-_AFTER_BOOKING = {
+_AFTER_BOOKING: dict[str, str] = {
     Customer.Journey.LEAD: Customer.Journey.PROSPECT,
     Customer.Journey.AT_RISK: Customer.Journey.CUSTOMER,
     Customer.Journey.CHURNED: Customer.Journey.CUSTOMER,

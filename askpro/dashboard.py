@@ -10,11 +10,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest
-from django_tenants.utils import get_public_schema_name
 
 from askpro.discovery import app_modules
+from askpro.tenancy import in_public_schema
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ class Card:
 
 
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
-    function_name = "platform_cards" if connection.schema_name == get_public_schema_name() else "tenant_cards"
+    function_name = "platform_cards" if in_public_schema() else "tenant_cards"
     cards: list[Card] = []
     for module in app_modules("dashboard"):
         provider = getattr(module, function_name, None)

@@ -46,10 +46,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django_tenants.utils import schema_context
 
 from askpro.discovery import app_modules
+from askpro.tenancy import current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,6 @@ def dispatch(event: Event) -> None:
 
 def emit(name: str, **payload: Any) -> Event:
     """Schedule ``name`` for dispatch after the current transaction commits (now if none)."""
-    event = Event(name=name, schema_name=str(connection.schema_name), payload=payload)
+    event = Event(name=name, schema_name=current_schema(), payload=payload)
     transaction.on_commit(lambda: dispatch(event))
     return event

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +21,7 @@ DEBUG = envbool("DEBUG", False)
 HTTPS = envbool("ASKPRO_HTTPS", ENVIRONMENT == "production")
 
 
-def _persistent_dev_secret(name: str, factory) -> str:  # type: ignore[no-untyped-def]
+def _persistent_dev_secret(name: str, factory: Callable[[], str]) -> str:
     """A secret generated once per checkout for development; production must set it."""
     if ENVIRONMENT == "production":
         raise RuntimeError(f"{name} must be set in production")
@@ -178,7 +180,7 @@ def redis_db(url: str, db: int) -> str:
     return urlunparse(parsed._replace(path=f"/{db}"))
 
 
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": redis_db(REDIS_URL, envint("ASKPRO_CACHE_REDIS_DB", 1)),
@@ -211,7 +213,7 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_TIMEZONE = "Europe/Berlin"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -283,7 +285,7 @@ SPECTACULAR_SETTINGS = {
 
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO")
 LOG_FORMAT = envstr("LOG_FORMAT", "text")  # text | json
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {

@@ -23,7 +23,7 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_askpro_{_checkout}"}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
+LOGGING["root"]["level"] = "WARNING"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -41,7 +41,7 @@ CELERY_BROKER_URL = redis_db(REDIS_URL, 2)
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix": f"test-{_checkout}:"}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"test-{_checkout}:"}
-CACHES["default"]["LOCATION"] = redis_db(REDIS_URL, 3)  # type: ignore[name-defined]  # noqa: F405
+CACHES["default"]["LOCATION"] = redis_db(REDIS_URL, 3)  # noqa: F405
 ASKPRO_TENANT_CACHE_SECONDS = 0
 # A live Celery worker started by a test must use the test database, not the dev one.
 if os.environ.get("ASKPRO_USE_TEST_DATABASE") == "1":

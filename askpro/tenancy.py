@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.apps import apps
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
+
+class _TenantConnection(Protocol):
+    """What django-tenants' database backend adds to ``django.db.connection``.
+
+    django-stubs types ``connection`` as a plain ``BaseDatabaseWrapper``; the accessors below are
+    the one place that knows about the extra attributes.
+    """
+
+    schema_name: str
+    # A Tenant after set_tenant(), a django-tenants FakeTenant after set_schema()/public.
+    tenant: object
+
+    def set_schema_to_public(self) -> None: ...
+
+
+def _tenant_connection() -> _TenantConnection:
+    return cast(_TenantConnection, connection)
 
 
 def on_set_tenant(wrapper: Any, tenant: Any) -> None:
@@ -24,7 +45,22 @@ def on_set_tenant(wrapper: Any, tenant: Any) -> None:
 
 
 def current_schema() -> str:
-    return str(connection.schema_name)
+    """The schema the default connection is switched to right now."""
+    return str(_tenant_connection().schema_name)
+
+
+def current_tenant() -> Tenant | None:
+    """The tenant the default connection is switched to, or None when it was switched by schema
+    name only (the public schema, ``schema_context``)."""
+    from tenants.models import Tenant
+
+    tenant = _tenant_connection().tenant
+    return tenant if isinstance(tenant, Tenant) else None
+
+
+def use_public_schema() -> None:
+    """Switch the default connection to the public schema."""
+    _tenant_connection().set_schema_to_public()
 
 
 def in_public_schema() -> bool:
@@ -64,7 +100,7 @@ def delay_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     from django.db import transaction
     from django_tenants.utils import schema_context
 
-    schema = str(connection.schema_name)
+    schema = current_schema()
 
     def send() -> None:
         with schema_context(schema):

@@ -174,7 +174,7 @@ class InvoicePdfMixin:
             path("<int:pk>/pdf/", self.admin_site.admin_view(self.download_pdf), name=f"{meta.app_label}_{meta.model_name}_pdf"),  # type: ignore[attr-defined]
         ] + urls
 
-    def download_pdf(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def download_pdf(self, request: HttpRequest, pk: int) -> FileResponse:
         if not self.has_view_permission(request):  # type: ignore[attr-defined]
             raise PermissionDenied
         invoice = get_object_or_404(self.get_queryset(request).exclude(number=None), pk=pk)  # type: ignore[attr-defined]

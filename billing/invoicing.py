@@ -9,7 +9,6 @@ that deducts what the balance settled. Only a part not covered by the balance is
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -113,7 +112,6 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
         reverse_charge = account.reverse_charge
         rate = vat_rate_for(reverse_charge)
         lines: list[_Line] = []
-        by_price: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         usage_gross = 0
         for row in (
             UsageRecord.objects.filter(account=account, period=period.first)
@@ -121,7 +119,6 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
             .annotate(billed=Sum("billed_seconds"), included=Sum("included_seconds"), net=Sum("net_cents"), gross=Sum("amount_cents"))
             .order_by("price_per_minute_cents")
         ):
-            by_price[row["price_per_minute_cents"]].update(row)
             usage_gross += row["gross"]
             charged_seconds = row["billed"] - row["included"]
             minutes = (Decimal(charged_seconds) / Decimal(60)).quantize(Decimal("0.01"))

@@ -9,6 +9,7 @@ ledger (see migration 0002), so corrections are always new rows.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, NoReturn
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -231,12 +232,12 @@ class Transaction(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount_cents / 100:.2f} {self.currency}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise ValueError("ledger transactions are append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValueError("ledger transactions are append-only")
 
 

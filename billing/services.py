@@ -12,9 +12,9 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
@@ -52,6 +52,9 @@ from billing.money import (
     vat_rate_for,
 )
 from tenants.models import Tenant
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
 
 logger = logging.getLogger(__name__)
 
@@ -350,13 +353,15 @@ def ensure_stripe_customer(account: BillingAccount) -> str:
     if account.stripe_customer_id:
         return account.stripe_customer_id
     client = stripe_gateway.client()
+    params: CustomerCreateParams = {
+        "name": account.display_name,
+        "metadata": {"tenant": account.tenant.slug, "account_id": str(account.pk)},
+    }
+    if account.billing_email:
+        params["email"] = account.billing_email
     try:
         customer = client.v1.customers.create(
-            params={
-                "name": account.display_name,
-                "email": account.billing_email or None,
-                "metadata": {"tenant": account.tenant.slug, "account_id": str(account.pk)},
-            },
+            params=params,
             options={"idempotency_key": f"askpro-customer-{account.pk}"},
         )
     except stripe.StripeError as exc:
@@ -411,10 +416,10 @@ def start_topup(
             Topup.objects.filter(pk=topup.pk).update(stripe_checkout_session_id=session.id)
             topup.stripe_checkout_session_id = session.id
             return StartedTopup(topup=topup, client_secret="", checkout_url=session.url or "")
-        params: dict[str, Any] = {
-            "amount": amount_cents, "currency": "eur", "customer": customer_id,
-            "payment_method_types": ["card"], "metadata": metadata,
+        params: PaymentIntentCreateParams = {
+            "amount": amount_cents, "currency": "eur", "customer": customer_id, "metadata": metadata,
         }
+        stripe_gateway.restrict_to_cards(params)
         if stripe_gateway.is_local():
             params["payment_method"] = stripe_gateway.LOCAL_TEST_CARD
         intent = client.v1.payment_intents.create(
@@ -556,7 +561,7 @@ def run_auto_topup(account_id: int) -> Topup | None:
             return None
         recent = Topup.objects.filter(
             account=account, source=Topup.Source.AUTO,
-            created_at__gte=timezone.now() - timezone.timedelta(seconds=AUTO_TOPUP_COOL_OFF_SECONDS),
+            created_at__gte=timezone.now() - timedelta(seconds=AUTO_TOPUP_COOL_OFF_SECONDS),
         ).exclude(status=Topup.Status.SUCCEEDED)
         if recent.exists():  # one pending at a time; after a failure wait before retrying
             return None
@@ -567,14 +572,15 @@ def run_auto_topup(account_id: int) -> Topup | None:
             source=Topup.Source.AUTO, requested_by="auto-topup",
         )
     client = stripe_gateway.client()
+    params: PaymentIntentCreateParams = {
+        "amount": amount, "currency": "eur", "customer": account.stripe_customer_id,
+        "payment_method": account.stripe_payment_method_id, "confirm": True, "off_session": True,
+        "metadata": {"tenant": account.tenant.slug, "topup_id": str(topup.pk), "kind": "askpro_topup"},
+    }
+    stripe_gateway.restrict_to_cards(params)
     try:
         intent = client.v1.payment_intents.create(
-            params={
-                "amount": amount, "currency": "eur", "customer": account.stripe_customer_id,
-                "payment_method": account.stripe_payment_method_id, "payment_method_types": ["card"],
-                "confirm": True, "off_session": True,
-                "metadata": {"tenant": account.tenant.slug, "topup_id": str(topup.pk), "kind": "askpro_topup"},
-            },
+            params=params,
             options={"idempotency_key": f"askpro-topup-{topup.pk}"},
         )
     except stripe.CardError as exc:

@@ -9,12 +9,15 @@ Neither set: online payments are not configured.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
 
 from billing.errors import PaymentsNotConfigured
+
+if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams
 
 LOCAL_TEST_KEY = "sk_test_askpro_local"
 LOCAL_TEST_CARD = "pm_card_visa"
@@ -47,6 +50,17 @@ def client() -> stripe.StripeClient:
         raise PaymentsNotConfigured()
     key = settings.STRIPE_API_KEY or LOCAL_TEST_KEY
     return _client(key, settings.STRIPE_API_BASE or "")
+
+
+def restrict_to_cards(params: PaymentIntentCreateParams) -> None:
+    """Let a payment intent take cards only.
+
+    The API version the SDK pins (2026-10-28.endive) refuses ``payment_method_types`` with a 400
+    (payment_method_types_no_longer_supported); ``allowed_payment_method_types`` replaces it.
+    localstripe speaks the older API, refuses the new name and takes only cards anyway.
+    """
+    if not is_local():
+        params["allowed_payment_method_types"] = ["card"]
 
 
 def id_of(value: Any) -> str:

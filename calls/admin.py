@@ -175,7 +175,8 @@ class CustomerAdmin(ModelAdmin):
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         for note in formset.save(commit=False):
-            if isinstance(note, CustomerNote) and note.created_by_id is None:
+            # The admin only lets authenticated staff in; the check narrows out AnonymousUser.
+            if isinstance(note, CustomerNote) and note.created_by_id is None and request.user.is_authenticated:
                 note.created_by = request.user
             note.save()
         for deleted in formset.deleted_objects:
@@ -192,7 +193,7 @@ class CustomerNoteAdmin(ModelAdmin):
     readonly_fields = ("created_by", "created_at", "updated_at")
 
     def save_model(self, request: HttpRequest, obj: CustomerNote, form: Any, change: bool) -> None:
-        if obj.created_by_id is None:
+        if obj.created_by_id is None and request.user.is_authenticated:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 

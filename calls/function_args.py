@@ -10,18 +10,18 @@ import datetime as dt
 import re
 import time
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
 from appointments.models import Branch, Service, ServiceSegment, Staff
 from askpro.errors import NotFound, ValidationFailed
+from askpro.tenancy import current_schema
 from calls.german_dates import local_datetime, local_today, parse_date, parse_datetime, parse_time
 from calls.matching import match_name
 
@@ -59,7 +59,7 @@ def _missing(what: str, question: str) -> ValidationFailed:
     return error
 
 
-def _choose(model_name: str, query: Any, items: list[Any], not_found: type[NotFound], ambiguous_code: str) -> Any:
+def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[NotFound], ambiguous_code: str) -> Any:
     if query in (None, ""):
         return None
     if isinstance(query, int) or (isinstance(query, str) and query.isdigit()):
@@ -86,7 +86,7 @@ def _choose(model_name: str, query: Any, items: list[Any], not_found: type[NotFo
 class Catalog:
     """What a tenant offers, as the agent's arguments are matched against it."""
 
-    services: list[Service]  # active, with their composite segments loaded (plan_for needs no query)
+    services: Sequence[Service]  # active, with their composite segments loaded (plan_for needs no query)
     branches: list[Branch]  # active
     staff_names: dict[int, str]
 
@@ -101,7 +101,7 @@ def catalog() -> Catalog:
     """The current tenant's services, branches and staff names (3 queries, then cached briefly).
     The objects are shared between threads: read them, never change them."""
     ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
-    schema = connection.schema_name
+    schema = current_schema()
     cached = _catalogs.get(schema)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]

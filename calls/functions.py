@@ -34,6 +34,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from appointments.customers import normalize_phone
 from askpro.errors import DomainError, error_body
+from askpro.tenancy import current_schema, in_public_schema
 from calls import signatures
 from calls.models import FunctionCallResult, VoiceSettings
 from tenants.models import Tenant
@@ -116,7 +117,7 @@ def retell_keys() -> Iterator[str]:
     own key (read only when the platform key did not match: no query on the common path)."""
     if settings.RETELL_API_KEY:
         yield settings.RETELL_API_KEY
-    if connection.schema_name != get_public_schema_name():
+    if not in_public_schema():
         voice = VoiceSettings.objects.only("retell_api_key").first()
         if voice is not None and voice.retell_api_key:
             yield voice.retell_api_key
@@ -159,7 +160,7 @@ def resolve_tenant(request: HttpRequest, call: dict[str, Any], args: dict[str, A
 
 @contextmanager
 def in_tenant(tenant: Tenant) -> Iterator[None]:
-    if connection.schema_name == tenant.schema_name:
+    if current_schema() == tenant.schema_name:
         yield
     else:
         with tenant_context(tenant):
@@ -293,7 +294,7 @@ def once_per_call(call_id: str, function: str, args: dict[str, Any], compute: Ca
     retries, also concurrent ones. Failed attempts (raised errors) are not stored."""
     digest = args_hash(args)
     lock_key = int.from_bytes(
-        hashlib.sha256(f"{connection.schema_name}:{call_id}:{function}:{digest}".encode()).digest()[:8], "big", signed=True,
+        hashlib.sha256(f"{current_schema()}:{call_id}:{function}:{digest}".encode()).digest()[:8], "big", signed=True,
     )
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -114,19 +114,26 @@ def opening_hours(*, now: dt.datetime | None = None) -> dict[int, list[tuple[int
     overrides = AvailabilityOverride.objects.filter(
         branch_id__in=windows, date_from__lte=max(days, default=now.date()), date_until__gte=min(days, default=now.date()),
     ).filter(Q(staff__isnull=True) | Q(kind=AvailabilityOverride.Kind.EXTRA_HOURS))
-    closures = []
-    for bid, staff_id, kind, date_from, date_until, start, end in overrides.values_list(
+    # (branch, start, end); no times: closed the whole day.
+    closures: list[tuple[int, dt.time | None, dt.time | None]] = []
+    for bid, staff_id, kind, date_from, date_until, from_time, until_time in overrides.values_list(
         "branch_id", "staff_id", "kind", "date_from", "date_until", "start_time", "end_time",
     ):
         if not date_from <= today[bid] <= date_until:
             continue
         if kind == AvailabilityOverride.Kind.EXTRA_HOURS:
-            windows[bid].append((_minutes(start), _minutes(end)))
+            # The override_extra_hours_complete and override_times_paired constraints guarantee both.
+            assert from_time is not None and until_time is not None
+            windows[bid].append((_minutes(from_time), _minutes(until_time)))
         elif staff_id is None:
-            closures.append((bid, start, end))
+            closures.append((bid, from_time, until_time))
     result = {bid: merge_windows(found) for bid, found in windows.items()}
-    for bid, start, end in closures:
-        result[bid] = [] if start is None else subtract_window(result[bid], (_minutes(start), _minutes(end)))
+    for bid, closed_from, closed_until in closures:
+        # override_times_paired: both times are set or neither is.
+        if closed_from is None or closed_until is None:
+            result[bid] = []
+        else:
+            result[bid] = subtract_window(result[bid], (_minutes(closed_from), _minutes(closed_until)))
     return result
 
 

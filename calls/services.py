@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments import customers as customer_services
@@ -25,6 +25,7 @@ from appointments import services as booking
 from appointments.models import Appointment
 from askpro import hooks
 from askpro.errors import NotFound, ValidationFailed
+from askpro.tenancy import current_tenant
 from calls.models import Call, CallbackRequest
 
 logger = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ def _emit_usage_once(call: Call, changed: set[str]) -> None:
     hooks.emit(
         "calls.call_ended",
         call_id=call.call_id,
-        tenant_id=getattr(connection.tenant, "pk", None),
+        tenant_id=getattr(current_tenant(), "pk", None),
         duration_seconds=call.duration_seconds,
         provider_cost_cents=call.cost_cents or 0,
         provider_currency=call.cost_currency,

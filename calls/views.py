@@ -333,8 +333,8 @@ def _customer_for_booking(request_call: FunctionCall) -> Customer:
     number = request_call.caller_number
     name = _caller_name(request_call)
     if number:
-        customer, _created = customer_services.get_or_create_caller(number, name=name, actor=request_call.actor)
-        return customer
+        caller, _created = customer_services.get_or_create_caller(number, name=name, actor=request_call.actor)
+        return caller
     customer = queries.caller_customer(request_call.call_id, None)
     if customer is None:
         error = ValidationFailed(
@@ -351,13 +351,14 @@ def _customer_for_booking(request_call: FunctionCall) -> Customer:
 def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
     """Book the wished time for the caller, once per call and arguments (a retry replays the answer)."""
     wish = _wish(request_call, require_time=True)
-    assert wish.when.starts_at is not None
+    starts_at = wish.when.starts_at
+    assert starts_at is not None
 
     def book() -> dict[str, Any]:
         customer = _customer_for_booking(request_call)
         booked = services.book_for_call(
             call_id=request_call.call_id, customer_id=customer.pk, service_id=wish.service.pk,
-            starts_at=wish.when.starts_at, duration_minutes=wish.duration_minutes, journey_status=customer.journey_status,
+            starts_at=starts_at, duration_minutes=wish.duration_minutes, journey_status=customer.journey_status,
             notes=str(request_call.arg("notes", "customer_notes", "notiz", default=""))[:2000], **wish.plan_kwargs,
         )
         appointment = Appointment.objects.select_related("service", "staff", "branch").get(pk=booked.pk)

@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -12,5 +14,5 @@ class IntegrationsConfig(AppConfig):
         from integrations.queries import inbox_health
 
         for provider in KNOWN_PROVIDERS:
-            register_integration_check(provider, lambda provider=provider: breaker_health(provider))
+            register_integration_check(provider, partial(breaker_health, provider))
         register_integration_check("webhook_inbox", inbox_health)

@@ -207,7 +207,8 @@ class CircuitBreaker:
         _redis().delete(self.key)
 
 
-def _iso(stamp: str | None) -> str | None:
+def _iso(stamp: str | bytes | None) -> str | None:
+    # The client decodes responses, so ``stamp`` is a str; redis-py's types do not know that.
     return datetime.fromtimestamp(float(stamp), UTC).isoformat() if stamp else None
 
 

@@ -35,6 +35,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from askpro.discovery import app_modules
 from askpro.logging import correlation_id
+from askpro.tenancy import use_public_schema
 from integrations.models import WebhookEvent
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def process_event(event_id: int, *, now: datetime | None = None, force: bool = F
     Safe to call any number of times and concurrently: a final event is left alone, a locked one
     is skipped, and one that is not yet due for its retry waits unless ``force``.
     """
-    connection.set_schema_to_public()
+    use_public_schema()
     with _processing_lock(event_id) as acquired:
         if not acquired:
             return "busy"
@@ -194,7 +195,8 @@ def process_event(event_id: int, *, now: datetime | None = None, force: bool = F
 def _run_handlers(event: WebhookEvent, now: datetime) -> str:
     token = correlation_id.set(event.correlation_id or f"webhook-{event.pk}")
     started = time.perf_counter()
-    outcome, error = WebhookEvent.Status.PROCESSED, ""
+    outcome: str = WebhookEvent.Status.PROCESSED
+    error = ""
     try:
         outcome, error = _dispatch(event)
     except Exception as exc:
@@ -202,7 +204,7 @@ def _run_handlers(event: WebhookEvent, now: datetime) -> str:
                        event.event_type, event.attempts, exc, exc_info=True)
         outcome, error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
     finally:
-        connection.set_schema_to_public()
+        use_public_schema()
         correlation_id.reset(token)
     elapsed_ms = int((time.perf_counter() - started) * 1000)
     return _record_outcome(event.pk, outcome, error, elapsed_ms, now + timedelta(milliseconds=elapsed_ms))

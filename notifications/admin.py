@@ -63,7 +63,9 @@ class NotificationTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
         if not self.has_view_permission(request):
             return JsonResponse({"error": "forbidden"}, status=403)
         data = request.POST if request.method == "POST" else request.GET
-        language = data.get("language") if data.get("language") in ("de", "en") else "de"
+        language = data.get("language") or "de"
+        if language not in ("de", "en"):
+            language = "de"
         return JsonResponse(preview(data.get("subject", ""), data.get("body", ""), language))
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:

@@ -198,9 +198,10 @@ def backend_name() -> str:
 def channel_backend(channel: str) -> ChannelBackend:
     if backend_name() == "outbox":
         return OutboxChannel()
-    return {
+    backends: dict[str, ChannelBackend] = {
         Channel.EMAIL: EmailChannel(),
         Channel.SMS: TwilioChannel(),
         Channel.WHATSAPP: TwilioChannel(whatsapp=True),
         Channel.TELEGRAM: TelegramChannel(),
-    }[channel]
+    }
+    return backends[channel]

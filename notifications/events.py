@@ -8,8 +8,12 @@ configuration says otherwise, whether a business may switch it off, whether it i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Channel:
@@ -35,8 +39,9 @@ class Audience:
 @dataclass(frozen=True)
 class EventType:
     key: str
-    display_name: str
-    description: str
+    # Lazy translations: rendered in the reader's language.
+    display_name: StrOrPromise
+    description: StrOrPromise
     default_channel: str
     requires_customer: bool
     can_be_disabled: bool
@@ -62,7 +67,7 @@ def get_event(key: str) -> EventType:
         raise KeyError(f"unknown notification event {key!r}") from None
 
 
-def event_choices() -> list[tuple[str, str]]:
+def event_choices() -> list[tuple[str, StrOrPromise]]:
     # Lazy labels: rendered in each reader's language; str() here would freeze them in the
     # language active at import (German) and make makemigrations see a change.
     return [(event.key, event.display_name) for event in EVENTS.values()]

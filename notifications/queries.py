@@ -10,10 +10,10 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Q
 
 from appointments.models import Appointment, Customer
+from askpro import tenancy
 from notifications import events
 from notifications.channels import Credentials
 from notifications.defaults import default_template
@@ -122,10 +122,10 @@ def current_tenant() -> Any:
     """The tenant row of the current schema (schema_context only sets a stand-in without fields)."""
     from tenants.models import Tenant
 
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Tenant):
+    tenant = tenancy.current_tenant()
+    if tenant is not None:
         return tenant
-    return Tenant.objects.filter(schema_name=connection.schema_name).first()
+    return Tenant.objects.filter(schema_name=tenancy.current_schema()).first()
 
 
 def business_name() -> str:

@@ -11,14 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*(?:\|([^{}]*))?\}\}")
 
 # name -> what it holds (shown in the admin next to the template editor)
-PLACEHOLDERS: dict[str, str] = {
+PLACEHOLDERS: dict[str, StrOrPromise] = {
     "customer_name": _("Customer's name"),
     "appointment_date": _("Date of the appointment, e.g. Dienstag, 14. Oktober 2026"),
     "appointment_time": _("Start time, e.g. 14:00 Uhr"),

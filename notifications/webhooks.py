@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from askpro.errors import error_response
-from askpro.tenancy import for_each_tenant
+from askpro.tenancy import current_schema, for_each_tenant
 from notifications import queries, services
 from notifications.twilio_signature import is_valid_signature
 
@@ -50,7 +49,7 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         return error_response("MISSING_FIELDS", _("MessageSid and MessageStatus are required."), 400)
     delivery = services.record_twilio_status(sid, status, request.POST.get("ErrorCode", ""))
     if delivery is None:
-        logger.info("Twilio status for unknown message %s in %s", sid, connection.schema_name)
+        logger.info("Twilio status for unknown message %s in %s", sid, current_schema())
     return HttpResponse(status=204)
 
 

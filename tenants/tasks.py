@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db import connection
 
 from askpro.celery import app
+from askpro.tenancy import current_schema
 
 PROBE_TTL_SECONDS = 600
 
@@ -11,7 +11,7 @@ PROBE_TTL_SECONDS = 600
 @app.task(name="tenants.record_task_probe")
 def record_task_probe(probe_id: str) -> str:
     """Diagnostic: record which schema the worker ran this task in (proves tenant propagation)."""
-    schema = str(connection.schema_name)
+    schema = current_schema()
     # The cache key is tenant-prefixed by make_key, so the tenant that queued it reads it back.
     cache.set(f"task-probe:{probe_id}", schema, PROBE_TTL_SECONDS)
     return schema

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from askpro.errors import error_response
+from askpro.tenancy import current_schema
 from tenants.tasks import record_task_probe
 
 
@@ -20,7 +21,7 @@ def start_task_probe(request: HttpRequest) -> JsonResponse:
     probe_id = uuid.uuid4().hex
     transaction.on_commit(lambda: record_task_probe.delay(probe_id))
     return JsonResponse(
-        {"probe_id": probe_id, "queued_in_schema": connection.schema_name, "status": "queued"},
+        {"probe_id": probe_id, "queued_in_schema": current_schema(), "status": "queued"},
         status=202,
     )
 

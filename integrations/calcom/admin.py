@@ -41,7 +41,8 @@ class CalcomConnectionForm(forms.ModelForm):
         fields = ("is_active", "api_url", "api_key", "webhook_secret", "team_id", "organizer_email", "conflict_strategy")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean() returns (its stub says it may be None)
         for name in ("api_key", "webhook_secret"):
             if not data.get(name) and self.instance.pk:
                 data[name] = getattr(self.instance, name)

@@ -414,7 +414,8 @@ class CalcomClient:
 
 
 def _error_from(response: httpx.Response, body: dict[str, Any]) -> CalcomError:
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    raw_error = body.get("error")
+    error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
     message = str(error.get("message") or body.get("message") or response.reason_phrase)
     kwargs: dict[str, Any] = {
         "status": response.status_code, "calcom_code": str(error.get("code") or ""),

@@ -34,7 +34,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
@@ -169,6 +169,8 @@ class CalcomSandbox:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        if not isinstance(host, str):  # typeshed allows bytes; a bound AF_INET socket reports a str
+            host = bytes(host).decode()
         return f"http://{host}:{port}"
 
     def start(self) -> CalcomSandbox:
@@ -197,6 +199,12 @@ class CalcomSandbox:
         raise TimeoutError(f"{count} webhook deliveries not finished within {timeout} s")
 
     # --- domain -------------------------------------------------------------------------
+
+    @overload
+    def _user_for(self, headers: Any, *, required: Literal[True]) -> dict[str, Any]: ...
+
+    @overload
+    def _user_for(self, headers: Any, *, required: bool) -> dict[str, Any] | None: ...
 
     def _user_for(self, headers: Any, *, required: bool) -> dict[str, Any] | None:
         auth = headers.get("Authorization", "")
@@ -542,14 +550,14 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox._user_for(self.headers, required=True)
             if method == "POST" and len(rest) == 2:
                 return 201, self._new_event_type(body, owner_id=None, team_id=team["id"]), None
-            event_type = next((e for e in items if str(e["id"]) == rest[2]), None) if len(rest) == 3 else None
-            if event_type is None:
+            team_event_type = next((e for e in items if str(e["id"]) == rest[2]), None) if len(rest) == 3 else None
+            if team_event_type is None:
                 raise _not_found("Event type not found")
             if method == "GET":
-                return 200, event_type, None
+                return 200, team_event_type, None
             if method == "PATCH":
-                event_type.update(self._event_type_fields(body))
-                return 200, event_type, None
+                team_event_type.update(self._event_type_fields(body))
+                return 200, team_event_type, None
 
         if resource == "slots" and method == "GET" and not rest:
             return 200, sandbox.slots(query), None

@@ -405,3 +405,65 @@ def test_a_webhook_signed_and_delivered_by_localstripe_completes_the_top_up(salo
     finally:
         httpx.post(f"{localstripe}/_config/webhooks/askpro-test", json={"url": "http://127.0.0.1:9/", "secret": SECRET, "events": ["none.none"]})
         server.shutdown()
+
+
+class _RecordingPaymentIntents:
+    def __init__(self) -> None:
+        self.params: list[dict[str, Any]] = []
+
+    def create(self, params: dict[str, Any], options: dict[str, Any]) -> Any:
+        self.params.append(params)
+        return stripe.PaymentIntent.construct_from(
+            {"id": "pi_recorded", "status": "processing", "amount": params["amount"], "client_secret": "pi_recorded_secret_x"},
+            "sk_test_x",
+        )
+
+
+@pytest.fixture
+def real_stripe(settings: Any, monkeypatch: pytest.MonkeyPatch) -> _RecordingPaymentIntents:
+    """Settings of the real Stripe, with a client that records the payment intents it is asked for."""
+    from types import SimpleNamespace
+
+    from billing import stripe_gateway
+
+    settings.STRIPE_API_KEY = "sk_test_askpro_real"
+    settings.STRIPE_API_BASE = ""
+    intents = _RecordingPaymentIntents()
+    monkeypatch.setattr(stripe_gateway, "client", lambda: SimpleNamespace(v1=SimpleNamespace(payment_intents=intents)))
+    return intents
+
+
+def test_an_auto_top_up_on_the_real_stripe_allows_cards_without_the_removed_payment_method_types(
+    salon_account, real_stripe
+):
+    # given a saved card and auto top-up of 50 EUR below 10 EUR
+    BillingAccount.objects.filter(pk=salon_account.pk).update(
+        stripe_customer_id="cus_real", auto_topup_enabled=True, stripe_payment_method_id="pm_real",
+        auto_topup_threshold_cents=1000, auto_topup_amount_cents=5000,
+    )
+
+    # when
+    services.run_auto_topup(salon_account.pk)
+
+    # then (API 2026-10-28.endive answers payment_method_types with a 400)
+    [params] = real_stripe.params
+    assert "payment_method_types" not in params
+    assert params["allowed_payment_method_types"] == ["card"]
+    assert (params["amount"], params["customer"], params["payment_method"]) == (5000, "cus_real", "pm_real")
+
+
+def test_a_top_up_on_the_real_stripe_without_checkout_allows_cards_without_payment_method_types(
+    salon, salon_account, real_stripe
+):
+    # given an account that already has a Stripe customer
+    BillingAccount.objects.filter(pk=salon_account.pk).update(stripe_customer_id="cus_real")
+
+    # when no success URL is given (no Checkout)
+    started = services.start_topup(salon, amount_cents=5000, actor="boss@salon.example")
+
+    # then
+    [params] = real_stripe.params
+    assert "payment_method_types" not in params
+    assert params["allowed_payment_method_types"] == ["card"]
+    assert "payment_method" not in params  # the test card is for localstripe only
+    assert started.client_secret == "pi_recorded_secret_x"
