@@ -292,9 +292,9 @@ class AvailabilityContext:
         for sid, blocks in per_staff.items():
             # Active segments of one staff member never overlap, so ends are sorted with starts.
             blocks.sort()
-            data = self.staff[sid]
-            data.busy_starts = [start for start, _end in blocks]
-            data.busy_ends = [end for _start, end in blocks]
+            busy_of = self.staff[sid]
+            busy_of.busy_starts = [start for start, _end in blocks]
+            busy_of.busy_ends = [end for _start, end in blocks]
         # Days that an override touches take the slow path of windows(); the others reuse one
         # slot mask per staff member, branch and weekday.
         self._override_days = {

@@ -71,15 +71,15 @@ def find_slots(
     # against the database and, if the schedule changed meanwhile, plans again with the new one.
     current = schedules.snapshot()
     for _attempt in range(3):
-        service = current.services.get(service_id)
-        if service is None:
+        known = current.services.get(service_id)
+        if known is None:
             fresh = schedules.reload()
-            service = fresh.services.get(service_id)
-            if service is None:
+            known = fresh.services.get(service_id)
+            if known is None:
                 raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
             current = fresh
         context = AvailabilityContext(
-            plan_for(service, duration_minutes=duration_minutes), date_from=date_from, date_to=date_to,
+            plan_for(known, duration_minutes=duration_minutes), date_from=date_from, date_to=date_to,
             staff_id=staff_id, branch_id=branch_id, now=now, ignore_appointment_id=ignore_appointment_id,
             schedule=current,
         )

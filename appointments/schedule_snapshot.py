@@ -28,6 +28,7 @@ from appointments.models import (
     Staff,
     WorkingHour,
 )
+from askpro.tenancy import current_schema
 
 TOKEN_SQL = "SELECT token::text FROM appointments_schedule_generation WHERE id = 1"
 
@@ -84,7 +85,7 @@ def current_token() -> str:
 
 def cached() -> Schedule | None:
     """The snapshot of the current schema as last seen by this process (maybe outdated)."""
-    return _snapshots.get(connection.schema_name)
+    return _snapshots.get(current_schema())
 
 
 def snapshot() -> Schedule:
@@ -104,7 +105,7 @@ def reload() -> Schedule:
         if existing is not None and existing.token == token:
             return existing
         schedule = _load(token)
-        _snapshots[connection.schema_name] = schedule
+        _snapshots[current_schema()] = schedule
         return schedule
 
 

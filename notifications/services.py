@@ -9,12 +9,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from appointments.customers import set_consent
 from appointments.models import Appointment, Customer
+from askpro.tenancy import current_schema
 from notifications import events as ev
 from notifications import queries
 from notifications.channels import (
@@ -89,7 +90,8 @@ def _store(plan: _Plan, config: queries.EffectiveConfiguration, override: Any, n
     template = queries.choose_template(plan.event, plan.channel, plan.language, override)
     subject, body = render(template.subject, plan.values), render(template.body, plan.values)
     event = ev.get_event(plan.event)
-    status, error, next_attempt = Status.PENDING, "", now
+    status, error = Status.PENDING, ""
+    next_attempt: dt.datetime | None = now
     if plan.skip_reason:
         status, next_attempt = Status.SKIPPED, None
     elif not (subject.ok and body.ok):
@@ -120,7 +122,7 @@ def _store(plan: _Plan, config: queries.EffectiveConfiguration, override: Any, n
         logger.info("notification %s skipped (%s): %s", plan.event, plan.skip_reason, plan.ref)
     elif status == Status.FAILED:
         logger.warning("notification %s held: %s", plan.event, error)
-    elif next_attempt <= now:
+    elif next_attempt is not None and next_attempt <= now:
         _queue_delivery(delivery.pk)
     return delivery, True
 
@@ -130,7 +132,7 @@ def _queue_delivery(delivery_id: int, countdown: float = 0) -> None:
 
     # The task runs in the schema it is queued from; the commit may happen after the caller
     # left the tenant's schema (billing events are handled inside tenant_context), so pin it.
-    schema = connection.schema_name
+    schema = current_schema()
 
     def queue() -> None:
         with schema_context(schema):
@@ -186,7 +188,7 @@ def notify_business(tenant: Any, event_key: str, values: dict[str, str], *, ref:
     event = ev.get_event(event_key)
     if event.audience != Audience.BUSINESS:
         raise ValueError(f"{event_key} is not a business event")
-    if connection.schema_name != tenant.schema_name:
+    if current_schema() != tenant.schema_name:
         raise ValueError("notify_business must run in the tenant's schema")
     now = timezone.now()
     language = tenant.locale or "de"
@@ -327,8 +329,9 @@ def _fail(delivery: NotificationDelivery, now: dt.datetime, *, opted_out: bool =
     delivery.status, delivery.failed_at, delivery.next_attempt_at = Status.FAILED, now, None
     delivery.save(update_fields=["status", "failed_at", "next_attempt_at", "error", "updated_at"])
     logger.warning("notification %s failed for good: %s", delivery.pk, delivery.error)
-    if opted_out and delivery.customer_id and delivery.channel in (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM):
-        _set_opt_out(delivery.customer, delivery.channel, True)
+    customer = delivery.customer
+    if opted_out and customer is not None and delivery.channel in (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM):
+        _set_opt_out(customer, delivery.channel, True)
     _create_fallback(delivery, now)
 
 
@@ -337,10 +340,11 @@ def _create_fallback(delivery: NotificationDelivery, now: dt.datetime) -> Notifi
     if not channel or channel == delivery.channel or delivery.fallback_of_id:
         return None
     config = queries.resolve_configuration(delivery.event)
-    if delivery.customer_id:
-        preference = queries.contact_preference(delivery.customer)
-        recipient = queries.customer_address(delivery.customer, channel, preference)
-        skip = _customer_skip_reason(delivery.event, channel, recipient, delivery.customer, preference)
+    customer = delivery.customer
+    if customer is not None:
+        preference = queries.contact_preference(customer)
+        recipient = queries.customer_address(customer, channel, preference)
+        skip = _customer_skip_reason(delivery.event, channel, recipient, customer, preference)
         tz = delivery.appointment.branch.tzinfo if delivery.appointment else queries.current_tenant().tzinfo
         values = (
             queries.appointment_values(delivery.appointment, delivery.language)
