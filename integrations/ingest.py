@@ -119,22 +119,32 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
         )
     except DatabaseError as exc:
         logger.warning("could not store a %s webhook, answered 503 for a redelivery: %s", provider, exc)
-        return database_unavailable(request)
-    return webhook_answer(provider, receipt)
+        response = database_unavailable(request)
+    except Exception:
+        logger.exception("lean webhook front failed to store a %s delivery; Django answers it", provider)
+        return None
+    else:
+        response = webhook_answer(provider, receipt)
+    for name, value in _security_headers(request.is_secure()):
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _wsgi_response(response: HttpResponse, request_id: str) -> tuple[str, list[tuple[str, str]], bytes]:
     response["X-Request-ID"] = request_id
-    for name, value in _security_headers():
-        response.headers.setdefault(name, value)
     content = response.content
     response.headers.setdefault("Content-Length", str(len(content)))
     return f"{response.status_code} {response.reason_phrase}", list(response.items()), content
 
 
-def _security_headers() -> list[tuple[str, str]]:
-    """What SecurityMiddleware and XFrameOptionsMiddleware add to every answer (HSTS aside)."""
+def _security_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers SecurityMiddleware and XFrameOptionsMiddleware add to a Django answer."""
     headers = []
+    if settings.SECURE_HSTS_SECONDS and secure:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
+        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
+        headers.append(("Strict-Transport-Security", hsts))
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         headers.append(("X-Content-Type-Options", "nosniff"))
     if settings.SECURE_REFERRER_POLICY:
@@ -142,5 +152,6 @@ def _security_headers() -> list[tuple[str, str]]:
         headers.append(("Referrer-Policy", policy if isinstance(policy, str) else ",".join(policy)))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
         headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
+    if settings.X_FRAME_OPTIONS:
+        headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
     return headers
