@@ -28,7 +28,7 @@ from django_tenants.utils import get_public_schema_name
 
 from askpro.logging import correlation_id
 from askpro.middleware import correlation_id_for
-from integrations import providers, services
+from integrations import inbox, providers, services
 from integrations.errors import MalformedPayload, SignatureInvalid
 from integrations.views import over_rate_limit, source_ip, webhook_answer
 from tenants.middleware import database_unavailable, tenant_for_host
@@ -48,6 +48,7 @@ class WebhookFront:
 
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
+        inbox.discover_handlers()  # queue_for() needs the handler registry: import it at boot, not on a delivery
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         provider = ROUTES.get(environ.get("PATH_INFO", ""))

@@ -62,13 +62,12 @@ def receive_webhook(
         key = f"{tenant.slug}:{key}"[:255]
     # The tenant is resolved by the worker when it is not known from the URL: the answer to the
     # provider must not wait for registry look-ups.
-    event = WebhookEvent(
-        provider=provider, event_key=key, event_type=event_type[:100], tenant=tenant,
-        raw_body=raw_body, payload=payload, headers=_kept_headers(spec.headers_kept, headers),
-        source_ip=source_ip, queue=spec.queue_for(event_type), correlation_id=correlation_id[:64],
-    )
     with _public_schema():
-        event_id = insert_unless_known(event)
+        event_id = insert_unless_known(
+            provider=provider, event_key=key, event_type=event_type[:100], tenant=tenant,
+            raw_body=raw_body, payload=payload, headers=_kept_headers(spec.headers_kept, headers),
+            source_ip=source_ip, queue=spec.queue_for(event_type), correlation_id=correlation_id[:64],
+        )
         if event_id is None:
             event_id = _count_duplicate(provider, key)
             logger.info("duplicate %s webhook %s (%s) acknowledged", provider, event_id, key)
@@ -77,38 +76,60 @@ def receive_webhook(
     return Receipt(event_id, created=True)
 
 
-def _insert_fields() -> list[Any]:
-    # every concrete column but the id, exactly what WebhookEvent.objects.create() inserts
-    return [field for field in WebhookEvent._meta.concrete_fields if not field.primary_key]
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    fields: list[Any]  # every concrete field but the id: what WebhookEvent.objects.create() inserts
+    names: frozenset[str]
+    constants: dict[str, Any]  # prepared values of fields with a constant default
 
 
 @functools.cache
-def _insert_sql() -> str:
+def _insert_plan() -> _InsertPlan:
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    for field in fields:  # pre_save() would need an instance; the model has no such field today
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            raise NotImplementedError(f"insert_unless_known cannot fill {field.name} (auto_now)")
     unique = next(c for c in meta.constraints if isinstance(c, UniqueConstraint) and c.name == "webhook_provider_event_key_uniq")
-    fields = _insert_fields()
-    return (
+    sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the model)
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in unique.fields)}) DO NOTHING "
         f"RETURNING {quote(meta.pk.column)}"
     )
+    constants = {
+        field.name: field.get_db_prep_save(field.get_default(), connection)
+        for field in fields if not (field.has_default() and callable(field.default))
+    }
+    return _InsertPlan(sql, fields, frozenset(field.name for field in fields), constants)
 
 
-def insert_unless_known(event: WebhookEvent) -> int | None:
-    """INSERT the unsaved ``event`` unless its provider event key is stored; its new id, else None.
+def insert_unless_known(**values: Any) -> int | None:
+    """INSERT a WebhookEvent with these field values unless its provider event key is stored.
 
-    Column values are prepared by the model's fields as ``objects.create()`` would prepare them.
+    Returns the new id, or None for a known key. Values (and the defaults of the fields not
+    given) are prepared by the model's fields, as ``objects.create()`` prepares them.
     """
-    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in _insert_fields()]
+    plan = _insert_plan()
+    if unknown := values.keys() - plan.names:
+        raise TypeError(f"WebhookEvent has no fields {sorted(unknown)}")
+    params = []
+    for field in plan.fields:
+        if field.name in values:
+            value = values[field.name]
+            if field.is_relation and value is not None:
+                value = getattr(value, field.target_field.attname)
+            params.append(field.get_db_prep_save(value, connection))
+        elif field.name in plan.constants:
+            params.append(plan.constants[field.name])
+        else:
+            params.append(field.get_db_prep_save(field.get_default(), connection))
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), values)
+        cursor.execute(plan.sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    event.pk = row[0]
-    return int(row[0])
+    return None if row is None else int(row[0])
 
 
 def _count_duplicate(provider: str, key: str) -> int:

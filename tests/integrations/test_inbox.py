@@ -306,9 +306,9 @@ def test_the_one_statement_insert_stores_exactly_what_the_orm_would(salon):
 
     # when
     with time_machine.travel(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), tick=False):
-        lean_id = insert_unless_known(WebhookEvent(event_key="same-input", **fields))
+        lean_id = insert_unless_known(event_key="same-input", **fields)
         orm_id = WebhookEvent.objects.create(event_key="same-input-orm", **fields).pk
-        again = insert_unless_known(WebhookEvent(event_key="same-input", **fields))
+        again = insert_unless_known(event_key="same-input", **fields)
 
     # then
     with connection.cursor() as cursor:
