@@ -28,6 +28,7 @@ from django_tenants.utils import get_public_schema_name
 
 from askpro.logging import correlation_id
 from askpro.middleware import correlation_id_for
+from askpro.tenancy import in_public_schema
 from integrations import inbox, providers, services
 from integrations.errors import MalformedPayload, SignatureInvalid
 from integrations.views import over_rate_limit, source_ip, webhook_answer
@@ -98,8 +99,8 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
         hostname = TenantMainMiddleware.hostname_from_request(request)  # checks ALLOWED_HOSTS
         if settings.SECURE_SSL_REDIRECT and not request.is_secure():
             return None  # SecurityMiddleware redirects
-        if connection.schema_name != get_public_schema_name():  # a SET search_path only when needed
-            connection.set_schema_to_public()
+        if not in_public_schema():  # a switch costs a SET search_path: only when needed
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
         if tenant_for_host(hostname).schema_name != get_public_schema_name():
             return None
         sender = source_ip(request)

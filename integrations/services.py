@@ -87,7 +87,10 @@ class _InsertPlan:
 @functools.cache
 def _insert_plan() -> _InsertPlan:
     meta = WebhookEvent._meta
-    quote = connection.ops.quote_name
+
+    def quote(name: str | None) -> str:
+        return str(connection.ops.quote_name(str(name)))
+
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     for field in fields:  # pre_save() would need an instance; the model has no such field today
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -96,8 +99,8 @@ def _insert_plan() -> _InsertPlan:
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the model)
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in unique.fields)}) DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}"
+        f"ON CONFLICT ({', '.join(quote(getattr(meta.get_field(name), 'column', None)) for name in unique.fields)}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column if meta.pk else 'id')}"
     )
     constants = {
         field.name: field.get_db_prep_save(field.get_default(), connection)
