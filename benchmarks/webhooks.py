@@ -14,10 +14,14 @@
    request until every event is processed by the real PING handler in the tenant schema, through
    the dispatcher and ``process_webhook`` on its queue.
 
-Figures on the 2-core development machine, shared with other work (three runs each):
+Figures on the 2-core development machine (shared with other work, so they vary by run):
 
-    before (Django view, one Celery publish per event):  ~200-260 events/s, p50 ~90 ms, p99 ~150-200 ms
-    lean front + dispatch flag:                           see docs/architecture.md (webhook inbox)
+    before (Django view, one Celery publish per event)   188 events/s   p50 103 ms   p99 175 ms   e2e 41/s
+    lean front + dispatch flag (five runs)                475-685/s      p50 26-40 ms p99 60-83 ms e2e 39-42/s
+
+The e2e figure is bound by the worker's processing (about 50 ms of worker time per event on this
+machine), not by ingest or dispatch. Per request the lean path costs about 1.1-1.4 ms of server
+CPU in process (three round trips: the connection health check, the INSERT, the Redis flag).
 
 Uses its own database (askpro_bench_webhooks) and Redis databases 9/10; the per-IP rate limit is
 switched off because every request comes from 127.0.0.1.
