@@ -1,6 +1,12 @@
+"""WSGI entry point: the lean webhook front (integrations.ingest) around Django's application."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from integrations.ingest import WebhookFront  # noqa: E402  (needs the apps loaded above)
+
+application = WebhookFront(django_application)

@@ -53,6 +53,10 @@ class WebhookEvent(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
+    queued_at = models.DateTimeField(
+        _("queued"), null=True, blank=True,
+        help_text=_("When a worker task was last published for it; empty until the dispatcher or sweeper queues it."),
+    )
     processing_started_at = models.DateTimeField(_("processing started"), null=True, blank=True)
     processed_at = models.DateTimeField(_("finished"), null=True, blank=True)
     processing_ms = models.PositiveIntegerField(_("processing time (ms)"), null=True, blank=True)
@@ -69,6 +73,11 @@ class WebhookEvent(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="webhook_status_next_idx"),
             models.Index(fields=["provider", "status"], name="webhook_provider_status_idx"),
             models.Index(fields=["received_at"], name="webhook_received_idx"),
+            # what the dispatcher claims: stored, never queued (small, whatever the table's size)
+            models.Index(
+                fields=["id"], name="webhook_undispatched_idx",
+                condition=models.Q(status="received", queued_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,14 @@
-"""Inbox operations: store a verified delivery, queue it, re-queue stuck events, retry failed ones."""
+"""Inbox operations: store a verified delivery, dispatch it to a worker, re-queue stuck events, retry failed ones.
+
+A request only stores its event (one INSERT) and raises a Redis flag; the request that raised it
+publishes one ``integrations.dispatch_webhooks`` task, which claims every stored, never-queued
+event and publishes ``process_webhook`` for each on its priority queue. A burst of deliveries
+thus costs a handful of Celery publishes on the worker side instead of one per request.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -9,26 +16,33 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q, UniqueConstraint
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from integrations.errors import MalformedPayload
 from integrations.models import WebhookEvent
-from integrations.providers import body_hash, provider_spec
+from integrations.providers import QUEUE_HIGH, body_hash, provider_spec
 
 if TYPE_CHECKING:
+    import redis
+
     from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 _ENQUEUE_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+DISPATCH_FLAG = "webhook-dispatch-pending"
+# Longer than a queued dispatcher normally waits for a worker; if one is lost, the flag expires
+# and the next event queues a new one (the sweeper covers the events in between).
+DISPATCH_FLAG_SECONDS = 60
+DISPATCH_BATCH_SIZE = 200
 
 
 @dataclass(frozen=True)
 class Receipt:
-    event: WebhookEvent
+    event_id: int
     created: bool
 
 
@@ -36,10 +50,10 @@ def receive_webhook(
     provider: str, raw_body: bytes, payload: dict[str, Any], *, headers: dict[str, str],
     source_ip: str | None, tenant: Tenant | None = None, correlation_id: str = "",
 ) -> Receipt:
-    """Store a verified delivery once per event key and queue its processing after commit.
+    """Store a verified delivery once per event key and request its dispatch after commit.
 
-    A repeated key only counts a prevented duplicate; it is never processed twice. Call it
-    outside a transaction (the webhook views are non-atomic) so an IntegrityError stays local.
+    A repeated key only counts a prevented duplicate; it is never processed twice. The write is
+    one ``INSERT ... ON CONFLICT DO NOTHING`` (no savepoint needed inside a transaction).
     """
     spec = provider_spec(provider)
     event_type = spec.event_type(payload)
@@ -47,23 +61,194 @@ def receive_webhook(
     if provider == "calcom" and tenant is not None:
         key = f"{tenant.slug}:{key}"[:255]
     # The tenant is resolved by the worker when it is not known from the URL: the answer to the
-    # provider must not wait for registry look-ups. One INSERT in autocommit is the whole write.
-    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    # provider must not wait for registry look-ups.
     with _public_schema():
-        try:
-            with savepoint:
-                event = WebhookEvent.objects.create(
-                    provider=provider, event_key=key, event_type=event_type[:100], tenant=tenant,
-                    raw_body=raw_body, payload=payload, headers=_kept_headers(spec.headers_kept, headers),
-                    source_ip=source_ip, queue=spec.queue_for(event_type), correlation_id=correlation_id[:64],
+        event_id = insert_unless_known(
+            provider=provider, event_key=key, event_type=event_type[:100], tenant=tenant,
+            raw_body=raw_body, payload=payload, headers=_kept_headers(spec.headers_kept, headers),
+            source_ip=source_ip, queue=spec.queue_for(event_type), correlation_id=correlation_id[:64],
+        )
+        if event_id is None:
+            event_id = _count_duplicate(provider, key)
+            logger.info("duplicate %s webhook %s (%s) acknowledged", provider, event_id, key)
+            return Receipt(event_id, created=False)
+    transaction.on_commit(request_dispatch)  # immediately in autocommit, else after commit
+    return Receipt(event_id, created=True)
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    fields: list[Any]  # every concrete field but the id: what WebhookEvent.objects.create() inserts
+    names: frozenset[str]
+    constants: dict[str, Any]  # prepared values of fields with a constant default
+
+
+@functools.cache
+def _insert_plan() -> _InsertPlan:
+    meta = WebhookEvent._meta
+
+    def quote(name: str | None) -> str:
+        return str(connection.ops.quote_name(str(name)))
+
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    for field in fields:  # pre_save() would need an instance; the model has no such field today
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            raise NotImplementedError(f"insert_unless_known cannot fill {field.name} (auto_now)")
+    unique = next(c for c in meta.constraints if isinstance(c, UniqueConstraint) and c.name == "webhook_provider_event_key_uniq")
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the model)
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({', '.join(quote(getattr(meta.get_field(name), 'column', None)) for name in unique.fields)}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column if meta.pk else 'id')}"
+    )
+    constants = {
+        field.name: field.get_db_prep_save(field.get_default(), connection)
+        for field in fields if not (field.has_default() and callable(field.default))
+    }
+    return _InsertPlan(sql, fields, frozenset(field.name for field in fields), constants)
+
+
+def insert_unless_known(**values: Any) -> int | None:
+    """INSERT a WebhookEvent with these field values unless its provider event key is stored.
+
+    Returns the new id, or None for a known key. Values (and the defaults of the fields not
+    given) are prepared by the model's fields, as ``objects.create()`` prepares them.
+    """
+    plan = _insert_plan()
+    if unknown := values.keys() - plan.names:
+        raise TypeError(f"WebhookEvent has no fields {sorted(unknown)}")
+    params = []
+    for field in plan.fields:
+        if field.name in values:
+            value = values[field.name]
+            if field.is_relation and value is not None:
+                value = getattr(value, field.target_field.attname)
+            params.append(field.get_db_prep_save(value, connection))
+        elif field.name in plan.constants:
+            params.append(plan.constants[field.name])
+        else:
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def _count_duplicate(provider: str, key: str) -> int:
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET duplicates = duplicates + 1 WHERE provider = %s AND event_key = %s RETURNING id",  # noqa: S608
+            [provider, key],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the stored event was deleted in between: nothing to acknowledge against
+        raise WebhookEvent.DoesNotExist(f"{provider} webhook {key} vanished")
+    return int(row[0])
+
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+
+@functools.cache
+def _flag_store() -> redis.Redis:
+    import redis
+
+    location = str(settings.CACHES["default"]["LOCATION"]).split(",")[0]
+    return redis.Redis.from_url(location, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _dispatch_flag_key() -> str:
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{DISPATCH_FLAG}"
+
+
+def request_dispatch() -> None:
+    """Make sure a dispatcher will run for the events committed so far (call after commit).
+
+    Only the request that raises the flag publishes a task; later ones are claimed by that
+    dispatcher. If Redis or the broker is down the event stays stored and the sweeper queues it.
+    """
+    try:
+        raised = _flag_store().set(_dispatch_flag_key(), 1, nx=True, ex=DISPATCH_FLAG_SECONDS)
+    except Exception as exc:
+        logger.warning("could not flag the webhook dispatch; the sweeper will queue the event: %s", exc)
+        return
+    if not raised:
+        return
+    from integrations.tasks import dispatch_webhooks
+
+    try:
+        with _public_schema():  # the task starts in public
+            dispatch_webhooks.apply_async(queue=QUEUE_HIGH, retry=True, retry_policy=_ENQUEUE_RETRY_POLICY)
+    except Exception as exc:
+        logger.warning("could not queue the webhook dispatcher; the sweeper will queue the event: %s", exc)
+        _clear_dispatch_flag()  # so that the next event tries again
+
+
+def _clear_dispatch_flag() -> None:
+    try:
+        _flag_store().delete(_dispatch_flag_key())
+    except Exception as exc:
+        logger.warning("could not clear the webhook dispatch flag (it expires on its own): %s", exc)
+
+
+def dispatch_pending_events(*, batch_size: int = DISPATCH_BATCH_SIZE) -> int:
+    """Queue every stored event that was never queued, in batches; returns how many were queued.
+
+    The flag is cleared before the first claim, so an event committed later is either claimed
+    here or raises the flag again and queues the next dispatcher. Safe to run concurrently.
+    """
+    _clear_dispatch_flag()
+    queued = 0
+    with _public_schema():
+        while True:
+            claimed = _claim_undispatched(batch_size)
+            published = _publish(claimed)
+            queued += published
+            if published < len(claimed):  # the broker failed: the rest waits for the next run
+                _unclaim([event_id for event_id, _queue in claimed[published:]])
+                break
+            if len(claimed) < batch_size:
+                break
+    return queued
+
+
+def _claim_undispatched(limit: int) -> list[tuple[int, str]]:
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET queued_at = %s WHERE id IN ("  # noqa: S608
+            f" SELECT id FROM {table} WHERE status = %s AND queued_at IS NULL"
+            " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+            ") RETURNING id, queue",
+            [timezone.now(), WebhookEvent.Status.RECEIVED.value, limit],
+        )
+        return sorted((int(event_id), str(queue)) for event_id, queue in cursor.fetchall())
+
+
+def _unclaim(event_ids: list[int]) -> None:
+    WebhookEvent.objects.filter(pk__in=event_ids, status=WebhookEvent.Status.RECEIVED).update(queued_at=None)
+
+
+def _publish(claimed: list[tuple[int, str]]) -> int:
+    """Publish ``process_webhook`` for each claimed event over one producer; how many went out."""
+    from askpro.celery import app
+    from integrations.tasks import process_webhook
+
+    published = 0
+    try:
+        with app.producer_or_acquire() as producer:
+            for event_id, queue in claimed:
+                process_webhook.apply_async(
+                    args=[event_id], queue=queue, producer=producer,
+                    retry=True, retry_policy=_ENQUEUE_RETRY_POLICY,
                 )
-        except IntegrityError:
-            WebhookEvent.objects.filter(provider=provider, event_key=key).update(duplicates=F("duplicates") + 1)
-            event = WebhookEvent.objects.only("id", "status", "provider", "event_key").get(provider=provider, event_key=key)
-            logger.info("duplicate %s webhook %s (%s) acknowledged", provider, event.pk, key)
-            return Receipt(event, created=False)
-    transaction.on_commit(lambda: enqueue_event(event))  # immediately in autocommit, else after commit
-    return Receipt(event, created=True)
+                published += 1
+    except Exception as exc:
+        logger.warning("could not queue %s of %s webhook events; they will be queued again: %s",
+                       len(claimed) - published, len(claimed), exc)
+    return published
 
 
 def _public_schema() -> Any:
@@ -119,25 +304,31 @@ def enqueue_event(event: WebhookEvent, *, countdown: float = 0) -> bool:
 
 
 def stuck_events(now: datetime | None = None) -> Any:
-    """Events a worker should have finished by now: never queued, retry overdue, or worker lost."""
+    """Events a worker should have finished by now: never queued, queued but lost, retry overdue, or worker lost."""
     now = now or timezone.now()
     stuck = timedelta(seconds=settings.WEBHOOK_STUCK_AFTER_SECONDS)
     lost = timedelta(seconds=max(settings.WEBHOOK_STUCK_AFTER_SECONDS, settings.CELERY_TASK_TIME_LIMIT + 60))
+    waiting = Q(status=WebhookEvent.Status.RECEIVED, next_attempt_at__isnull=True)
     return WebhookEvent.objects.filter(
-        Q(status=WebhookEvent.Status.RECEIVED, next_attempt_at__isnull=True, received_at__lte=now - stuck)
+        (waiting & Q(queued_at__isnull=True, received_at__lte=now - stuck))
+        | (waiting & Q(queued_at__lte=now - stuck))
         | Q(status=WebhookEvent.Status.RECEIVED, next_attempt_at__lte=now - stuck)
         | Q(status=WebhookEvent.Status.PROCESSING, processing_started_at__lte=now - lost)
     ).order_by("received_at")
 
 
 def sweep_stuck_events(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Re-queue stuck events (Redis was down at receipt, a worker died); returns how many were queued."""
+    """Re-queue stuck events (Redis was down at receipt, a worker died); returns how many were queued.
+
+    A re-queued event gets a new ``queued_at``, so a backlog is not queued again every minute.
+    """
     with schema_context(get_public_schema_name()):
         events = list(stuck_events(now)[:limit])
-        queued = sum(1 for event in events if enqueue_event(event))
+        queued = [event.pk for event in events if enqueue_event(event)]
+        WebhookEvent.objects.filter(pk__in=queued).update(queued_at=timezone.now())
     if events:
-        logger.warning("webhook sweeper re-queued %s of %s stuck events", queued, len(events))
-    return queued
+        logger.warning("webhook sweeper re-queued %s of %s stuck events", len(queued), len(events))
+    return len(queued)
 
 
 def retry_failed_events(
@@ -157,6 +348,7 @@ def retry_failed_events(
             event.status = WebhookEvent.Status.RECEIVED
             event.next_attempt_at = None
             event.processed_at = None
-            event.save(update_fields=["status", "next_attempt_at", "processed_at"])
+            event.queued_at = timezone.now()
+            event.save(update_fields=["status", "next_attempt_at", "processed_at", "queued_at"])
             transaction.on_commit(lambda event=event: enqueue_event(event))  # type: ignore[misc]
     return chosen

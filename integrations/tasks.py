@@ -10,6 +10,12 @@ def process_webhook(event_id: int) -> str:
     return inbox.process_event(event_id)
 
 
+@app.task(name="integrations.dispatch_webhooks", ignore_result=True)
+def dispatch_webhooks() -> int:
+    """Queue ``process_webhook`` for every stored event not queued yet (published once per burst)."""
+    return services.dispatch_pending_events()
+
+
 @app.task(name="integrations.sweep_webhooks", ignore_result=True)
 def sweep_webhooks() -> int:
     """Re-queue events stuck in received/processing (broker outage at receipt, lost worker)."""

@@ -45,7 +45,7 @@ def webhook_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
             response = error_response("METHOD_NOT_ALLOWED", _("This method is not allowed here."), 405)
             response["Allow"] = "POST"
             return response
-        if _over_rate_limit(_source_ip(request)):
+        if over_rate_limit(source_ip(request)):
             error = WebhookRateLimited()
             response = error_response(error.code, error.message, error.http_status)
             response["Retry-After"] = "60"
@@ -55,11 +55,11 @@ def webhook_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return wrapped
 
 
-def _source_ip(request: HttpRequest) -> str:
+def source_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
-def _over_rate_limit(source: str) -> bool:
+def over_rate_limit(source: str) -> bool:
     limit = settings.WEBHOOK_RATE_LIMIT_PER_MINUTE
     if limit <= 0:
         return False
@@ -75,32 +75,37 @@ def _receive(request: HttpRequest, provider: str, *, tenant: Any = None, calcom_
     spec = providers.provider_spec(provider)
     raw_body = request.body
     header = request.headers.get(spec.signature_header, "")
-    source_ip = _source_ip(request)
+    sender = source_ip(request)
     correlation = getattr(request, "correlation_id", "")
     try:
         payload = providers.verify(provider, raw_body, header, tenant=tenant, calcom_secret=calcom_secret)
     except SignatureInvalid as exc:
         security_log.warning(
-            "rejected %s webhook from %s: %s (tenant=%s, %s bytes)", provider, source_ip,
+            "rejected %s webhook from %s: %s (tenant=%s, %s bytes)", provider, sender,
             exc.details.get("reason", "invalid"), getattr(tenant, "slug", "-"), len(raw_body),
         )
         return error_response(exc.code, exc.message, exc.http_status)
     except MalformedPayload as exc:
         event = services.keep_malformed_webhook(
-            provider, raw_body, exc, headers=dict(request.headers), source_ip=source_ip,
+            provider, raw_body, exc, headers=dict(request.headers), source_ip=sender,
             tenant=tenant, correlation_id=correlation,
         )
         logger.warning("kept malformed %s webhook as event %s", provider, event.pk)
         return error_response(exc.code, exc.message, exc.http_status, {"event_id": event.pk, **exc.details})
     receipt = services.receive_webhook(
-        provider, raw_body, payload, headers=dict(request.headers), source_ip=source_ip,
+        provider, raw_body, payload, headers=dict(request.headers), source_ip=sender,
         tenant=tenant, correlation_id=correlation,
     )
+    return webhook_answer(provider, receipt)
+
+
+def webhook_answer(provider: str, receipt: services.Receipt) -> HttpResponse:
+    """What a provider gets for a stored delivery (also answered by the lean front, integrations.ingest)."""
     if provider == "retell":
         return HttpResponse(status=204)
     return JsonResponse(
-        {"success": True, "received": True, "duplicate": not receipt.created, "event_id": receipt.event.pk},
-        status=spec.success_status,
+        {"success": True, "received": True, "duplicate": not receipt.created, "event_id": receipt.event_id},
+        status=providers.provider_spec(provider).success_status,
     )
 
 
@@ -139,6 +144,6 @@ def calcom_webhook_public_host(request: HttpRequest, slug: str) -> HttpResponse:
         ).first()
     if tenant is None:
         error = WebhookTenantUnknown()
-        security_log.warning("calcom webhook for unknown tenant %r from %s", slug, _source_ip(request))
+        security_log.warning("calcom webhook for unknown tenant %r from %s", slug, source_ip(request))
         return error_response(error.code, error.message, error.http_status)
     return _receive(request, "calcom", tenant=tenant, calcom_secret=_calcom_secret(tenant))

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
-from django_tenants.utils import get_public_schema_name, get_tenant_model
+from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, get_tenant_model
 
 from askpro.errors import error_response
 
@@ -24,21 +24,37 @@ def forget_cached_tenants() -> None:
     _tenant_cache.clear()
 
 
+def tenant_for_host(hostname: str) -> Any:
+    """The tenant serving ``hostname``: its Domain row, else the public tenant for PUBLIC_HOSTS.
+
+    Cached per process for ASKPRO_TENANT_CACHE_SECONDS. Query it on the public schema; raises
+    ``Domain.DoesNotExist`` for an unknown host (``Tenant.DoesNotExist`` without a public tenant).
+    """
+    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    cached = _tenant_cache.get(hostname)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    domain_model = get_tenant_domain_model()
+    try:
+        tenant = domain_model.objects.select_related("tenant").get(domain=hostname).tenant
+    except domain_model.DoesNotExist:
+        if hostname not in settings.PUBLIC_HOSTS:
+            raise
+        tenant = get_tenant_model().objects.get(schema_name=get_public_schema_name())
+    if ttl:
+        _tenant_cache[hostname] = (time.monotonic() + ttl, tenant)
+    return tenant
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 ``DATABASE_UNAVAILABLE`` in the caller's language: the provider or client retries."""
+    with _request_language(request):
+        return error_response("DATABASE_UNAVAILABLE", _("The service is temporarily unavailable."), 503)
+
+
 class TenantResolutionMiddleware(TenantMainMiddleware):
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
-        ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
-        cached = _tenant_cache.get(hostname)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            tenant = super().get_tenant(domain_model, hostname)
-        except domain_model.DoesNotExist:
-            if hostname not in settings.PUBLIC_HOSTS:
-                raise
-            tenant = get_tenant_model().objects.get(schema_name=get_public_schema_name())
-        if ttl:
-            _tenant_cache[hostname] = (time.monotonic() + ttl, tenant)
-        return tenant
+        return tenant_for_host(hostname)
 
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> HttpResponse:
         with _request_language(request):
@@ -56,10 +72,7 @@ class TenantResolutionMiddleware(TenantMainMiddleware):
                 # Health must still answer (503 "down") when the database is unreachable.
                 request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
                 return None
-            with _request_language(request):
-                return error_response(
-                    "DATABASE_UNAVAILABLE", _("The service is temporarily unavailable."), 503
-                )
+            return database_unavailable(request)
         except get_tenant_model().DoesNotExist:
             with _request_language(request):
                 return error_response(

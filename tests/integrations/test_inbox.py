@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from io import StringIO
 
@@ -287,3 +288,56 @@ def test_detailed_health_lists_breakers_and_the_inbox(public_client):
     assert {"calcom", "stripe", "retell", "webhook_inbox"} <= set(integrations)
     assert integrations["calcom"]["breaker"] == "closed"
     assert integrations["webhook_inbox"]["status"] == "ok"
+
+
+def test_the_one_statement_insert_stores_exactly_what_the_orm_would(salon):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from integrations.services import insert_unless_known
+
+    # given
+    fields = {
+        "provider": "calcom", "event_type": "PING", "tenant": salon, "raw_body": '{"name": "Jörg"}'.encode(),
+        "payload": {"name": "Jörg", "nested": {"n": [1, 2.5, None, True]}}, "headers": {"content-type": "application/json"},
+        "source_ip": "2001:db8::1", "queue": "webhooks_low", "correlation_id": "req-1",
+    }
+
+    # when
+    with time_machine.travel(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), tick=False):
+        lean_id = insert_unless_known(event_key="same-input", **fields)
+        orm_id = WebhookEvent.objects.create(event_key="same-input-orm", **fields).pk
+        again = insert_unless_known(event_key="same-input", **fields)
+
+    # then
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, to_jsonb(e) - 'id' - 'event_key' FROM integrations_webhookevent e ORDER BY id",
+        )
+        rows = {event_id: json.loads(row) for event_id, row in cursor.fetchall()}  # Django leaves jsonb undecoded
+    assert set(rows) == {lean_id, orm_id}
+    assert rows[lean_id] == rows[orm_id]
+    assert rows[lean_id]["received_at"].startswith("2026-03-29T01:30:00")
+    assert again is None
+    assert WebhookEvent.objects.get(pk=lean_id).duplicates == 0  # counting is receive_webhook's job
+
+
+def test_the_sweeper_requeues_an_event_queued_long_ago_once_and_not_one_just_queued(public_client, settings, monkeypatch):
+    from integrations import services
+
+    settings.WEBHOOK_STUCK_AFTER_SECONDS = 60
+    for call_id in ("never", "long_ago", "just_now"):
+        post_retell(public_client, body(retell_event(call_id=call_id)))
+    now = timezone.now()
+    WebhookEvent.objects.update(received_at=now - timedelta(minutes=10))
+    WebhookEvent.objects.filter(event_key__endswith=":long_ago").update(queued_at=now - timedelta(minutes=5))
+    WebhookEvent.objects.filter(event_key__endswith=":just_now").update(queued_at=now - timedelta(seconds=10))
+    queued = []
+    monkeypatch.setattr(services, "enqueue_event", lambda event, **kwargs: queued.append(event.event_key) or True)
+
+    first_sweep = services.sweep_stuck_events(now=now)
+    second_sweep = services.sweep_stuck_events(now=now + timedelta(seconds=30))
+
+    assert (first_sweep, second_sweep) == (2, 0)
+    assert sorted(queued) == ["call_ended:long_ago", "call_ended:never"]

@@ -116,3 +116,53 @@ def test_the_same_delivery_sent_concurrently_is_stored_and_processed_once(live_w
     time.sleep(0.5)
     event.refresh_from_db()
     assert (WebhookEvent.objects.count(), event.duplicates, event.attempts) == (1, 5, 1)
+
+
+def test_a_burst_of_lean_deliveries_is_processed_exactly_once_through_the_dispatcher(live_worker):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connections
+
+    from calls.models import Call
+    from integrations.ingest import WebhookFront
+    from tests.integrations.test_webhook_front import retell as post_to_front
+
+    salon = Tenant.objects.get(slug="salon-schmidt")
+    front = WebhookFront(WSGIHandler())
+
+    def send(i: int) -> int:
+        try:
+            raw = body(retell_event(call_id=f"call_burst_{i}", metadata={"tenant": "salon-schmidt"}))
+            return post_to_front(front, raw).status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(send, range(60)))
+
+    assert statuses == [204] * 60
+    wait_for(lambda: WebhookEvent.objects.filter(status="processed").count() == 60, timeout=60)
+    time.sleep(0.5)
+    assert set(WebhookEvent.objects.values_list("status", "attempts", "tenant_id")) == {("processed", 1, salon.pk)}
+    assert not WebhookEvent.objects.filter(queued_at__isnull=True).exists()
+    with tenant_context(salon):
+        assert Call.objects.count() == 60
+
+
+def test_events_stored_while_redis_is_down_are_answered_and_recovered_by_the_sweeper(live_worker, settings, monkeypatch):
+    import redis
+
+    from integrations import services
+
+    _salon_with_calcom()
+    monkeypatch.setattr(services, "_flag_store", lambda: redis.Redis(port=1, socket_connect_timeout=0.5))
+
+    response = post_retell(Client(HTTP_HOST="localhost"), body(retell_event(call_id="call_no_redis")))
+
+    assert response.status_code == 204
+    time.sleep(1)
+    assert list(WebhookEvent.objects.values_list("status", "queued_at")) == [("received", None)]
+    requeued = sweep_stuck_events(now=timezone.now() + timedelta(seconds=settings.WEBHOOK_STUCK_AFTER_SECONDS + 1))
+    assert requeued == 1
+    wait_for(lambda: WebhookEvent.objects.filter(status="ignored").exists())

@@ -1,0 +1,159 @@
+"""The lean front of the platform webhooks ``POST /webhooks/retell`` and ``POST /webhooks/stripe``.
+
+Providers deliver in bursts and retry slow answers, so their happy path skips Django's middleware
+and URL resolving: platform host -> rate limit -> signature and JSON -> store + dispatch flag ->
+answer, with the same functions the views use. Anything else (a bad or missing signature,
+malformed JSON, another method or host, an exception) is handed to the Django application with
+the body re-wrapped, so error answers, the security log and keeping malformed bodies have one
+implementation. A database error answers 503 so the provider delivers again.
+
+``askpro.wsgi`` composes it: ``application = WebhookFront(get_wsgi_application())``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core import signals
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import Error as DatabaseError
+from django.db import connection
+from django.http import HttpResponse
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
+
+from askpro.logging import correlation_id
+from askpro.middleware import correlation_id_for
+from askpro.tenancy import in_public_schema
+from integrations import inbox, providers, services
+from integrations.errors import MalformedPayload, SignatureInvalid
+from integrations.views import over_rate_limit, source_ip, webhook_answer
+from tenants.middleware import database_unavailable, tenant_for_host
+
+logger = logging.getLogger(__name__)
+
+# Exactly these paths (the providers' configured URLs); /webhooks/retell/inbound answers the call
+# synchronously and stays in Django.
+ROUTES = {"/webhooks/retell": "retell", "/webhooks/stripe": "stripe"}
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class WebhookFront:
+    """WSGI middleware: answers a valid platform webhook itself, hands everything else to ``app``."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        inbox.discover_handlers()  # queue_for() needs the handler registry: import it at boot, not on a delivery
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        provider = ROUTES.get(environ.get("PATH_INFO", ""))
+        if provider is None or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        raw_body = _read_body(environ)
+        if raw_body is None:
+            return self.app(environ, start_response)
+        response = self._answer(environ, provider, raw_body)
+        if response is None:
+            environ["wsgi.input"] = io.BytesIO(raw_body)
+            return self.app(environ, start_response)
+        status, headers, content = response
+        start_response(status, headers)
+        return [content]
+
+    def _answer(self, environ: dict[str, Any], provider: str, raw_body: bytes) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        request_id = correlation_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        token = correlation_id.set(request_id)
+        # As Django's handler does, so connections age, get health-checked and close as usual.
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        try:
+            response = _ingest(environ, provider, raw_body, request_id)
+            return None if response is None else _wsgi_response(response, request_id)
+        finally:
+            signals.request_finished.send(sender=self.__class__)
+            correlation_id.reset(token)
+
+
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """The body when its length is declared and small enough for Django too, else None."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if length < 0 or (limit is not None and length > limit):
+        return None
+    raw_body = environ["wsgi.input"].read(length) if length else b""
+    return bytes(raw_body)
+
+
+def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id: str) -> HttpResponse | None:
+    """The answer for a valid delivery to the platform host; None: let Django answer."""
+    request = WSGIRequest(environ)
+    try:
+        hostname = TenantMainMiddleware.hostname_from_request(request)  # checks ALLOWED_HOSTS
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            return None  # SecurityMiddleware redirects
+        if not in_public_schema():  # a switch costs a SET search_path: only when needed
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
+        if tenant_for_host(hostname).schema_name != get_public_schema_name():
+            return None
+        sender = source_ip(request)
+        if over_rate_limit(sender):
+            return None
+        spec = providers.provider_spec(provider)
+        header = request.headers.get(spec.signature_header, "")
+        payload = providers.verify(provider, raw_body, header)
+    except (SignatureInvalid, MalformedPayload):
+        return None
+    except Exception:
+        logger.debug("lean webhook front hands a %s delivery to Django", provider, exc_info=True)
+        return None
+    try:
+        receipt = services.receive_webhook(
+            provider, raw_body, payload, headers=dict(request.headers), source_ip=sender,
+            correlation_id=request_id,
+        )
+    except DatabaseError as exc:
+        logger.warning("could not store a %s webhook, answered 503 for a redelivery: %s", provider, exc)
+        response = database_unavailable(request)
+    except Exception:
+        logger.exception("lean webhook front failed to store a %s delivery; Django answers it", provider)
+        return None
+    else:
+        response = webhook_answer(provider, receipt)
+    for name, value in _security_headers(request.is_secure()):
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _wsgi_response(response: HttpResponse, request_id: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    response["X-Request-ID"] = request_id
+    content = response.content
+    response.headers.setdefault("Content-Length", str(len(content)))
+    return f"{response.status_code} {response.reason_phrase}", list(response.items()), content
+
+
+def _security_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers SecurityMiddleware and XFrameOptionsMiddleware add to a Django answer."""
+    headers = []
+    if settings.SECURE_HSTS_SECONDS and secure:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
+        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
+        headers.append(("Strict-Transport-Security", hsts))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        policy = settings.SECURE_REFERRER_POLICY
+        headers.append(("Referrer-Policy", policy if isinstance(policy, str) else ",".join(policy)))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    if settings.X_FRAME_OPTIONS:
+        headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
+    return headers

@@ -1,0 +1,144 @@
+"""Dispatch of stored events: the Redis flag, the dispatcher's claims, and their races (real commits).
+
+The Celery publishes are recorded instead of sent; test_inbox_worker.py runs the same path
+through a live worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+from django.test import Client
+
+from integrations import services, tasks
+from integrations.models import WebhookEvent
+from tests.fixtures.integrations import body, post_retell, retell_event
+
+
+@pytest.fixture
+def published(committed_db: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
+    """Record what would go to the broker: dispatcher tasks and per-event process_webhook tasks."""
+    sent: dict[str, list[Any]] = {"dispatchers": [], "events": []}
+    monkeypatch.setattr(tasks.dispatch_webhooks, "apply_async",
+                        lambda *args, **kwargs: sent["dispatchers"].append(kwargs.get("queue")))
+    monkeypatch.setattr(tasks.process_webhook, "apply_async",
+                        lambda *args, **kwargs: sent["events"].append((kwargs["args"][0], kwargs["queue"])))
+    return sent
+
+
+def deliver(call_id: str) -> int:
+    response = post_retell(Client(HTTP_HOST="localhost"), body(retell_event(call_id=call_id)))
+    assert response.status_code == 204
+    return WebhookEvent.objects.get(event_key=f"call_ended:{call_id}").pk
+
+
+def flag_is_raised() -> bool:
+    return bool(services._flag_store().exists(services._dispatch_flag_key()))
+
+
+def test_a_burst_queues_one_dispatcher_which_queues_every_event_once(published):
+    ids = [deliver(f"burst{i}") for i in range(23)]
+
+    assert (published["dispatchers"], published["events"], flag_is_raised()) == (["webhooks_high"], [], True)
+
+    queued = services.dispatch_pending_events(batch_size=5)
+
+    assert queued == 23
+    assert published["events"] == [(event_id, "webhooks_high") for event_id in ids]
+    assert not flag_is_raised()
+    assert not WebhookEvent.objects.filter(queued_at__isnull=True).exists()
+    assert services.dispatch_pending_events() == 0  # nothing is queued twice
+    assert len(published["events"]) == 23
+
+
+def test_a_duplicate_delivery_does_not_ask_for_a_dispatch(published):
+    deliver("twice")
+    services.dispatch_pending_events()
+
+    deliver("twice")
+
+    assert (published["dispatchers"], flag_is_raised()) == (["webhooks_high"], False)
+    assert WebhookEvent.objects.get().duplicates == 1
+
+
+def test_an_event_committed_during_a_dispatch_is_not_lost(published, monkeypatch):
+    first = deliver("first")
+    claim = services._claim_undispatched
+    late: list[int] = []
+
+    def claim_then_a_delivery_commits(limit: int) -> list[tuple[int, str]]:
+        claimed = claim(limit)
+        if not late:  # after the flag was cleared and the claim was taken, before publishing
+            late.append(deliver("late"))
+        return claimed
+
+    monkeypatch.setattr(services, "_claim_undispatched", claim_then_a_delivery_commits)
+
+    assert services.dispatch_pending_events() == 1
+
+    assert published["events"] == [(first, "webhooks_high")]
+    assert published["dispatchers"] == ["webhooks_high", "webhooks_high"]  # the late event asked again
+    assert services.dispatch_pending_events() == 1  # ... and the next dispatcher queues it
+    assert published["events"] == [(first, "webhooks_high"), (late[0], "webhooks_high")]
+
+
+def test_an_event_committed_before_the_claim_is_claimed_by_the_running_dispatch(published, monkeypatch):
+    first = deliver("first")
+    clear = services._clear_dispatch_flag
+    late: list[int] = []
+
+    def clear_then_a_delivery_commits() -> None:
+        clear()
+        if not late:
+            late.append(deliver("late"))
+
+    monkeypatch.setattr(services, "_clear_dispatch_flag", clear_then_a_delivery_commits)
+
+    assert services.dispatch_pending_events() == 2
+    assert published["events"] == [(first, "webhooks_high"), (late[0], "webhooks_high")]
+    assert services.dispatch_pending_events() == 0  # the dispatcher it asked for finds nothing left
+
+
+def test_when_the_broker_refuses_the_dispatcher_the_next_delivery_asks_again(published, monkeypatch):
+    attempts: list[str] = []
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        attempts.append(kwargs["queue"])
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.dispatch_webhooks, "apply_async", broker_down)
+
+    deliver("one")
+    deliver("two")
+
+    assert (attempts, flag_is_raised()) == (["webhooks_high", "webhooks_high"], False)
+    assert WebhookEvent.objects.filter(queued_at__isnull=True).count() == 2
+
+
+def test_with_redis_down_at_receipt_the_event_is_answered_and_stored_for_the_sweeper(published, monkeypatch):
+    monkeypatch.setattr(services, "_flag_store", lambda: redis.Redis(port=1, socket_connect_timeout=0.5))
+
+    event_id = deliver("outage")
+
+    assert published["dispatchers"] == []
+    event = WebhookEvent.objects.get()
+    assert (event.pk, event.status, event.queued_at) == (event_id, "received", None)
+
+
+def test_events_the_broker_refused_mid_batch_are_left_for_the_next_dispatch(published, monkeypatch):
+    ids = [deliver(f"b{i}") for i in range(4)]
+    sent: list[int] = []
+
+    def fails_on_the_third(*args: Any, **kwargs: Any) -> None:
+        if len(sent) == 2:
+            raise ConnectionError("broker down")
+        sent.append(kwargs["args"][0])
+
+    monkeypatch.setattr(tasks.process_webhook, "apply_async", fails_on_the_third)
+
+    assert services.dispatch_pending_events() == 2
+
+    assert sent == ids[:2]
+    assert list(WebhookEvent.objects.filter(queued_at__isnull=True).order_by("pk").values_list("pk", flat=True)) == ids[2:]

@@ -1,0 +1,215 @@
+"""The lean WSGI front of POST /webhooks/retell and /webhooks/stripe (integrations.ingest).
+
+Requests are real WSGI calls with real commits: the front sends Django's request signals, which
+close connections as in production (a rolled-back test transaction would not survive them).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from integrations.ingest import WebhookFront
+from integrations.models import WebhookEvent
+from integrations.signatures import sign_retell, sign_stripe
+from tenants.middleware import forget_cached_tenants
+from tests.fixtures.integrations import RETELL_KEY, STRIPE_SECRET, body, retell_event, stripe_event
+
+
+class Answer:
+    def __init__(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
+        self.status_code = int(status.split(" ", 1)[0])
+        self.status = status
+        self.headers = dict(headers)
+        self.content = content
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class CountingDjango:
+    """Django's WSGI application, counting the requests the front handed to it."""
+
+    def __init__(self) -> None:
+        self.django = WSGIHandler()
+        self.calls = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self.calls += 1
+        return self.django(environ, start_response)
+
+
+@pytest.fixture
+def django_app(committed_db: None) -> Iterator[CountingDjango]:
+    yield CountingDjango()
+    forget_cached_tenants()  # tests that cache hosts must not leak them
+
+
+@pytest.fixture
+def front(django_app: CountingDjango) -> WebhookFront:
+    return WebhookFront(django_app)
+
+
+def call(app: Any, path: str, raw: bytes = b"", *, method: str = "POST", host: str = "localhost",
+         headers: dict[str, str] | None = None) -> Answer:
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+        "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host, "REMOTE_ADDR": "10.1.2.3", "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(raw), "wsgi.errors": io.StringIO(),
+        "CONTENT_LENGTH": str(len(raw)), "CONTENT_TYPE": "application/json", "HTTP_USER_AGENT": "Retell/1.0",
+    }
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    content = b"".join(app(environ, lambda status, response_headers, exc_info=None: started.append((status, response_headers))))
+    return Answer(started[0][0], started[0][1], content)
+
+
+def retell(app: Any, raw: bytes, **kwargs: Any) -> Answer:
+    headers = {"X-Retell-Signature": sign_retell(raw, RETELL_KEY), **kwargs.pop("headers", {})}
+    return call(app, "/webhooks/retell", raw, headers=headers, **kwargs)
+
+
+def stripe(app: Any, raw: bytes, **kwargs: Any) -> Answer:
+    return call(app, "/webhooks/stripe", raw, headers={"Stripe-Signature": sign_stripe(raw, STRIPE_SECRET)}, **kwargs)
+
+
+def test_a_signed_retell_delivery_is_stored_and_answered_204_without_django(front, django_app):
+    raw = body(retell_event(metadata={"tenant": "salon-schmidt"}))
+    signature = sign_retell(raw, RETELL_KEY)
+
+    answer = retell(front, raw, headers={"X-Request-ID": "req-retell-1", "X-Retell-Signature": signature})
+
+    assert (answer.status, answer.content, django_app.calls) == ("204 No Content", b"", 0)
+    assert answer.headers["X-Request-ID"] == "req-retell-1"
+    event = WebhookEvent.objects.get()
+    assert (event.provider, event.event_key, event.event_type, event.queue, event.status) == (
+        "retell", "call_ended:call_abc123", "call_ended", "webhooks_high", "received")
+    assert bytes(event.raw_body) == raw
+    assert event.headers == {"x-retell-signature": signature, "user-agent": "Retell/1.0", "content-type": "application/json"}
+    assert (event.source_ip, event.correlation_id, event.tenant_id, event.duplicates) == ("10.1.2.3", "req-retell-1", None, 0)
+
+
+def test_the_lean_answers_are_the_views_answers(front, django_app):
+    lean_first = stripe(front, body(stripe_event("evt_lean")))
+    lean_again = stripe(front, body(stripe_event("evt_lean")))
+    view_first = stripe(django_app.django, body(stripe_event("evt_view")))
+    view_again = stripe(django_app.django, body(stripe_event("evt_view")))
+    lean_retell = retell(front, body(retell_event(call_id="call_lean")))
+    view_retell = retell(django_app.django, body(retell_event(call_id="call_view")))
+
+    ids = dict(WebhookEvent.objects.values_list("event_key", "id"))
+    assert django_app.calls == 0
+    assert lean_first.json() == {"success": True, "received": True, "duplicate": False, "event_id": ids["evt_lean"]}
+    assert lean_again.json() == {"success": True, "received": True, "duplicate": True, "event_id": ids["evt_lean"]}
+    assert view_first.json() == {"success": True, "received": True, "duplicate": False, "event_id": ids["evt_view"]}
+    assert view_again.json() == {"success": True, "received": True, "duplicate": True, "event_id": ids["evt_view"]}
+    assert WebhookEvent.objects.get(event_key="evt_lean").duplicates == 1
+    compared = ("Content-Type", "Content-Length", "X-Content-Type-Options", "Referrer-Policy",
+                "Cross-Origin-Opener-Policy", "X-Frame-Options")
+    for lean, view in ((lean_first, view_first), (lean_retell, view_retell)):
+        assert lean.status == view.status
+        assert {name: lean.headers.get(name) for name in compared} == {name: view.headers.get(name) for name in compared}
+        assert len(lean.headers["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(("case", "status", "code"), [
+    ("bad signature", 401, "SIGNATURE_INVALID"),
+    ("no signature", 401, "SIGNATURE_INVALID"),
+    ("malformed json", 400, "MALFORMED_PAYLOAD"),
+    ("get", 405, "METHOD_NOT_ALLOWED"),
+    ("tenant host", 404, "NOT_FOUND"),
+    ("unknown host", 404, "TENANT_NOT_FOUND"),
+])
+def test_everything_but_a_valid_delivery_is_answered_by_django(front, django_app, case, status, code):
+    raw = body(retell_event())
+    if case == "bad signature":
+        answer = retell(front, raw, headers={"X-Retell-Signature": sign_retell(raw, "another key")})
+    elif case == "no signature":
+        answer = call(front, "/webhooks/retell", raw)
+    elif case == "malformed json":
+        answer = retell(front, b'{"event": "call_ended", "call": ')
+    elif case == "get":
+        answer = call(front, "/webhooks/retell", method="GET")
+    elif case == "tenant host":
+        answer = retell(front, raw, host="salon-schmidt.localhost")
+    else:
+        answer = retell(front, raw, host="nobody.localhost")
+
+    assert (answer.status_code, django_app.calls) == (status, 1)
+    if answer.headers["Content-Type"] == "application/json":
+        assert answer.json()["error"]["code"] == code
+    expected_kept = 1 if case == "malformed json" else 0
+    assert WebhookEvent.objects.count() == expected_kept
+
+
+def test_a_rejected_signature_is_logged_once_by_the_view(front, caplog):
+    raw = body(retell_event())
+
+    with caplog.at_level(logging.WARNING, logger="askpro.security"):
+        answer = retell(front, raw, headers={"X-Retell-Signature": sign_retell(raw, "another key")})
+
+    assert answer.status_code == 401
+    assert [r.getMessage() for r in caplog.records if r.name == "askpro.security"] == [
+        f"rejected retell webhook from 10.1.2.3: digest mismatch (tenant=-, {len(raw)} bytes)"]
+
+
+def test_only_the_two_exact_paths_are_intercepted(front, django_app):
+    raw = body(retell_event(call_id="call_slash"))
+
+    with_slash = call(front, "/webhooks/retell/", raw, headers={"X-Retell-Signature": sign_retell(raw, RETELL_KEY)})
+    inbound = call(front, "/webhooks/retell/inbound", body({"event": "call_inbound"}))
+
+    assert django_app.calls == 2
+    assert with_slash.status_code == 204
+    assert inbound.status_code == 401  # the synchronous inbound webhook's own signature check
+    assert list(WebhookEvent.objects.values_list("event_key", flat=True)) == ["call_ended:call_slash"]
+
+
+def test_over_the_rate_limit_the_view_answers_429(front, django_app, settings):
+    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE = 1
+
+    answers = [retell(front, body(retell_event(call_id=f"c{i}"))).status_code for i in range(2)]
+
+    assert answers == [204, 429]
+    assert (django_app.calls, WebhookEvent.objects.count()) == (1, 1)
+
+
+def test_a_database_outage_answers_503_for_a_redelivery_and_stores_nothing(front, django_app, settings, monkeypatch):
+    settings.ASKPRO_TENANT_CACHE_SECONDS = 60  # the host is known from before the outage
+    assert retell(front, body(retell_event(call_id="before"))).status_code == 204
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    monkeypatch.setitem(connection.settings_dict, "PORT", "1")
+
+    answer = retell(front, body(retell_event(call_id="during")))
+
+    monkeypatch.setitem(connection.settings_dict, "PORT", port)
+    connection.close()
+    assert (answer.status_code, django_app.calls) == (503, 0)
+    assert answer.json() == {"success": False, "error": {
+        "code": "DATABASE_UNAVAILABLE", "message": "The service is temporarily unavailable.", "details": {}}}
+    assert list(WebhookEvent.objects.values_list("event_key", flat=True)) == ["call_ended:before"]
+
+
+def test_a_delivery_costs_one_statement_on_a_kept_connection(front, monkeypatch, settings):
+    settings.ASKPRO_TENANT_CACHE_SECONDS = 60
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    connection.close()
+    retell(front, body(retell_event(call_id="first")))
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = retell(front, body(retell_event(call_id="second")))
+
+    connection.close()
+    assert answer.status_code == 204
+    assert [q["sql"].split(" ", 1)[0] for q in queries.captured_queries] == ["INSERT"]
