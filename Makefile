@@ -25,6 +25,7 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	DATABASE_URL=$${DATABASE_URL:-postgresql://localhost/askpro_lint} $(VENV)/bin/mypy .
 	$(PY) manage.py makemigrations --check --dry-run
 
 # Extract gettext strings into locale/de/LC_MESSAGES/django.po and compile the .mo (both committed).

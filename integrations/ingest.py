@@ -21,14 +21,13 @@ from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import Error as DatabaseError
-from django.db import connection
 from django.http import HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 
 from askpro.logging import correlation_id
 from askpro.middleware import correlation_id_for
-from askpro.tenancy import in_public_schema
+from askpro.tenancy import in_public_schema, use_public_schema
 from integrations import inbox, providers, services
 from integrations.errors import MalformedPayload, SignatureInvalid
 from integrations.views import over_rate_limit, source_ip, webhook_answer
@@ -100,7 +99,7 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
         if settings.SECURE_SSL_REDIRECT and not request.is_secure():
             return None  # SecurityMiddleware redirects
         if not in_public_schema():  # a switch costs a SET search_path: only when needed
-            connection.set_schema_to_public()  # type: ignore[attr-defined]
+            use_public_schema()
         if tenant_for_host(hostname).schema_name != get_public_schema_name():
             return None
         sender = source_ip(request)

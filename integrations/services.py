@@ -21,6 +21,7 @@ from django.db.models import Q, UniqueConstraint
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from askpro.tenancy import in_public_schema
 from integrations.errors import MalformedPayload
 from integrations.models import WebhookEvent
 from integrations.providers import QUEUE_HIGH, body_hash, provider_spec
@@ -253,7 +254,7 @@ def _publish(claimed: list[tuple[int, str]]) -> int:
 
 def _public_schema() -> Any:
     """Switch to the public schema only when needed (each switch costs a SET search_path)."""
-    if connection.schema_name == get_public_schema_name():
+    if in_public_schema():
         return nullcontext()
     return schema_context(get_public_schema_name())
 

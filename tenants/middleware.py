@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, get_tenant_model
 
 from askpro.errors import error_response
+from askpro.tenancy import in_public_schema
 
 # hostname -> (expires_at, tenant); a short process-local cache spares one query per request.
 _tenant_cache: dict[str, tuple[float, Any]] = {}
@@ -103,7 +104,7 @@ class SuspendedTenantMiddleware:
         tenant = getattr(request, "tenant", None)
         if (
             tenant is not None
-            and connection.schema_name != get_public_schema_name()
+            and not in_public_schema()
             and getattr(tenant, "status", "active") != "active"
             and not request.path.startswith(SUSPENSION_EXEMPT_PATHS)
         ):
