@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from integrations import signatures
+from integrations.errors import SignatureInvalid
 from integrations.inbox import has_handler, resolve_tenant, tenant_resolver
 
 if TYPE_CHECKING:
@@ -22,8 +23,41 @@ QUEUE_HIGH, QUEUE_MEDIUM, QUEUE_LOW = "webhooks_high", "webhooks", "webhooks_low
 
 
 def retell_api_key_for(tenant: Tenant | None) -> str:
-    """The Retell API key that signs this tenant's webhooks (the platform key until tenants have their own)."""
-    return settings.RETELL_API_KEY
+    """The Retell API key that signs this tenant's webhooks: its own Retell account's key when it
+    has one (voice settings), else the platform's."""
+    return _tenant_retell_key(tenant) or settings.RETELL_API_KEY
+
+
+def _tenant_retell_key(tenant: Tenant | None) -> str:
+    if tenant is None or tenant.is_template:
+        return ""
+    from django_tenants.utils import tenant_context
+
+    from calls.models import VoiceSettings
+
+    with tenant_context(tenant):
+        voice = VoiceSettings.objects.only("retell_api_key").first()
+    return voice.retell_api_key if voice is not None and voice.retell_api_key else ""
+
+
+def _verify_retell(raw_body: bytes, header: str, tenant: Tenant | None) -> None:
+    """The platform key first (no query on the common path); a delivery it does not match may come
+    from a tenant's own Retell account: the tenant named by the URL, else the one the call routes to."""
+    try:
+        signatures.verify_retell(raw_body, header, settings.RETELL_API_KEY)
+        return
+    except SignatureInvalid as platform_refusal:
+        if platform_refusal.details.get("reason") not in ("digest mismatch", "no key configured"):
+            raise  # missing, malformed or stale: no key can make it valid
+        if tenant is None:
+            try:
+                tenant = tenant_from_retell_call(signatures.parse_json_object(raw_body))
+            except Exception:  # an unparsable or unroutable body: the platform key's answer stands
+                raise platform_refusal from None
+        key = _tenant_retell_key(tenant)
+        if not key:
+            raise
+    signatures.verify_retell(raw_body, header, key)
 
 
 def stripe_webhook_secret() -> str:
@@ -173,7 +207,7 @@ def verify(provider: str, raw_body: bytes, header: str, *, tenant: Tenant | None
     if provider == "stripe":
         return signatures.verify_stripe(raw_body, header, stripe_webhook_secret())
     if provider == "retell":
-        signatures.verify_retell(raw_body, header, retell_api_key_for(tenant))
+        _verify_retell(raw_body, header, tenant)
     elif provider == "calcom":
         signatures.verify_calcom(raw_body, header, calcom_secret)
     else:

@@ -341,3 +341,46 @@ def test_the_sweeper_requeues_an_event_queued_long_ago_once_and_not_one_just_que
 
     assert (first_sweep, second_sweep) == (2, 0)
     assert sorted(queued) == ["call_ended:long_ago", "call_ended:never"]
+
+
+def _own_retell_account(tenant, key: str) -> None:
+    from calls.models import VoiceSettings
+
+    with tenant_context(tenant):
+        VoiceSettings.objects.update_or_create(defaults={"retell_api_key": key})
+
+
+def test_a_call_event_signed_with_the_tenants_own_retell_key_is_accepted(public_client, salon):
+    # given Salon Schmidt runs its agent in its own Retell account
+    _own_retell_account(salon, "key_salon_own_account")
+    raw = body(retell_event(call_id="call_own", metadata={"tenant": "salon-schmidt"}))
+
+    # when
+    response = post_retell(public_client, raw, key="key_salon_own_account")
+
+    # then
+    assert response.status_code == 204
+    assert WebhookEvent.objects.get().event_key == "call_ended:call_own"
+
+
+def test_a_tenant_key_does_not_sign_for_another_tenants_calls(public_client, salon, physio):
+    # given both tenants have their own Retell account
+    _own_retell_account(salon, "key_salon_own_account")
+    _own_retell_account(physio, "key_physio_own_account")
+    raw = body(retell_event(call_id="call_forged", metadata={"tenant": "physio-nord"}))
+
+    # when Salon Schmidt's key signs a call routed to Physio Nord
+    response = post_retell(public_client, raw, key="key_salon_own_account")
+
+    # then
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "SIGNATURE_INVALID"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_the_platform_key_still_signs_for_a_tenant_with_its_own_account(public_client, salon):
+    _own_retell_account(salon, "key_salon_own_account")
+
+    response = post_retell(public_client, body(retell_event(call_id="call_platform", metadata={"tenant": "salon-schmidt"})))
+
+    assert response.status_code == 204
