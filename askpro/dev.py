@@ -54,8 +54,13 @@ def _stop_embedded_services() -> None:
     if os.environ.get("ASKPRO_EMBEDDED_DB") == "1":
         import pgserver
 
-        server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode="stop")
-        server.cleanup()
+        # Not server.cleanup(): that stops only at the "last handle", and the manage.py runs
+        # before (and any run beside) this one left handles of processes long gone.
+        server = pgserver.get_server(DATA_DIR / "pg")
+        try:
+            pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+        except Exception as exc:  # already stopped
+            print(f"embedded PostgreSQL: {exc}", file=sys.stderr)
 
 
 def run() -> int:
