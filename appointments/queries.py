@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
@@ -59,35 +60,33 @@ def find_slots(
             _("Search at most %(days)s days at a time.") % {"days": MAX_SEARCH_DAYS},
             details={"date_from": date_from.isoformat(), "date_to": date_to.isoformat()},
         )
+    search: dict[str, Any] = {"date_from": date_from, "date_to": date_to, "staff_id": staff_id, "branch_id": branch_id,
+              "now": now, "ignore_appointment_id": ignore_appointment_id}
     if sequence:
-        service = active_service(sequence[0].service_id)
-        plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
-        slots = slots_for_plan(
-            plan, date_from=date_from, date_to=date_to, staff_id=staff_id, branch_id=branch_id,
-            now=now, ignore_appointment_id=ignore_appointment_id,
-        )
-        return slots[:limit] if limit is not None else slots
-    # The service comes from this process's schedule snapshot; the search checks that snapshot
-    # against the database and, if the schedule changed meanwhile, plans again with the new one.
+        plan = plan_for(active_service(sequence[0].service_id), duration_minutes=duration_minutes, sequence=sequence)
+        context = AvailabilityContext(plan, **search)
+    else:
+        context = _context_from_snapshot(service_id, duration_minutes, search)
+    slots = context.slots(staff_id=staff_id)
+    return slots[:limit] if limit is not None else slots
+
+
+def _context_from_snapshot(service_id: int, duration_minutes: int | None, search: dict[str, Any]) -> AvailabilityContext:
+    """The service comes from this process's schedule snapshot; the context checks that snapshot
+    against the database and, if the schedule changed meanwhile, the service is planned again."""
     current = schedules.snapshot()
     for _attempt in range(3):
         known = current.services.get(service_id)
         if known is None:
-            fresh = schedules.reload()
-            known = fresh.services.get(service_id)
+            current = schedules.reload()
+            known = current.services.get(service_id)
             if known is None:
                 raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
-            current = fresh
-        context = AvailabilityContext(
-            plan_for(known, duration_minutes=duration_minutes), date_from=date_from, date_to=date_to,
-            staff_id=staff_id, branch_id=branch_id, now=now, ignore_appointment_id=ignore_appointment_id,
-            schedule=current,
-        )
+        context = AvailabilityContext(plan_for(known, duration_minutes=duration_minutes), schedule=current, **search)
         if context.schedule is current:
             break
         current = context.schedule
-    slots = context.slots(staff_id=staff_id)
-    return slots[:limit] if limit is not None else slots
+    return context
 
 
 def slots_for_plan(

@@ -109,11 +109,6 @@ def reload() -> Schedule:
         return schedule
 
 
-def forget_all() -> None:
-    """Drop every snapshot of this process (tests; a snapshot is never wrong, only reloaded)."""
-    _snapshots.clear()
-
-
 def _load(token: str) -> Schedule:
     branch_tz = {
         pk: zoneinfo.ZoneInfo(name)
