@@ -12,4 +12,7 @@ RUN useradd --create-home askpro && mkdir -p /data && chown askpro /data
 USER askpro
 ENV ASKPRO_DATA_DIR=/data DJANGO_SETTINGS_MODULE=askpro.settings
 EXPOSE 8000
-CMD ["gunicorn", "askpro.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "3", "--threads", "8", "--access-logfile", "-"]
+# The web server as `make run` runs it (askpro/webserver.py): Granian, 2 workers x 4 threads.
+ENV GRANIAN_INTERFACE=wsgi GRANIAN_HOST=0.0.0.0 GRANIAN_PORT=8000 GRANIAN_WORKERS=2 \
+    GRANIAN_BLOCKING_THREADS=4 GRANIAN_WEBSOCKETS=false GRANIAN_ACCESS_LOG=true
+CMD ["granian", "askpro.wsgi:application"]

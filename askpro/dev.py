@@ -8,12 +8,14 @@ worker and Celery beat in one terminal with prefixed log lines. Ctrl-C stops eve
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from askpro.embedded import DATA_DIR, ensure_services
+from askpro.webserver import granian_command
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PORT = os.environ.get("ASKPRO_PORT", "8000")
@@ -28,10 +30,7 @@ def processes() -> dict[str, str]:
     python = sys.executable
     queues = "webhooks_high,webhooks,webhooks_low,default,notifications,billing"
     commands = {
-        "web": (
-            f"{python} -m gunicorn askpro.wsgi:application --bind 0.0.0.0:{PORT} "
-            "--worker-class gthread --workers 2 --threads 8 --access-logfile - --graceful-timeout 5"
-        ),
+        "web": shlex.join(granian_command(PORT, host="0.0.0.0", access_log=True, log_level="info")),  # noqa: S104
         "worker": f"{python} -m celery -A askpro worker -Q {queues} --concurrency 2 -l info",
         "beat": f"{python} -m celery -A askpro beat -l info -s {DATA_DIR / 'celerybeat-schedule'}",
         "calcom": f"{python} -m integrations.calcom_sandbox --port {os.environ.get('CALCOM_SANDBOX_PORT', '5555')}",

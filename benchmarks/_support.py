@@ -65,25 +65,27 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn_server(workers: int = 2, threads: int = 8) -> Iterator[str]:
-    """Run the app under gunicorn (as in production) on a free port; yields the base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "askpro.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
-         "--log-level", "warning"],
-        cwd=PROJECT_DIR, env=dict(os.environ),
-    )
+def web_server(workers: int | None = None, threads: int | None = None, host_header: str = "127.0.0.1") -> Iterator[str]:
+    """Serve the app as in production (Granian, ``askpro.webserver``, its defaults unless given) on a free port; yields its URL."""
     import httpx
 
+    from askpro import webserver
+
+    port = free_port()
+    command = webserver.granian_command(port, workers=workers or webserver.WORKERS, threads=threads or webserver.BLOCKING_THREADS)
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=dict(os.environ))  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while True:
         try:
-            httpx.get(f"{url}/api/health", timeout=1)
-            break
+            if httpx.get(f"{url}/api/health", headers={"Host": host_header}, timeout=2).status_code < 500:
+                break
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("the web server did not come up")
+        time.sleep(0.2)
     try:
         yield url
     finally:

@@ -5,9 +5,9 @@
 
 Uses its own database (``<name>_bench_availability`` next to DATABASE_URL's), creates it,
 migrates it and fills a tenant "Bench Salon" with 20 staff and 1,000 appointments over the next
-14 days. Then it measures ``find_slots`` for 14 days x 20 staff in this process, starts gunicorn
-on a free port, and fires ``POST /api/v2/availability/simple`` and ``GET /api/health`` from 20
-concurrent clients (one API key each, within the real per-key throttle of 60/min).
+14 days. Then it measures ``find_slots`` for 14 days x 20 staff in this process, starts the web
+server (Granian, as in production) on a free port, and fires ``POST /api/v2/availability/simple``
+and ``GET /api/health`` from 20 concurrent clients (one API key each, within the real per-key throttle of 60/min).
 
 Targets: slot search under 20 ms; availability p95 within 3x of health p95.
 """
@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
+
+from benchmarks._support import web_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 HOST = "bench-salon.localhost"
@@ -169,12 +169,6 @@ def _search(service_id: int) -> None:
           f"min {timings[0]:.1f} ms   (target < 20 ms)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _percentiles(values: list[float]) -> tuple[float, float]:
     values = sorted(values)
     return statistics.median(values), values[max(0, int(len(values) * 0.95) - 1)]
@@ -183,25 +177,8 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
 def _http(service_id: int, keys: list[str]) -> None:
     import httpx
 
-    port = _free_port()
-    env = dict(os.environ, DEBUG="0", LOG_LEVEL="WARNING")
-    server = subprocess.Popen(
-        [str(PROJECT / ".venv" / "bin" / "gunicorn"), "askpro.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4", "--log-level", "warning"],
-        cwd=PROJECT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", headers={"Host": HOST}, timeout=2).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                sys.exit("gunicorn did not come up")
-            time.sleep(0.2)
+    os.environ.update(DEBUG="0", LOG_LEVEL="WARNING")
+    with web_server(threads=4, host_header=HOST) as base:
         day = (datetime.now() + timedelta(days=3)).date()
         if day.weekday() == 6:
             day += timedelta(days=1)
@@ -230,7 +207,7 @@ def _http(service_id: int, keys: list[str]) -> None:
             timings = [t for ts, _s in outcomes for t in ts]
             statuses = [s for _t, ss in outcomes for s in ss]
             results[kind] = (timings, statuses, elapsed)  # health runs twice: the second, warm run counts
-        print(f"HTTP: gunicorn 2 workers x 4 threads, {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests")
+        print(f"HTTP: Granian 2 workers x 4 threads, {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests")
         for kind, path in (("health", "GET /api/health"), ("availability", "POST /api/v2/availability/simple")):
             timings, statuses, elapsed = results[kind]
             p50, p95 = _percentiles(timings)
@@ -239,12 +216,6 @@ def _http(service_id: int, keys: list[str]) -> None:
                   f"  non-200: {bad}")
         ratio = _percentiles(results["availability"][0])[1] / _percentiles(results["health"][0])[1]
         print(f"  availability p95 / health p95 = {ratio:.2f}   (target <= 3)")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def main() -> None:

@@ -5,9 +5,10 @@
 
 Creates its own database (askpro_bench_voice), migrates it and loads the demo data (Salon Schmidt
 with two branches, four staff, weeks of appointments; the demo routing +49 30 12345678). Then it
-counts the queries of one check-availability in process, starts gunicorn (2 gthread workers x 10
-threads) on a free port and runs, one phase after the other, from ``--calls`` concurrent
-simulated calls (each its own ``call_id`` and caller number, keep-alive connection):
+counts the queries of one check-availability in process, starts the web server as in production
+(Granian, ``askpro.webserver``) on a free port and runs, one phase after the other, from
+``--calls`` concurrent simulated calls (each its own ``call_id`` and caller number, keep-alive
+connection):
 
 1. ``GET /api/health`` (warm-up; the second run is reported),
 2. ``POST /api/retell/check-availability`` (``--checks`` per call; services, days, times vary),
@@ -33,7 +34,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from benchmarks._support import PROJECT_DIR, gunicorn_server, percentile, use_benchmark_database
+from askpro import webserver
+from benchmarks._support import PROJECT_DIR, percentile, use_benchmark_database, web_server
 
 DB_NAME = "askpro_bench_voice"
 RETELL_KEY = "key_bench_voice"
@@ -206,10 +208,10 @@ def main() -> None:
         ("saturated check", "POST /api/retell/check-availability", check, options.checks, 0.0),
     )
     results: dict[str, tuple[list[float], dict[str, int], float]] = {}
-    with gunicorn_server(workers=2, threads=10) as base:
+    with web_server() as base:
         for name, _label, work, per_call, pause in runs:
             results[name] = _run(base, options.calls, per_call, work, pause)
-    print(f"HTTP: gunicorn 2 gthread workers x 10 threads, {options.calls} concurrent simulated calls, platform URL "
+    print(f"HTTP: Granian {webserver.WORKERS} workers x {webserver.BLOCKING_THREADS} threads, {options.calls} concurrent simulated calls, platform URL "
           "routed by the dialled number, signed requests")
     for name, label, _work, _per_call, _pause in runs:
         if label is None:

@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.webhooks [--events 4000] [--senders 20] [--e2e-events 1000]
 
 1. Ingest: ``POST /webhooks/retell`` with valid signatures from 20 concurrent keep-alive senders
-   against gunicorn (2 gthread workers x 8 threads, as ``make run``) on a free port: events/s,
+   against the web server as ``make run`` and the Dockerfile run it (Granian, ``askpro.webserver``)
+   on a free port: events/s,
    p50/p99 latency. Each request takes the real path: the lean front (``integrations.ingest``)
    verifies, stores the event with one INSERT and raises the dispatch flag; the request that
    raises it queues one ``dispatch_webhooks`` task. No worker runs in this part (as before), so
@@ -33,14 +34,13 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks._support import use_benchmark_database
+from benchmarks._support import use_benchmark_database, web_server
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DB_NAME = "askpro_bench_webhooks"
@@ -81,30 +81,6 @@ def _setup_data() -> None:
     tenant = services.create_tenant(name="Bench Salon", slug="bench-salon").tenant
     with tenant_context(tenant):
         CalcomConnection.objects.create(webhook_secret=CALCOM_SECRET)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_gunicorn(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "askpro.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--log-level", "warning",
-         "--keep-alive", "30"],
-        cwd=PROJECT_DIR, env=dict(os.environ),
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def _request(path: str, body: bytes, headers: dict[str, str]) -> bytes:
@@ -182,36 +158,38 @@ def main() -> None:
 
     _prepare_environment()
     _setup_data()
+    with web_server() as url:
+        _measure(int(url.rsplit(":", 1)[1]), args)
+
+
+def _measure(port: int, args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from integrations.models import WebhookEvent
 
-    port = _free_port()
-    server = _start_gunicorn(port)
-    worker = None
+    asyncio.run(_load(port, _retell_requests(200, "warmup"), args.senders))  # warm both workers
+    elapsed, latencies, statuses = asyncio.run(_load(port, _retell_requests(args.events, "run"), args.senders))
+    assert set(statuses) == {204}, f"unexpected answers {set(statuses)}"
+    stored = WebhookEvent.objects.filter(event_key__contains="_run_").count()
+    print(f"ingest  POST /webhooks/retell  {args.events} events, {args.senders} concurrent senders")
+    print(f"  throughput  {args.events / elapsed:8.0f} events/s   (stored {stored})")
+    print(f"  latency     p50 {_percentile(latencies, 0.50):6.1f} ms   p99 {_percentile(latencies, 0.99):6.1f} ms"
+          f"   mean {statistics.fmean(latencies) * 1000:6.1f} ms   max {max(latencies) * 1000:6.1f} ms")
+
+    import redis
+
+    # The ingest backlog is not part of e2e: its queued dispatcher and flag go, and its events
+    # count as queued so that the e2e dispatcher does not claim them.
+    for db in (9, 10):
+        redis.Redis.from_url(os.environ["REDIS_URL"], db=db).flushdb()
+    WebhookEvent.objects.filter(provider="retell", queued_at__isnull=True).update(queued_at=timezone.now())
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "askpro", "worker", "-Q",
+         "webhooks_high,webhooks,webhooks_low", "-c", "2", "-l", "warning",
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=PROJECT_DIR, env=dict(os.environ), stdout=subprocess.DEVNULL,
+    )
     try:
-        asyncio.run(_load(port, _retell_requests(200, "warmup"), args.senders))  # warm both workers
-        elapsed, latencies, statuses = asyncio.run(_load(port, _retell_requests(args.events, "run"), args.senders))
-        assert set(statuses) == {204}, f"unexpected answers {set(statuses)}"
-        stored = WebhookEvent.objects.filter(event_key__contains="_run_").count()
-        print(f"ingest  POST /webhooks/retell  {args.events} events, {args.senders} concurrent senders")
-        print(f"  throughput  {args.events / elapsed:8.0f} events/s   (stored {stored})")
-        print(f"  latency     p50 {_percentile(latencies, 0.50):6.1f} ms   p99 {_percentile(latencies, 0.99):6.1f} ms"
-              f"   mean {statistics.fmean(latencies) * 1000:6.1f} ms   max {max(latencies) * 1000:6.1f} ms")
-
-        import redis
-
-        # The ingest backlog is not part of e2e: its queued dispatcher and flag go, and its events
-        # count as queued so that the e2e dispatcher does not claim them.
-        for db in (9, 10):
-            redis.Redis.from_url(os.environ["REDIS_URL"], db=db).flushdb()
-        WebhookEvent.objects.filter(provider="retell", queued_at__isnull=True).update(queued_at=timezone.now())
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "askpro", "worker", "-Q",
-             "webhooks_high,webhooks,webhooks_low", "-c", "2", "-l", "warning",
-             "--without-heartbeat", "--without-gossip", "--without-mingle"],
-            cwd=PROJECT_DIR, env=dict(os.environ), stdout=subprocess.DEVNULL,
-        )
         from askpro.celery import app
 
         while not app.control.ping(timeout=0.5):
@@ -227,12 +205,8 @@ def main() -> None:
         print(f"  throughput  {args.e2e_events / e2e:8.0f} events/s   ({processed.count()} processed in {e2e:.1f} s,"
               f" handler time avg {avg_ms:.1f} ms)")
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=15)
-        server.terminate()
-        server.wait(timeout=15)
-
+        worker.terminate()
+        worker.wait(timeout=15)
 
 if __name__ == "__main__":
     main()

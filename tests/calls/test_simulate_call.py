@@ -1,11 +1,10 @@
-"""manage.py simulate_call against a live gunicorn server on the test database, with a real
-Celery worker processing the call webhooks from the inbox."""
+"""manage.py simulate_call against a live web server (Granian, as in production) on the test
+database, with a real Celery worker processing the call webhooks from the inbox."""
 
 from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import sys
 import time
 from io import StringIO
 
@@ -15,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
+from askpro.webserver import granian_command
 from tests.conftest import PROJECT_DIR, wait_for, worker_env
 from tests.fixtures.calls import SALON_NUMBER
 
@@ -23,7 +23,7 @@ KEY = "key_simulator_test"
 
 @pytest.fixture
 def live_server_url(committed_db, settings):
-    """gunicorn serving the test database on a free port (the Retell key shared with this process)."""
+    """The production web server (Granian) serving the test database on a free port (the Retell key shared with this process)."""
     import socket
 
     settings.RETELL_API_KEY = KEY
@@ -31,9 +31,7 @@ def live_server_url(committed_db, settings):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**worker_env(), "RETELL_API_KEY": KEY, "RETELL_ALLOWED_IPS": ""}
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "askpro.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--log-level", "warning"], cwd=PROJECT_DIR, env=env)
+    server = subprocess.Popen(granian_command(port, workers=1), cwd=PROJECT_DIR, env=env)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -43,7 +41,7 @@ def live_server_url(committed_db, settings):
         except httpx.HTTPError:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                raise RuntimeError("gunicorn did not come up") from None
+                raise RuntimeError("the web server did not come up") from None
             time.sleep(0.2)
     try:
         yield url
