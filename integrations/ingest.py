@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import Error as DatabaseError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
@@ -114,10 +115,10 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
         logger.debug("lean webhook front hands a %s delivery to Django", provider, exc_info=True)
         return None
     try:
-        receipt = services.receive_webhook(
+        receipt = _store_on_kept_connection(lambda: services.receive_webhook(
             provider, raw_body, payload, headers=dict(request.headers), source_ip=sender,
             correlation_id=request_id,
-        )
+        ))
     except DatabaseError as exc:
         logger.warning("could not store a %s webhook, answered 503 for a redelivery: %s", provider, exc)
         response = database_unavailable(request)
@@ -129,6 +130,30 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
     for name, value in _security_headers(request.is_secure()):
         response.headers.setdefault(name, value)
     return response
+
+
+def _store_on_kept_connection(store: Callable[[], services.Receipt]) -> services.Receipt:
+    """Store on the kept database connection without Django's health check, replacing it if broken.
+
+    With ``CONN_HEALTH_CHECKS`` Django pings a kept connection (``SELECT 1``) before a request's
+    first query: a round trip that costs as much as the INSERT. Here the INSERT itself is the
+    check: if a kept connection turns out broken (server restart, idle kill), it is closed and the
+    store runs once more on a new connection. That is safe because the store is idempotent by event
+    key: if the lost attempt had committed, the second one counts a duplicate, and the sweeper
+    queues the event. A failure on a new connection is a real outage (503).
+    """
+    kept = connection.connection is not None
+    if kept:
+        # skip the ping of close_if_health_check_failed() (Django sets the flag; django-stubs omit it)
+        connection.health_check_done = True  # type: ignore[attr-defined]
+    try:
+        return store()
+    except (InterfaceError, OperationalError) as exc:
+        if not kept or connection.is_usable():  # the connection is fine: a real error
+            raise
+        logger.info("kept database connection broke (%s); storing on a new one", exc)
+        connection.close()
+        return store()
 
 
 def _wsgi_response(response: HttpResponse, request_id: str) -> tuple[str, list[tuple[str, str]], bytes]:

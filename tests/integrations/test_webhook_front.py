@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
@@ -213,3 +214,42 @@ def test_a_delivery_costs_one_statement_on_a_kept_connection(front, monkeypatch,
     connection.close()
     assert answer.status_code == 204
     assert [q["sql"].split(" ", 1)[0] for q in queries.captured_queries] == ["INSERT"]
+
+
+def test_a_kept_connection_is_not_pinged_before_the_insert(front, monkeypatch, settings):
+    settings.ASKPRO_TENANT_CACHE_SECONDS = 60
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    connection.close()
+    retell(front, body(retell_event(call_id="first")))
+    pings: list[bool] = []
+    is_usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: pings.append(True) or is_usable())
+
+    answer = retell(front, body(retell_event(call_id="second")))
+
+    connection.close()
+    assert (answer.status_code, pings) == (204, [])
+
+
+def test_a_kept_connection_killed_by_the_server_is_replaced_and_the_delivery_stored_once(front, django_app, monkeypatch, settings):
+    settings.ASKPRO_TENANT_CACHE_SECONDS = 60
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    connection.close()
+    assert retell(front, body(retell_event(call_id="before"))).status_code == 204
+    backend_pid = connection.connection.info.backend_pid
+    with psycopg.connect(**_libpq_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+
+    answer = retell(front, body(retell_event(call_id="after")))
+
+    assert (answer.status_code, django_app.calls) == (204, 0)
+    assert connection.connection.info.backend_pid != backend_pid
+    connection.close()
+    assert sorted(WebhookEvent.objects.values_list("event_key", flat=True)) == ["call_ended:after", "call_ended:before"]
+
+
+def _libpq_params() -> dict[str, Any]:
+    settings_dict = connection.settings_dict
+    params = {"dbname": settings_dict["NAME"], "user": settings_dict["USER"], "password": settings_dict["PASSWORD"],
+              "host": settings_dict["HOST"], "port": settings_dict["PORT"]}
+    return {name: value for name, value in params.items() if value}
