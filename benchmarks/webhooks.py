@@ -17,12 +17,15 @@
 
 Figures on the 2-core development machine (shared with other work, so they vary by run):
 
-    before (Django view, one Celery publish per event)   188 events/s   p50 103 ms   p99 175 ms   e2e 41/s
-    lean front + dispatch flag (five runs)                475-685/s      p50 26-40 ms p99 60-83 ms e2e 39-42/s
+    Django view, one Celery publish per event, gunicorn    188 events/s    p50 103 ms  p99 175 ms
+    lean front + dispatch flag, gunicorn gthread 2x8        475-685/s      p50 26-40   p99 60-83
+    the same under Granian 2x4 (askpro/webserver.py)        880-1,100/s    p50 15-20   p99 43-51
+    + no health-check ping on a kept connection             1,216-1,715/s  p50 9-14    p99 24-34
 
-The e2e figure is bound by the worker's processing (about 50 ms of worker time per event on this
-machine), not by ingest or dispatch. Per request the lean path costs about 1.1-1.4 ms of server
-CPU in process (three round trips: the connection health check, the INSERT, the Redis flag).
+Target: >= 500 events/s and p99 < 50 ms. End to end stays at about 40-60 events/s: it is bound by
+the worker (two processes; per event the dispatcher claim, the Celery round trip, the lock, two
+transactions and the handler), not by ingest or dispatch. Per request the lean path costs about
+0.7 ms of server CPU in process (two round trips: the INSERT and the Redis flag).
 
 Uses its own database (askpro_bench_webhooks) and Redis databases 9/10; the per-IP rate limit is
 switched off because every request comes from 127.0.0.1.
