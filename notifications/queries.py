@@ -4,6 +4,7 @@ recipients and credentials."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -126,6 +127,12 @@ def current_tenant() -> Any:
     if tenant is not None:
         return tenant
     return Tenant.objects.filter(schema_name=tenancy.current_schema()).first()
+
+
+def tenant_timezone() -> zoneinfo.ZoneInfo:
+    """The current tenant's time zone; the platform's (``TIME_ZONE``) when the schema has no tenant row."""
+    tenant = current_tenant()
+    return tenant.tzinfo if tenant is not None else zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def business_name() -> str:

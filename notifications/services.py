@@ -345,7 +345,7 @@ def _create_fallback(delivery: NotificationDelivery, now: dt.datetime) -> Notifi
         preference = queries.contact_preference(customer)
         recipient = queries.customer_address(customer, channel, preference)
         skip = _customer_skip_reason(delivery.event, channel, recipient, customer, preference)
-        tz = delivery.appointment.branch.tzinfo if delivery.appointment else queries.current_tenant().tzinfo
+        tz = delivery.appointment.branch.tzinfo if delivery.appointment else queries.tenant_timezone()
         values = (
             queries.appointment_values(delivery.appointment, delivery.language)
             if delivery.appointment is not None else {}
@@ -354,7 +354,7 @@ def _create_fallback(delivery: NotificationDelivery, now: dt.datetime) -> Notifi
         addresses = queries.business_addresses(channel)
         recipient = addresses[0] if addresses else ""
         skip = "" if recipient else Skip.NO_ADDRESS
-        tz = queries.current_tenant().tzinfo
+        tz = queries.tenant_timezone()
         values = {"business_name": queries.business_name()}
     # The fallback says what the original said; re-render only when its template is ours to fill.
     plan = _Plan(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django_tenants.utils import schema_context, tenant_context
 
 from askpro import hooks
-from notifications import services
+from notifications import queries, services
 from notifications.models import NotificationDelivery, NotificationSettings
 from tenants.services import create_tenant_user
 
@@ -62,3 +62,18 @@ def test_a_callback_request_reaches_the_business_with_the_callers_number(in_salo
     delivery = NotificationDelivery.objects.get()
     assert (delivery.event, delivery.status, delivery.subject) == ("callback_requested", "sent", "Rückruf erbeten: Max Mustermann")
     assert delivery.body == "Ein Anrufer bittet um Rückruf.\n\nName: Max Mustermann\nTelefon: +4915199999999\nAnliegen: Frage zum Färben"
+
+
+def test_the_time_zone_is_the_tenants_own_and_berlin_for_a_schema_without_a_tenant_row(salon, physio):
+    from tenants.models import Tenant
+
+    Tenant.objects.filter(pk=physio.pk).update(time_zone="Europe/Lisbon")
+    physio.refresh_from_db()
+    with tenant_context(salon):
+        salon_zone = queries.tenant_timezone()
+    with tenant_context(physio):
+        physio_zone = queries.tenant_timezone()
+    with schema_context("tenant_row_gone"):
+        fallback_zone = queries.tenant_timezone()
+
+    assert [str(zone) for zone in (salon_zone, physio_zone, fallback_zone)] == ["Europe/Berlin", "Europe/Lisbon", "Europe/Berlin"]
