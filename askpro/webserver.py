@@ -5,8 +5,8 @@ live-server tests; the Dockerfile sets the same options through Granian's enviro
 
 Why Granian and not gunicorn: the webhook intake is a burst of tiny requests, and on two cores
 gunicorn's HTTP parsing in Python cost as much CPU as our whole store path (measured in
-``benchmarks/webhooks.py``: 580 events/s, p99 65 ms under gunicorn gthread; about 1,000+
-events/s, p99 30-45 ms under Granian with the same application).
+``benchmarks/webhooks.py``: 580 events/s, p99 65 ms under gunicorn gthread; 880-1,100 events/s,
+p99 43-51 ms under Granian with the same application).
 
 ``WORKERS`` processes (``ASKPRO_WEB_WORKERS``, default 2: one per core here) each run the
 application in up to ``BLOCKING_THREADS`` Python threads (``ASKPRO_WEB_THREADS``, default 4).
