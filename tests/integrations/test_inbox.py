@@ -225,13 +225,16 @@ def test_a_suspended_tenants_events_fail_for_an_operator_instead_of_running(publ
     assert WebhookEvent.objects.get().last_error == "TenantSuspended: salon-schmidt"
 
 
-def test_the_calcom_ping_handler_records_the_ping(salon_client, salon, salon_calcom):
+def test_the_calcom_ping_handler_records_the_ping_without_a_history_row(salon_client, salon, salon_calcom):
+    with tenant_context(salon):
+        history_rows = CalcomConnection.history.count()
     post_calcom(salon_client, body(calcom_ping()))
     connection.set_schema_to_public()
 
     assert process_event(WebhookEvent.objects.get().pk) == "processed"
     with tenant_context(salon):
         assert CalcomConnection.objects.get().last_ping_at is not None
+        assert CalcomConnection.history.count() == history_rows
 
 
 def test_webhook_endpoints_refuse_get_and_rate_limit_per_source(public_client, settings):
