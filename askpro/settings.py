@@ -217,6 +217,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_TIMEZONE = "Europe/Berlin"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connection around every task unless this is set; it
+# now force-closes only every 1,000 tasks, and askpro.celery gives tasks the request lifecycle
+# (CONN_MAX_AGE, errors, health checks) instead.
+CELERY_DB_REUSE_MAX = 1000
 
 # --- auth, i18n, time -----------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from askpro.settings import *  # noqa: E402,F403
 from askpro.settings import DATABASES, LOGGING  # noqa: E402
 
 DATABASES["default"]["TEST"] = {"NAME": f"test_askpro_{_checkout}"}
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Fresh connections by default; a test that checks connection reuse starts its worker with more.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("ASKPRO_TEST_CONN_MAX_AGE", "0"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = "WARNING"

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -211,11 +212,18 @@ def worker_env() -> dict[str, str]:
 @pytest.fixture
 def live_worker(committed_db: None) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process consuming every queue, on the test database and broker."""
+    with running_worker("-c", "2") as process:
+        yield process
+
+
+@contextmanager
+def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a Celery worker on every queue with these extra options and environment; wait for its ping."""
     queues = ",".join(settings.CELERY_TASK_QUEUES_NAMES)
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "askpro", "worker", "-Q", queues,
-         "-c", "2", "-l", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=PROJECT_DIR, env=worker_env(),
+        [sys.executable, "-m", "celery", "-A", "askpro", "worker", "-Q", queues, *options,
+         "-l", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=PROJECT_DIR, env={**worker_env(), **(env or {})},
     )
     from askpro.celery import app
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -17,7 +18,7 @@ from integrations.calcom.models import CalcomConnection
 from integrations.models import WebhookEvent
 from integrations.services import sweep_stuck_events
 from tenants.models import Tenant
-from tests.conftest import wait_for
+from tests.conftest import running_worker, wait_for
 from tests.fixtures.integrations import (
     CALCOM_SECRET,
     body,
@@ -68,6 +69,32 @@ def test_a_calcom_ping_is_processed_by_a_real_worker(live_worker):
     assert event.processing_ms is not None
     with tenant_context(salon):
         assert CalcomConnection.objects.get().last_ping_at is not None
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(committed_db):
+    _salon_with_calcom()
+    client = Client(HTTP_HOST="localhost")
+    backends = []
+    # one process (solo pool) that may keep its connection, as in production (CONN_MAX_AGE 60)
+    with running_worker("--pool", "solo", env={"ASKPRO_TEST_CONN_MAX_AGE": "60"}):
+        for number in range(1, 4):
+            ping = {**calcom_ping(), "createdAt": f"2026-03-01T10:00:0{number}.000Z"}
+            assert post_calcom(client, body(ping), path="/api/calcom/webhook/salon-schmidt").status_code == 200
+            wait_for(lambda n=number: WebhookEvent.objects.filter(status="processed").count() == n)
+            backends.append(_other_backends())
+
+    assert len(backends[0]) == 1  # the worker's connection outlives its task...
+    assert backends[0] == backends[1] == backends[2]  # ...and serves the next ones
+
+
+def _other_backends() -> set[int]:
+    """PostgreSQL backends connected to the test database, except this process's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def test_events_received_while_redis_is_down_are_answered_kept_and_recovered_by_the_sweeper(live_worker, settings):
