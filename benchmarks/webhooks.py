@@ -20,12 +20,15 @@ Figures on the 2-core development machine (shared with other work, so they vary 
     Django view, one Celery publish per event, gunicorn    188 events/s    p50 103 ms  p99 175 ms
     lean front + dispatch flag, gunicorn gthread 2x8        475-685/s      p50 26-40   p99 60-83
     the same under Granian 2x4 (askpro/webserver.py)        880-1,100/s    p50 15-20   p99 43-51
-    + no health-check ping on a kept connection             1,216-1,715/s  p50 9-14    p99 24-34
+    + no health-check ping on a kept connection             1,216-1,868/s  p50 9-14    p99 20-34
 
-Target: >= 500 events/s and p99 < 50 ms. End to end stays at about 40-60 events/s: it is bound by
-the worker (two processes; per event the dispatcher claim, the Celery round trip, the lock, two
-transactions and the handler), not by ingest or dispatch. Per request the lean path costs about
-0.7 ms of server CPU in process (two round trips: the INSERT and the Redis flag).
+Target: >= 500 events/s and p99 < 50 ms. Per request the lean path costs about 0.7 ms of server
+CPU in process (two round trips: the INSERT and the Redis flag).
+
+End to end is bound by the worker (two processes; per event the Celery round trip, the advisory
+lock, three short transactions and the handler), not by ingest or dispatch: 40-60 events/s while
+Celery's Django fixup opened a new PostgreSQL connection for every task, 126-148 events/s since
+tasks keep their connection (``askpro.celery``, ``CELERY_DB_REUSE_MAX``).
 
 Uses its own database (askpro_bench_webhooks) and Redis databases 9/10; the per-IP rate limit is
 switched off because every request comes from 127.0.0.1.
