@@ -36,6 +36,15 @@ pytest_plugins = sorted(
 SALON_HOST = "salon-schmidt.localhost"
 PHYSIO_HOST = "physio-nord.localhost"
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the embedded test servers (.askpro/test-*) once every fixture is torn down, so a run
+    leaves no PostgreSQL or Redis behind. Servers given by DATABASE_URL / REDIS_URL are kept."""
+    from askpro.embedded import stop_services
+
+    stop_services(pg_name="test-pg")
+
+
 # Tables that committed_db keeps between tests (structure-like rows, not test data).
 KEEP_TABLES = {
     "django_migrations",
