@@ -65,15 +65,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_server(workers: int | None = None, threads: int | None = None, host_header: str = "127.0.0.1") -> Iterator[str]:
-    """Serve the app as in production (Granian, ``askpro.webserver``, its defaults unless given) on a free port; yields its URL."""
+def web_server(host_header: str = "127.0.0.1") -> Iterator[str]:
+    """Serve the app as in production (Granian, ``askpro.webserver``) on a free port; yields its URL."""
     import httpx
 
-    from askpro import webserver
+    from askpro.webserver import granian_command
 
     port = free_port()
-    command = webserver.granian_command(port, workers=workers or webserver.WORKERS, threads=threads or webserver.BLOCKING_THREADS)
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=dict(os.environ))  # noqa: S603
+    process = subprocess.Popen(granian_command(port), cwd=PROJECT_DIR, env=dict(os.environ))  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

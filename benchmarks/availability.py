@@ -7,7 +7,8 @@ Uses its own database (``<name>_bench_availability`` next to DATABASE_URL's), cr
 migrates it and fills a tenant "Bench Salon" with 20 staff and 1,000 appointments over the next
 14 days. Then it measures ``find_slots`` for 14 days x 20 staff in this process, starts the web
 server (Granian, as in production) on a free port, and fires ``POST /api/v2/availability/simple``
-and ``GET /api/health`` from 20 concurrent clients (one API key each, within the real per-key throttle of 60/min).
+and ``GET /api/health`` from 20 concurrent clients (one API key each, within the real per-key
+throttle of 60/min).
 
 Targets: slot search under 20 ms; availability p95 within 3x of health p95.
 """
@@ -24,6 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+from askpro import webserver
 from benchmarks._support import web_server
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -178,7 +180,7 @@ def _http(service_id: int, keys: list[str]) -> None:
     import httpx
 
     os.environ.update(DEBUG="0", LOG_LEVEL="WARNING")
-    with web_server(threads=4, host_header=HOST) as base:
+    with web_server(host_header=HOST) as base:
         day = (datetime.now() + timedelta(days=3)).date()
         if day.weekday() == 6:
             day += timedelta(days=1)
@@ -207,7 +209,7 @@ def _http(service_id: int, keys: list[str]) -> None:
             timings = [t for ts, _s in outcomes for t in ts]
             statuses = [s for _t, ss in outcomes for s in ss]
             results[kind] = (timings, statuses, elapsed)  # health runs twice: the second, warm run counts
-        print(f"HTTP: Granian 2 workers x 4 threads, {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests")
+        print(f"HTTP: Granian {webserver.WORKERS} workers x {webserver.BLOCKING_THREADS} threads, {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests")
         for kind, path in (("health", "GET /api/health"), ("availability", "POST /api/v2/availability/simple")):
             timings, statuses, elapsed = results[kind]
             p50, p95 = _percentiles(timings)

@@ -4,8 +4,7 @@
 
 1. Ingest: ``POST /webhooks/retell`` with valid signatures from 20 concurrent keep-alive senders
    against the web server as ``make run`` and the Dockerfile run it (Granian, ``askpro.webserver``)
-   on a free port: events/s,
-   p50/p99 latency. Each request takes the real path: the lean front (``integrations.ingest``)
+   on a free port: events/s, p50/p99 latency. Each request takes the real path: the lean front (``integrations.ingest``)
    verifies, stores the event with one INSERT and raises the dispatch flag; the request that
    raises it queues one ``dispatch_webhooks`` task. No worker runs in this part (as before), so
    the flag stays up and the run publishes a single task; with a worker draining, the web side
