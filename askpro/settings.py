@@ -171,6 +171,15 @@ if not DATABASE_URL:
         "use `./manage.py` (which starts the embedded services), or set DATABASE_URL."
     )
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+# "transaction" when DATABASE_URL points at PgBouncer in transaction pooling mode: the tenant's
+# search_path is then set inside every transaction (askpro/db/base.py), prepared statements and
+# server-side cursors are off, and a kept connection is pointless (the pooler keeps them).
+DATABASE_POOL_MODE = envstr("DATABASE_POOL_MODE", "session")
+if DATABASE_POOL_MODE not in {"session", "transaction"}:
+    raise RuntimeError("DATABASE_POOL_MODE must be 'session' or 'transaction'")
+DATABASES["default"]["POOL_MODE"] = DATABASE_POOL_MODE
+if DATABASE_POOL_MODE == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379")
