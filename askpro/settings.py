@@ -122,6 +122,8 @@ TENANT_LIMIT_SET_CALLS = True
 # it is a real tenant row, see tenants.services.ensure_template_tenant).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Spare copies of the template kept ready, so creating a tenant is a schema rename (tenants/schema_pool.py).
+ASKPRO_SCHEMA_POOL_SIZE = envint("ASKPRO_SCHEMA_POOL_SIZE", 2)
 EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
 
 MIDDLEWARE = [
