@@ -124,6 +124,8 @@ TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 # Spare copies of the template kept ready, so creating a tenant is a schema rename (tenants/schema_pool.py).
 ASKPRO_SCHEMA_POOL_SIZE = envint("ASKPRO_SCHEMA_POOL_SIZE", 2)
+# Schedule snapshots kept per process (most recently used tenants); a miss reloads in ~9 queries.
+ASKPRO_SNAPSHOT_CACHE_SIZE = envint("ASKPRO_SNAPSHOT_CACHE_SIZE", 256)
 EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
 
 MIDDLEWARE = [
