@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -8,14 +9,16 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django_tenants.utils import tenant_context
 
 from appointments.errors import SlotUnavailable
+from appointments.locking import lock_staff
 from appointments.models import Appointment, AppointmentSegment, Branch, Customer, Service, Staff
 from appointments.services import book_appointment, reschedule_appointment
 from tenants.models import Tenant
 from tests.appointments.conftest import MONDAY, NOW
+from tests.conftest import wait_for
 from tests.fixtures.appointments import add_hours, berlin
 
 
@@ -202,3 +205,130 @@ def test_fifty_any_staff_and_named_bookings_of_one_time_on_a_busy_machine_give_e
     with tenant_context(salon):
         assert sorted(Appointment.objects.values_list("staff_id", flat=True)) == sorted([anna.pk, ben.pk, clara.pk])
         assert AppointmentSegment.objects.filter(status="confirmed").count() == 3
+
+
+# --- a residual deadlock (a lock order the booking does not control) ------------------------
+
+
+def _wait_until_waiting_for_advisory_lock(pid: int) -> None:
+    def waiting() -> bool:
+        with connection.cursor() as cursor:  # pg_locks is live even inside a transaction
+            cursor.execute("SELECT 1 FROM pg_locks WHERE pid = %s AND locktype = 'advisory' AND NOT granted", [pid])
+            return cursor.fetchone() is not None
+
+    wait_for(waiting, timeout=120)
+
+
+def _deadlock_partner(salon: Tenant, staff: Staff, customer: Customer, booking_pid: list[int],
+                      partner_pid: list[int]) -> threading.Thread:
+    """Another transaction that holds ``staff``'s calendar lock and then waits for the row the
+    booking's caller holds: a deadlock, which PostgreSQL detects in the booking's session (this
+    one has a long ``deadlock_timeout``). Cancelled, it gives the calendar back. Its pid in
+    ``partner_pid`` says it holds the calendar."""
+
+    def run() -> None:
+        try:
+            with tenant_context(salon), transaction.atomic():
+                lock_staff([staff.pk])
+                partner_pid.append(connection.connection.info.backend_pid)
+                wait_for(lambda: booking_pid, timeout=120)
+                _wait_until_waiting_for_advisory_lock(booking_pid[0])
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL deadlock_timeout = '10min'")
+                try:
+                    with transaction.atomic():
+                        Customer.objects.select_for_update().get(pk=customer.pk)
+                except OperationalError:
+                    pass  # cancelled: give the calendar back
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _book_holding_the_customer_row(customer: Customer, service: Service, staff: Staff, booking_pid: list[int],
+                                   deadlock_timeout: str = "1s") -> str:
+    with transaction.atomic():
+        Customer.objects.select_for_update().get(pk=customer.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL deadlock_timeout = '{deadlock_timeout}'")
+        booking_pid.append(connection.connection.info.backend_pid)
+        try:
+            book_appointment(customer_id=customer.pk, service_id=service.pk, staff_id=staff.pk,
+                             starts_at=berlin(MONDAY, "10:00"), source="api", actor="api:test", now=NOW)
+            return "booked"
+        except SlotUnavailable as exc:
+            return exc.code
+
+
+def test_a_booking_that_deadlocks_twice_is_refused_as_slot_unavailable_and_changes_nothing(
+    committed_db, salon, anna, haarschnitt
+):
+    # given a partner that keeps Anna's calendar until the booking's transaction ends
+    with tenant_context(salon):
+        erika = Customer.objects.create(name="Erika Mustermann")
+    booking_pid: list[int] = []
+    partner_pid: list[int] = []
+    partner = _deadlock_partner(salon, anna, erika, booking_pid, partner_pid)
+    wait_for(lambda: partner_pid, timeout=120)
+
+    # when
+    with tenant_context(salon):
+        outcome = _book_holding_the_customer_row(erika, haarschnitt, anna, booking_pid)
+    partner.join(timeout=120)
+
+    # then
+    assert outcome == "SLOT_UNAVAILABLE"
+    with tenant_context(salon):
+        assert Appointment.objects.count() == 0
+        assert AppointmentSegment.objects.count() == 0
+
+
+class _Retried(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "retrying once" in record.getMessage():
+            self.seen.set()
+
+
+def test_a_booking_that_deadlocks_once_is_retried_and_books(committed_db, salon, anna, haarschnitt):
+    # given a partner that gives Anna's calendar back once the booking has lost the first deadlock
+    with tenant_context(salon):
+        erika = Customer.objects.create(name="Erika Mustermann")
+    booking_pid: list[int] = []
+    partner_pid: list[int] = []
+    retried = _Retried()
+    logging.getLogger("appointments.locking").addHandler(retried)
+
+    def cancel_partner_after_the_first_deadlock() -> None:
+        try:
+            if retried.seen.wait(timeout=120):
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_cancel_backend(%s)", [partner_pid[0]])
+        finally:
+            connection.close()
+
+    partner = _deadlock_partner(salon, anna, erika, booking_pid, partner_pid)
+    canceller = threading.Thread(target=cancel_partner_after_the_first_deadlock)
+    canceller.start()
+    wait_for(lambda: partner_pid, timeout=120)
+
+    # when (its deadlock_timeout leaves the canceller time to act before the retry could deadlock again)
+    try:
+        with tenant_context(salon):
+            outcome = _book_holding_the_customer_row(erika, haarschnitt, anna, booking_pid, deadlock_timeout="10s")
+    finally:
+        logging.getLogger("appointments.locking").removeHandler(retried)
+    partner.join(timeout=120)
+    canceller.join(timeout=120)
+
+    # then
+    assert retried.seen.is_set()
+    assert outcome == "booked"
+    with tenant_context(salon):
+        assert list(Appointment.objects.values_list("customer_id", "staff_id")) == [(erika.pk, anna.pk)]
