@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import phonenumbers
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -63,7 +62,6 @@ __all__ = [
     "book_appointment",
     "cancel_appointment",
     "create_series",
-    "ensure_customer",
     "find_slots",
     "reschedule_appointment",
     "transition_appointment",
@@ -289,38 +287,6 @@ def _refuse_if_blocked(decision: policies.PolicyDecision, what: str) -> None:
             details={"policy_id": decision.policy_id, "violations": list(decision.violations),
                      "hours_notice": str(decision.hours_notice)},
         )
-
-
-# --- customers ------------------------------------------------------------------------------
-
-
-def normalise_phone(phone: str, region: str = "DE") -> str:
-    """E.164 form of a phone number, or InvalidBookingRequest."""
-    try:
-        parsed = phonenumbers.parse(phone, region)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise InvalidBookingRequest(_("The phone number is not valid."), details={"phone": phone})
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def ensure_customer(*, phone: str = "", name: str = "", email: str = "", language: str = "de") -> Customer:
-    """The customer with this phone number (E.164), created if unknown; blank fields get filled."""
-    with transaction.atomic():
-        if phone:
-            phone = normalise_phone(phone)
-            customer = Customer.objects.select_for_update().filter(phone=phone).order_by("pk").first()
-            if customer is not None:
-                changed = [f for f, v in (("name", name), ("email", email)) if v and not getattr(customer, f)]
-                for field_name in changed:
-                    setattr(customer, field_name, name if field_name == "name" else email)
-                if changed:
-                    customer.save(update_fields=[*changed, "updated_at"])
-                return customer
-        if not (phone or name or email):
-            raise InvalidBookingRequest(_("A customer needs a name, phone or email."), details={"field": "customer"})
-        return Customer.objects.create(phone=phone, name=name, email=email, language=language)
 
 
 # --- booking --------------------------------------------------------------------------------
