@@ -147,10 +147,10 @@ def _fill_blanks(customer: Customer, *, name: str, email: str) -> None:
 def numbers_taken(numbers: list[str], *, exclude_pk: int | None = None) -> dict[str, Customer]:
     """Which of these normalised numbers another customer already has (main or other number)."""
     taken: dict[str, Customer] = {}
+    others = Customer.objects.all() if exclude_pk is None else Customer.objects.exclude(pk=exclude_pk)
     for number in numbers:
         owner = (
-            Customer.objects.filter(Q(phone=number) | Q(other_phones__contains=[number]))
-            .exclude(pk=exclude_pk).order_by("created_at", "id").first()
+            others.filter(Q(phone=number) | Q(other_phones__contains=[number])).order_by("created_at", "id").first()
         )
         if owner is not None:
             taken[number] = owner
