@@ -413,12 +413,13 @@ def book_for_call(
     the customer's current status when the caller already has it (spares a read)."""
     actor = actor or f"phone:{call_id}"
     with transaction.atomic():
+        # The call row before the staff calendars (the lock order of appointments.locking).
+        call, _created = _locked_call(call_id)
         appointment = booking.book_appointment(
             customer_id=customer_id, service_id=service_id, starts_at=starts_at, staff_id=staff_id,
             branch_id=branch_id, duration_minutes=duration_minutes, notes=notes, source=Appointment.Source.PHONE,
             actor=actor, now=now,
         )
-        call, _created = _locked_call(call_id)
         call.customer_id = call.customer_id or customer_id  # the first identification wins
         call.appointment_id = appointment.pk
         call.appointment_made = True
@@ -434,6 +435,7 @@ def reschedule_for_call(
     """Move an appointment through ``reschedule_appointment`` (policy included, source ``phone``)
     and record on the call that it touched this appointment."""
     with transaction.atomic():
+        _locked_call(call_id)  # the call row before the staff calendars (appointments.locking)
         result = booking.reschedule_appointment(
             appointment_id=appointment_id, new_starts_at=new_starts_at, staff_id=staff_id, reason=reason,
             source=Appointment.Source.PHONE, actor=f"phone:{call_id}", now=now,

@@ -287,21 +287,17 @@ def _apply_active(sync: BookingSync, appointment: Appointment, booking: Booking,
 
 
 def _customer_for(attendee: Attendee) -> Customer:
-    """The customer behind a Cal.com attendee: by phone, then email; created when unknown."""
+    """The customer behind a Cal.com attendee: by phone (main or other number), else by email;
+    created when unknown (through the one identity service, locked per number or address)."""
+    language = "en" if attendee.language.startswith("en") else "de"
     phone = customer_services.normalize_phone(attendee.phone_number) if attendee.phone_number else None
     if phone:
-        customer, _created = customer_services.get_or_create_caller(
-            phone, name=attendee.name, source=Customer.Source.CALCOM, actor=ACTOR,
+        return customer_services.ensure_customer(
+            phone=phone, name=attendee.name, email=attendee.email, language=language,
+            source=Customer.Source.CALCOM, actor=ACTOR,
         )
-        if attendee.email and not customer.email:
-            customer = booking_services.ensure_customer(phone=phone, email=attendee.email)
-        return customer
-    if attendee.email:
-        existing = Customer.objects.filter(email__iexact=attendee.email).order_by("created_at", "pk").first()
-        if existing is not None:
-            return existing
-    return booking_services.ensure_customer(
-        name=attendee.name, email=attendee.email, language="en" if attendee.language.startswith("en") else "de",
+    return customer_services.ensure_customer(
+        name=attendee.name, email=attendee.email, language=language, source=Customer.Source.CALCOM, actor=ACTOR,
     )
 
 

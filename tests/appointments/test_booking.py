@@ -5,9 +5,10 @@ from datetime import UTC, timedelta
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from appointments.customers import InvalidPhoneNumber, ensure_customer
 from appointments.errors import InvalidBookingRequest, SlotUnavailable
 from appointments.models import Appointment, AppointmentSegment, Service, ServiceSegment
-from appointments.services import book_appointment, ensure_customer, reschedule_appointment
+from appointments.services import book_appointment, reschedule_appointment
 from tests.appointments.conftest import MONDAY, NOW
 from tests.fixtures.appointments import berlin
 
@@ -255,5 +256,5 @@ def test_ensure_customer_finds_a_customer_by_any_spelling_of_the_phone_number(cu
     assert ensure_customer(phone="0151 12345678").pk == customer_erika.pk
     created = ensure_customer(phone="+49 30 1234567", name="Hans Meier")
     assert (created.phone, created.name) == ("+49301234567", "Hans Meier")
-    with pytest.raises(InvalidBookingRequest):
+    with pytest.raises(InvalidPhoneNumber):
         ensure_customer(phone="12")
