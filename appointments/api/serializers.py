@@ -12,7 +12,6 @@ from rest_framework.utils import html
 from appointments.availability import Slot
 from appointments.models import Appointment
 
-
 # Values the database and the calendar arithmetic can hold: outside them a clear 400, never an
 # OverflowError (9999-12-31 + 1 day) or "bigint out of range" (offset 2**63).
 FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)

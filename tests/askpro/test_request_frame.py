@@ -154,8 +154,9 @@ def database_down(settings: Any) -> Any:
 
 
 def test_the_booking_api_answers_503_json_while_the_database_is_down(committed_db, salon, physio, database_down):
-    from appointments.api_keys import create_api_key
     from django_tenants.utils import tenant_context
+
+    from appointments.api_keys import create_api_key
 
     with tenant_context(salon):
         _key, raw_key = create_api_key(name="Outage", actor="test")
