@@ -4,7 +4,6 @@ and the booking itself (Appointment). Lives in each tenant's schema."""
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
