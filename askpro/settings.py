@@ -56,6 +56,13 @@ CSRF_TRUSTED_ORIGINS = envlist(
 )
 # Host names that serve the platform (public schema) even without a Domain row.
 PUBLIC_HOSTS = envlist("ASKPRO_PUBLIC_HOSTS", "localhost,127.0.0.1,testserver")
+
+# Request bodies (askpro.request_frame): provider webhooks carry whole transcripts, clients do not.
+ASKPRO_WEBHOOK_MAX_BODY_BYTES = envint("ASKPRO_WEBHOOK_MAX_BODY_BYTES", 25 * 1024 * 1024)
+ASKPRO_MAX_BODY_BYTES = envint("ASKPRO_MAX_BODY_BYTES", 2_621_440)
+ASKPRO_MAX_JSON_DEPTH = envint("ASKPRO_MAX_JSON_DEPTH", 64)
+# Django's own limit is the largest of ours; the frame refuses earlier per path, with JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(ASKPRO_WEBHOOK_MAX_BODY_BYTES, ASKPRO_MAX_BODY_BYTES)
 BASE_DOMAIN = envstr("ASKPRO_BASE_DOMAIN", "localhost")  # tenants get <slug>.<BASE_DOMAIN>
 PUBLIC_URL = envstr("ASKPRO_PUBLIC_URL", "http://localhost:8000")
 
@@ -130,6 +137,7 @@ EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
 
 MIDDLEWARE = [
     "askpro.middleware.CorrelationIdMiddleware",
+    "askpro.request_frame.RequestFrameMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

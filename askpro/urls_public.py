@@ -20,3 +20,6 @@ urlpatterns = [
     path("", include("billing.urls_public")),
     path("", include("notifications.urls_public")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "askpro.request_frame.not_found"
+handler500 = "askpro.request_frame.server_error"

@@ -23,3 +23,6 @@ urlpatterns = [
     path("", include("billing.urls_tenant")),
     path("", include("notifications.urls_tenant")),
 ]
+
+handler404 = "askpro.request_frame.not_found"
+handler500 = "askpro.request_frame.server_error"

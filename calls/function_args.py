@@ -71,15 +71,24 @@ def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[N
         return match.item
     if match.is_ambiguous:
         error = ValidationFailed(match.question, details={
-            "query": str(query), "candidates": [{"id": c.pk, "name": c.name} for c in match.candidates],
+            "query": _said(query), "candidates": [{"id": c.pk, "name": c.name} for c in match.candidates],
         })
         error.code = ambiguous_code
         raise error
     names = ", ".join(item.name for item in items[:8])
+    said = _said(query)
     raise not_found(
-        pgettext("voice", "%(query)s habe ich nicht gefunden. Zur Auswahl stehen: %(names)s.") % {"query": query, "names": names},
-        details={"query": str(query), "options": [item.name for item in items]},
+        pgettext("voice", "%(query)s habe ich nicht gefunden. Zur Auswahl stehen: %(names)s.") % {"query": said, "names": names},
+        details={"query": said, "options": [item.name for item in items[:20]]},
     )
+
+
+SAID_CHARS = 80  # what a caller said, repeated back: a name, never a whole pasted text
+
+
+def _said(query: Any) -> str:
+    text = " ".join(str(query).split())
+    return text if len(text) <= SAID_CHARS else text[: SAID_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def check_customer(request_call: FunctionCall) -> dict[str, Any]:
 @retell_function("request_callback")
 def request_callback(request_call: FunctionCall) -> dict[str, Any]:
     """Queue a callback when the agent cannot help (no slot, the caller wants a person)."""
-    number = request_call.caller_number
+    number = request_call.callback_number
     if number is None:
         return {
             "success": False, "error": {"code": "PHONE_MISSING", "message": "phone_number missing", "details": {}},
@@ -329,8 +329,17 @@ def _booking_refusal(error: DomainError, *, cancellation: bool = False) -> dict[
 
 
 def _customer_for_booking(request_call: FunctionCall) -> Customer:
-    """The caller's customer record (a first-time caller becomes a lead; a given name fills an empty one)."""
+    """The caller's customer record (a first-time caller becomes a lead; a given name fills an empty one).
+
+    The caller ID decides; a different stated number is used only for a new caller (neither
+    number known yet), never to book in the name of an existing customer."""
     number = request_call.caller_number
+    stated = request_call.stated_number
+    if request_call.caller_id and stated and stated != request_call.caller_id and (
+        customer_services.find_customer_by_phone(request_call.caller_id) is None
+        and customer_services.find_customer_by_phone(stated) is None
+    ):
+        number = stated
     name = _caller_name(request_call)
     if number:
         caller, _created = customer_services.get_or_create_caller(number, name=name, actor=request_call.actor)
@@ -355,6 +364,14 @@ def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
     assert starts_at is not None
 
     def book() -> dict[str, Any]:
+        earlier = queries.booked_in_call(request_call.call_id, service_id=wish.service.pk, starts_at=starts_at)
+        if earlier is not None:  # "10.30" after "10:30": the same booking, not a second one
+            return {
+                "success": True, "already_booked": True, "appointment_id": earlier.pk,
+                "customer_id": earlier.customer_id, "appointment": queries.describe_appointment(earlier),
+                "message": speech.already_booked(earlier.starts_at, earlier.branch.tzinfo, earlier.service.name,
+                                                 earlier.staff.name),
+            }
         customer = _customer_for_booking(request_call)
         booked = services.book_for_call(
             call_id=request_call.call_id, customer_id=customer.pk, service_id=wish.service.pk,
@@ -363,7 +380,7 @@ def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
         )
         appointment = Appointment.objects.select_related("service", "staff", "branch").get(pk=booked.pk)
         return {
-            "success": True, "appointment_id": appointment.pk, "customer_id": customer.pk,
+            "success": True, "already_booked": False, "appointment_id": appointment.pk, "customer_id": customer.pk,
             "appointment": queries.describe_appointment(appointment),
             "message": speech.booked(appointment.starts_at, appointment.branch.tzinfo, appointment.service.name,
                                      appointment.staff.name),
