@@ -384,6 +384,7 @@ if STRIPE_API_KEY and not STRIPE_WEBHOOK_SECRET:
     warnings.warn(_stripe_problem, stacklevel=1)
 CALCOM_API_URL = envstr("CALCOM_API_URL", "https://api.cal.com")  # per-tenant override possible
 CALCOM_SLOTS_CACHE_SECONDS = envint("CALCOM_SLOTS_CACHE_SECONDS", 60)
+CALCOM_TIMEOUT_SECONDS = float(envstr("CALCOM_TIMEOUT_SECONDS", "10"))  # read timeout of one Cal.com request
 CALCOM_PUSH_MAX_ATTEMPTS = envint("CALCOM_PUSH_MAX_ATTEMPTS", 8)  # then the sync stays "failed" for an operator
 CALCOM_PUSH_RETRY_BASE_SECONDS = envint("CALCOM_PUSH_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped
 CALCOM_PUSH_RETRY_MAX_SECONDS = envint("CALCOM_PUSH_RETRY_MAX_SECONDS", 3600)
