@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
@@ -401,8 +403,16 @@ RETELL_RATE_LIMIT_PER_MINUTE = envint("RETELL_RATE_LIMIT_PER_MINUTE", 100)
 
 STRIPE_API_KEY = envstr("STRIPE_API_KEY")
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET")
+if STRIPE_API_KEY and not STRIPE_WEBHOOK_SECRET:
+    # Every Stripe event would be refused with 401: top-ups paid but never credited.
+    _stripe_problem = ("STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not: every Stripe webhook would be "
+                       "refused (401) and paid top-ups never credited. Set the endpoint's signing secret (whsec_...).")
+    if ENVIRONMENT == "production":
+        raise ImproperlyConfigured(_stripe_problem)
+    warnings.warn(_stripe_problem, stacklevel=1)
 CALCOM_API_URL = envstr("CALCOM_API_URL", "https://api.cal.com")  # per-tenant override possible
 CALCOM_SLOTS_CACHE_SECONDS = envint("CALCOM_SLOTS_CACHE_SECONDS", 60)
+CALCOM_TIMEOUT_SECONDS = float(envstr("CALCOM_TIMEOUT_SECONDS", "10"))  # read timeout of one Cal.com request
 CALCOM_PUSH_MAX_ATTEMPTS = envint("CALCOM_PUSH_MAX_ATTEMPTS", 8)  # then the sync stays "failed" for an operator
 CALCOM_PUSH_RETRY_BASE_SECONDS = envint("CALCOM_PUSH_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped
 CALCOM_PUSH_RETRY_MAX_SECONDS = envint("CALCOM_PUSH_RETRY_MAX_SECONDS", 3600)

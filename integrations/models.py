@@ -26,9 +26,12 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed", _("Processed")
         FAILED = "failed", _("Failed")
         IGNORED = "ignored", _("Ignored")
+        MALFORMED = "malformed", _("Malformed")
 
     PENDING_STATUSES = (Status.RECEIVED, Status.PROCESSING)
-    FINAL_STATUSES = (Status.PROCESSED, Status.IGNORED)
+    # malformed: a handler found required fields missing; the same body can never succeed, so it
+    # is kept for inspection and never retried.
+    FINAL_STATUSES = (Status.PROCESSED, Status.IGNORED, Status.MALFORMED)
 
     provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices)
     event_key = models.CharField(

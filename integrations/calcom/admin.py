@@ -18,6 +18,7 @@ from askpro.admin_sites import tenant_admin_site
 from askpro.tenancy import delay_on_commit
 from integrations.calcom.models import (
     BookingSync,
+    BookingTombstone,
     CalcomConnection,
     DriftRecord,
     EventTypeMapping,
@@ -159,3 +160,18 @@ def _show_sync_on_appointments() -> None:
 
 
 _show_sync_on_appointments()
+
+
+@admin.register(BookingTombstone, site=tenant_admin_site)
+class BookingTombstoneAdmin(ModelAdmin):
+    """Read-only evidence: Cal.com bookings cancelled before AskPro knew them (never imported)."""
+
+    list_display = ("booking_uid", "status", "reason", "created_at")
+    search_fields = ("booking_uid",)
+    readonly_fields = ("booking_uid", "status", "reason", "remote_updated_at", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
