@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -77,6 +78,11 @@ SHARED_APPS = [
     "drf_spectacular",
     "guardian",
     "simple_history",
+    # Login lockout and second factor: their tables live in every schema that has a login.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # platform (public schema) domains
     "tenants",
     "integrations",
@@ -91,6 +97,10 @@ TENANT_APPS = [
     "django.contrib.admin",
     "guardian",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # business (tenant schema) domains
     "appointments",
     "calls",
@@ -133,10 +143,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.SuspendedTenantMiddleware",
+    # Last, so a locked-out login is answered with the lockout page (axes' documented order).
+    "axes.middleware.AxesMiddleware",
 ]
 
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
@@ -225,6 +238,8 @@ CELERY_DB_REUSE_MAX = 1000
 # --- auth, i18n, time -----------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -234,6 +249,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# Admin login lockout (django-axes, database handler: the attempts live in the schema of the host
+# where the login happens). A username is locked after N failures from anywhere, an address after
+# N failures for any usernames; `manage.py unlock_login` or the admin's "Login lockouts" page
+# lifts it before the cool-off ends.
+AXES_ENABLED = envbool("ASKPRO_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = envint("ASKPRO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("ASKPRO_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # registered with our two admin sites instead (askpro/admin_sites.py)
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "askpro.admin_auth.login_username"
+# Second factor (django-otp): required for platform operators, offered to tenant logins.
+OTP_TOTP_ISSUER = envstr("ASKPRO_OTP_ISSUER", "AskPro")
+OTP_STATIC_THROTTLE_FACTOR = 1
+ASKPRO_RECOVERY_CODES = 10
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]

@@ -10,6 +10,7 @@ from django_tenants.utils import tenant_context
 from appointments.models import Customer
 from tenants import services
 from tests.conftest import PHYSIO_HOST, SALON_HOST, wait_for
+from tests.fixtures.security import login_operator
 
 
 def test_rows_written_in_one_tenant_are_invisible_in_the_other(salon, physio):
@@ -103,7 +104,7 @@ def test_the_platform_dashboard_shows_the_tenant_count_to_an_operator(public_ten
 
     create_operator(email="op@askpro.example", password="op-pass-123!")
     client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
-    client.post("/admin/login/", {"username": "op@askpro.example", "password": "op-pass-123!"})
+    login_operator(client, "op@askpro.example", "op-pass-123!")
 
     response = client.get("/admin/")
 
