@@ -8,6 +8,7 @@ live in the schema of the host where the login happens, like the users they belo
 from __future__ import annotations
 
 import base64
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,3 +193,32 @@ def locked_out_usernames() -> list[str]:
             .values_list("username", flat=True)
         )
     )
+
+
+def is_operator_session(request: HttpRequest) -> bool:
+    """A platform operator logged into the platform admin on the public host, second factor shown."""
+    from django_tenants.utils import get_public_schema_name
+
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.schema_name != get_public_schema_name():
+        return False
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_active or not user.is_staff:
+        return False
+    if not (user.is_superuser or user.groups.filter(name="operator").exists()):
+        return False
+    return is_verified(user)
+
+
+def has_bearer_token(request: HttpRequest, expected: str) -> bool:
+    """``Authorization: Bearer <token>`` equal to a configured token (never true when unset)."""
+    if not expected:
+        return False
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+def is_operator_request(request: HttpRequest, token: str) -> bool:
+    """Operator session, or the operations bearer token (monitoring, load balancer probes)."""
+    return has_bearer_token(request, token) or is_operator_session(request)

@@ -373,6 +373,9 @@ UNFOLD = {
 
 DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
+# Bearer token for /api/health/detailed and the diagnostics probe (monitoring); empty: operators'
+# platform-admin sessions only.
+HEALTH_TOKEN = envstr("ASKPRO_HEALTH_TOKEN")
 
 # --- notifications --------------------------------------------------------------------------
 # "outbox" records messages (admin + log) and sends nothing; "live" talks to SMTP/Twilio/Telegram.
