@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 from django.templatetags.static import static
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 from askpro.env import database_from_url, envbool, envint, envlist, envstr
@@ -77,6 +78,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our origin (CSP: no CDN)
+    "csp",
     "guardian",
     "simple_history",
     # Login lockout and second factor: their tables live in every schema that has a login.
@@ -138,6 +141,7 @@ MIDDLEWARE = [
     "askpro.middleware.CorrelationIdMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "askpro.csp.AskProCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -166,6 +170,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the few inline scripts
             ],
             "builtins": ["askpro.display_tags"],
         },
@@ -305,6 +310,25 @@ SECURE_SSL_REDIRECT = HTTPS and envbool("ASKPRO_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_REDIRECT_EXEMPT = [r"^api/health"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+# A strict Content-Security-Policy for every response (askpro/csp.py adds 'unsafe-eval' on /admin/
+# for unfold's Alpine.js). Inline scripts need {{ CSP_NONCE }}; styles may be inline (unfold and
+# Swagger UI set style attributes), images may be data: URIs (icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- API ------------------------------------------------------------------------------------
 
@@ -321,6 +345,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Booking, availability and voice-agent endpoints of the AskPro back office.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- logging --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """URLs of the platform host (public schema): platform admin, health, incoming webhooks."""
 
+from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
 
