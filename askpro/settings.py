@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
-from django.templatetags.static import static
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from askpro.env import database_from_url, envbool, envint, envlist, envstr
