@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
@@ -85,8 +87,15 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our origin (CSP: no CDN)
+    "csp",
     "guardian",
     "simple_history",
+    # Login lockout and second factor: their tables live in every schema that has a login.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # platform (public schema) domains
     "tenants",
     "integrations",
@@ -101,6 +110,10 @@ TENANT_APPS = [
     "django.contrib.admin",
     "guardian",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # business (tenant schema) domains
     "appointments",
     "calls",
@@ -142,16 +155,20 @@ MIDDLEWARE = [
     "askpro.request_frame.RequestFrameMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "askpro.csp.AskProCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.SuspendedTenantMiddleware",
+    # Last, so a locked-out login is answered with the lockout page (axes' documented order).
+    "axes.middleware.AxesMiddleware",
 ]
 
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
@@ -167,6 +184,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the few inline scripts
             ],
             "builtins": ["askpro.display_tags"],
         },
@@ -250,6 +268,8 @@ CELERY_DB_REUSE_MAX = 1000
 # --- auth, i18n, time -----------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -259,6 +279,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# Admin login lockout (django-axes, database handler: the attempts live in the schema of the host
+# where the login happens). A username is locked after N failures from anywhere, an address after
+# N failures for any usernames; `manage.py unlock_login` or the admin's "Login lockouts" page
+# lifts it before the cool-off ends.
+AXES_ENABLED = envbool("ASKPRO_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = envint("ASKPRO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("ASKPRO_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # registered with our two admin sites instead (askpro/admin_sites.py)
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "askpro.admin_auth.login_username"
+# Second factor (django-otp): required for platform operators, offered to tenant logins.
+OTP_TOTP_ISSUER = envstr("ASKPRO_OTP_ISSUER", "AskPro")
+OTP_STATIC_THROTTLE_FACTOR = 1
+ASKPRO_RECOVERY_CODES = 10
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -294,6 +333,25 @@ SECURE_SSL_REDIRECT = HTTPS and envbool("ASKPRO_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_REDIRECT_EXEMPT = [r"^api/health"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+# A strict Content-Security-Policy for every response (askpro/csp.py adds 'unsafe-eval' on /admin/
+# for unfold's Alpine.js). Inline scripts need {{ CSP_NONCE }}; styles may be inline (unfold and
+# Swagger UI set style attributes), images may be data: URIs (icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- API ------------------------------------------------------------------------------------
 
@@ -310,6 +368,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Booking, availability and voice-agent endpoints of the AskPro back office.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- logging --------------------------------------------------------------------------------
@@ -369,6 +430,9 @@ UNFOLD = {
 
 DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
+# Bearer token for /api/health/detailed and the diagnostics probe (monitoring); empty: operators'
+# platform-admin sessions only.
+HEALTH_TOKEN = envstr("ASKPRO_HEALTH_TOKEN")
 
 # --- notifications --------------------------------------------------------------------------
 # "outbox" records messages (admin + log) and sends nothing; "live" talks to SMTP/Twilio/Telegram.

@@ -17,6 +17,9 @@ TENANT_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "billing": ("view", "add"),
         "integrations": ("view",),
         "tenants": ("view",),
+        # Login security: see and lift lockouts, turn off a lost authenticator app.
+        "axes": ("view", "delete"),
+        "otp_totp": ("view", "delete"),
     },
     "manager": {
         **{app: ALL for app in TENANT_BUSINESS_APPS},
@@ -41,6 +44,8 @@ PLATFORM_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "integrations": ALL,
         "billing": ALL,
         "auth": ("view",),
+        "axes": ("view", "delete"),
+        "otp_totp": ("view", "delete"),
     },
 }
 
