@@ -372,7 +372,7 @@ class _Parser:
                 return
             if self.day_of_month():
                 return
-            if token.kind == "num" and self.expect != "date" and self.hour_alone():
+            if token.kind == "num" and self.hour_alone():
                 return
             return
         self.words()
