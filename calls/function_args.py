@@ -33,8 +33,16 @@ from calls.german_dates import (
     understood,
 )
 from calls.german_dates import parse_date as parse_date  # views read a day the caller names
-from calls.german_when import NotUnderstood, Understood, combine, pick_readings
+from calls.german_when import (
+    DAYPARTS,
+    NotUnderstood,
+    Understood,
+    combine,
+    parse_daypart_hours,
+    pick_readings,
+)
 from calls.matching import match_name
+from calls.models import VoiceSettings
 
 # What agents call the arguments (prompts differ; the first non-empty one wins).
 SERVICE_ARGS = ("service", "service_name", "service_id", "dienstleistung", "leistung")
@@ -235,6 +243,27 @@ def opening_span(day: dt.date, branch_ids: Sequence[int]) -> tuple[dt.time, dt.t
     return span
 
 
+_dayparts: dict[str, tuple[float, dict[str, tuple[dt.time, dt.time]]]] = {}
+
+
+def daypart_windows() -> dict[str, tuple[dt.time, dt.time]]:
+    """The tenant's parts of the day (``VoiceSettings.daypart_hours`` over ``german_when.DAYPARTS``);
+    read only when a caller names one, then cached briefly."""
+    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    schema = current_schema()
+    cached = _dayparts.get(schema)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    own = VoiceSettings.objects.values_list("daypart_hours", flat=True).first()
+    try:
+        windows = {**DAYPARTS, **parse_daypart_hours(own)}
+    except ValueError:  # saved around the admin's validation: the defaults rather than no answer
+        windows = dict(DAYPARTS)
+    if ttl:
+        _dayparts[schema] = (time.monotonic() + ttl, windows)
+    return windows
+
+
 def _understood_args(raw_date: Any, raw_time: Any, today: dt.date) -> Understood:
     """The date argument and the time argument read together (each may hold both: "übermorgen um
     15 Uhr" in ``date``); the part that cannot be read is asked again, never dropped."""
@@ -305,7 +334,10 @@ def _when(found: Understood, tz: zoneinfo.ZoneInfo, hours: Callable[[dt.date], t
         return When(day, None, until=until, window=(at, end), daypart=found.daypart)
     if times:
         return When(day, local_datetime(day, times[0], tz), daypart=found.daypart)
-    return When(day, None, until=until, window=found.window, daypart=found.daypart)
+    window = found.window
+    if found.daypart is not None and window == DAYPARTS.get(found.daypart):
+        window = daypart_windows()[found.daypart]  # "vormittags" as this business means it
+    return When(day, None, until=until, window=window, daypart=found.daypart)
 
 
 def duration_arg(value: Any) -> int | None:

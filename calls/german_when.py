@@ -51,6 +51,33 @@ DAYPARTS: dict[str, tuple[dt.time, dt.time]] = {
     "nach der arbeit": (dt.time(17, 0), dt.time(20, 0)),
     "vor der arbeit": (dt.time(7, 0), dt.time(9, 0)),
 }
+
+
+def parse_daypart_hours(value: object) -> dict[str, tuple[dt.time, dt.time]]:
+    """A tenant's own parts of the day (``{"vormittags": "09:00-12:00"}``) as windows; raises
+    ValueError for an unknown name or a window that is not ``HH:MM-HH:MM`` with start < end."""
+    if not value:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("erwartet wird ein Objekt wie {\"vormittags\": \"09:00-12:00\"}")
+    windows: dict[str, tuple[dt.time, dt.time]] = {}
+    for name, span in value.items():
+        key = fold(str(name)).strip()
+        if key not in DAYPARTS:
+            raise ValueError(f"{name}: keine von {', '.join(DAYPARTS)}")
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", str(span))
+        if match is None:
+            raise ValueError(f"{name}: {span!r} ist nicht HH:MM-HH:MM")
+        try:
+            start, end = dt.time(int(match[1]), int(match[2])), dt.time(int(match[3]), int(match[4]))
+        except ValueError:
+            raise ValueError(f"{name}: {span!r} ist keine Uhrzeit") from None
+        if start >= end:
+            raise ValueError(f"{name}: {span!r} endet nicht nach dem Beginn")
+        windows[key] = (start, end)
+    return windows
+
+
 _DAYPART_WORDS = {
     "frueh": "frueh", "frueher": "frueh", "morgens": "morgens", "vormittag": "vormittags",
     "vormittags": "vormittags", "mittag": "mittags", "mittags": "mittags", "mittagszeit": "mittags",

@@ -114,3 +114,16 @@ def test_an_iso_datetime_with_offset_is_taken_as_given():
     moment = parse_datetime("2025-10-27T14:00:00+01:00", None, tz=BERLIN)
 
     assert moment.astimezone(dt.UTC).isoformat() == "2025-10-27T13:00:00+00:00"
+
+
+def test_a_tenants_parts_of_the_day_are_checked_windows():
+    from calls.german_when import parse_daypart_hours
+
+    assert parse_daypart_hours({"Vormittags": "09:00-12:00", "nach der Arbeit": "17:30 - 20:00"}) == {
+        "vormittags": (dt.time(9, 0), dt.time(12, 0)), "nach der arbeit": (dt.time(17, 30), dt.time(20, 0)),
+    }
+    assert parse_daypart_hours({}) == {}
+    for bad in ({"nachmittag": "12:00-18:00"}, {"abends": "18-22"}, {"abends": "22:00-18:00"}, {"abends": "25:00-26:00"},
+                ["vormittags"]):
+        with pytest.raises(ValueError):
+            parse_daypart_hours(bad)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from appointments.models import Appointment, Customer
 from tests.fixtures.appointments import add_hours, berlin
@@ -169,3 +169,55 @@ def test_anfang_naechster_woche_offers_times_on_those_days(salon, salon_client, 
     assert (body["requested"]["date"], body["requested"]["date_until"]) == (monday.isoformat(), tuesday.isoformat())
     assert [(t["date"], t["start"]) for t in body["free_times"]] == [
         (monday.isoformat(), "12:00"), (monday.isoformat(), "13:00"), (tuesday.isoformat(), "12:00")]
+
+
+def test_um_acht_is_the_evening_at_a_branch_open_from_noon(salon, salon_client, salon_booking):
+    # given: on Sundays only Ben works, from 12:00 to 22:00
+    add_hours(salon_booking["ben"], salon_booking["branch"], [6], "12:00", "22:00")
+    sunday = _next(6)
+
+    # when
+    response = function_call(salon_client, "check-availability",
+                             {"service": "Haarschnitt", "date": "nächsten Sonntag", "time": "um acht"})
+
+    # then
+    body = response.json()
+    assert (body["requested"]["date"], body["requested"]["time"]) == (sunday.isoformat(), "20:00")
+    assert (body["available"], body["slot"]["start"], body["slot"]["staff"]) == (True, "20:00", "Ben Wagner")
+
+
+def test_a_business_can_say_what_vormittags_means_for_it(salon, salon_client, salon_booking):
+    # given: Salon Schmidt's mornings are 10:00-11:00 for the agent
+    from django_tenants.utils import tenant_context
+
+    from calls.models import VoiceSettings
+
+    with tenant_context(salon):
+        VoiceSettings.objects.create(daypart_hours={"vormittags": "10:00-11:00"})
+    tuesday = _next(1)
+
+    # when
+    response = function_call(salon_client, "check-availability",
+                             {"service": "Haarschnitt", "date": "nächsten Dienstag", "time": "vormittags"})
+
+    # then
+    body = response.json()
+    assert (body["requested"]["time_from"], body["requested"]["time_until"]) == ("10:00", "11:00")
+    assert [(t["date"], t["start"]) for t in body["free_times"]] == [(tuesday.isoformat(), "10:00")]
+
+
+def test_a_part_of_the_day_that_is_not_a_window_is_refused_in_the_settings(in_salon):
+    from django.core.exceptions import ValidationError
+
+    from calls.models import VoiceSettings
+
+    settings = VoiceSettings(daypart_hours={"vormittags": "12:00-09:00"})
+
+    try:
+        with translation.override("de"):
+            settings.full_clean()
+    except ValidationError as refused:
+        assert refused.message_dict["daypart_hours"] == ["Ungültige Tageszeit: vormittags: '12:00-09:00' endet nicht nach dem Beginn"]
+    else:
+        raise AssertionError("a window that ends before it starts was accepted")
+    assert VoiceSettings.objects.count() == 0
