@@ -309,6 +309,8 @@ def resolve_when(
         )
         error.code = "DATE_IN_PAST"
         raise error
+    if require_time and when.starts_at is None and when.until is not None:
+        raise _missing("date", pgettext("voice", "An welchem Tag genau möchten Sie kommen?"))
     if require_time and when.starts_at is None:
         raise _missing("time", pgettext("voice", "Um wie viel Uhr möchten Sie kommen?"))
     return when

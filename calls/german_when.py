@@ -88,7 +88,7 @@ _FILLER = frozenset({
     "am", "an", "den", "dem", "der", "die", "das", "des", "im", "um", "gegen", "so", "etwa", "ca", "circa",
     "ungefaehr", "bitte", "also", "ja", "gerne", "gern", "dann", "vielleicht", "termin", "einen", "uhrzeit",
     "datum", "zum", "zur", "fuer", "auf", "wie", "waere", "es", "geht", "moeglich", "hm", "aeh", "oh", "mal",
-    "genau", "lieber", "eher", "doch", "schon", "wieder", "beginn", "start", "und",
+    "genau", "lieber", "eher", "doch", "schon", "wieder", "beginn", "start", "und", "noch",
 })
 _NEXT = frozenset({"naechsten", "naechste", "naechster", "naechstes", "kommenden", "kommende", "kommender",
                    "kommendes", "folgenden", "folgende"})
@@ -740,7 +740,7 @@ class _Parser:
     def part_of_week(self, word: str) -> None:
         # "Anfang nächster Woche": Monday-Tuesday; "Mitte": Tuesday-Thursday; "Ende": Thursday-Saturday
         self.i += 1
-        self.skip_words("der", "dieser", "diese")
+        self.skip_words("der", "dieser", "diese", "des", "dieses", "diesen")
         offset = 0
         if self.word() in _NEXT or self.word() in ("naechster",):
             offset = 1
@@ -750,9 +750,10 @@ class _Parser:
             self.i += 1
         elif self.word() in _THIS:
             self.i += 1
+        if self.word() in MONTHS or self.word() in ("monats", "monat"):
+            self.part_of_month(word, offset)
+            return
         if self.word() not in ("woche",):
-            if self.word() in ("monats", "monat"):
-                raise self.fail("date", "part of a month")
             raise self.fail("date", "part of what")
         self.i += 1
         spans = {"anfang": (0, 1), "mitte": (1, 3), "ende": (3, 5)}
@@ -761,6 +762,27 @@ class _Parser:
         first, last = monday + dt.timedelta(days=start), monday + dt.timedelta(days=end)
         if offset == 0 and last < self.today:
             first, last = first + dt.timedelta(days=7), last + dt.timedelta(days=7)
+        self.set_day(max(first, self.today), last)
+
+    def part_of_month(self, word: str, offset: int) -> None:
+        """"Anfang Januar" (1st-10th), "Mitte des Monats" (11th-20th), "Ende nächsten Monats" (21st-last)."""
+        named = self.word() in MONTHS
+        if named:
+            month = MONTHS[self.word()]
+            year = self.today.year + (1 if month < self.today.month else 0)
+        else:
+            month, year = self.today.month + offset, self.today.year
+            if month > 12:
+                month, year = month - 12, year + 1
+        self.i += 1
+        first_of_next = dt.date(year + (month == 12), month % 12 + 1, 1)
+        spans = {"anfang": (1, 10), "mitte": (11, 20), "ende": (21, (first_of_next - dt.timedelta(days=1)).day)}
+        start, end = spans[word]
+        first, last = dt.date(year, month, start), dt.date(year, month, end)
+        if last < self.today and named:  # "Anfang Dezember" said on 30 December: next year's
+            first, last = first.replace(year=year + 1), last.replace(year=year + 1)
+        if last < self.today:
+            raise self.fail("date", "that part of the month is past")
         self.set_day(max(first, self.today), last)
 
     def quarter(self, word: str) -> None:

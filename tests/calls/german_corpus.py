@@ -38,7 +38,7 @@ CATEGORIES = {
     "monate": "months by name and short name",
     "wochentage": "weekdays with and without nächste(n)/kommende(n)/diese(n)",
     "in_n_tagen": "in N Tagen/Wochen, Wochentag in N Wochen, heute/morgen/übermorgen",
-    "wochenbereiche": "Anfang/Mitte/Ende (nächster) Woche, Wochenende, ganze Wochen",
+    "wochenbereiche": "Anfang/Mitte/Ende (nächster) Woche, Wochenende, ganze Wochen, Anfang/Mitte/Ende eines Monats",
     "numerische_daten": "numeric dates with and without year and final dot",
     "wochentag_mit_datum": "a weekday with a date (checked, asked back when they disagree)",
     "tag_und_zeit": "day plus time in one phrase",
@@ -302,6 +302,13 @@ wochenbereiche | sat_dst | Ende der Woche | 2026-03-28
 wochenbereiche | dec30 | Anfang nächster Woche | 2027-01-04..2027-01-05
 wochenbereiche | dec30 | am Wochenende | 2027-01-02..2027-01-03
 wochenbereiche | dec30 | nächste Woche | 2027-01-04..2027-01-10
+wochenbereiche | tue | Anfang Januar | 2027-01-01..2027-01-10
+wochenbereiche | tue | Mitte Januar | 2027-01-11..2027-01-20
+wochenbereiche | tue | Ende Februar | 2027-02-21..2027-02-28
+wochenbereiche | tue | Ende des Monats | 2026-12-21..2026-12-31
+wochenbereiche | tue | Anfang nächsten Monats | 2027-01-01..2027-01-10
+wochenbereiche | tue | Mitte Dezember | 2026-12-11..2026-12-20
+wochenbereiche | dec30 | Anfang Dezember | 2027-12-01..2027-12-10
 numerische_daten | tue | 28.12. | 2026-12-28
 numerische_daten | tue | 28.12 | 2026-12-28
 numerische_daten | tue | 28.12.2026 | 2026-12-28
@@ -438,7 +445,7 @@ unverstanden | tue | 15 Uhr morgens | ! time
 unverstanden | tue | am 32. | ! date
 unverstanden | tue | um 10:61 | ! time
 unverstanden | tue | in Tagen | ! date
-unverstanden | tue | Ende des Monats | ! date
+unverstanden | tue | Ende letzter Woche | ! date
 unverstanden | tue | 28. Dezember um sechzehn Uhr siebzig | ! time
 """
 

@@ -221,3 +221,29 @@ def test_a_part_of_the_day_that_is_not_a_window_is_refused_in_the_settings(in_sa
     else:
         raise AssertionError("a window that ends before it starts was accepted")
     assert VoiceSettings.objects.count() == 0
+
+
+def test_a_booking_wish_for_a_range_of_days_asks_for_the_day(salon, salon_client, salon_booking):
+    count = Appointment.objects.count()
+
+    response = function_call(salon_client, "collect-appointment",
+                             {"service": "Haarschnitt", "date": "Anfang nächster Woche um 10", "name": "Erika"})
+
+    body = response.json()
+    assert (body["success"], body["error"]["code"]) == (False, "DATE_MISSING")
+    assert body["message"] == "An welchem Tag genau möchten Sie kommen?"
+    assert Appointment.objects.count() == count
+
+
+def test_anfang_naechster_woche_um_10_offers_ten_oclock_on_those_days(salon, salon_client, salon_booking):
+    today = timezone.localdate()
+    monday = today + timedelta(days=7 - today.weekday())
+
+    response = function_call(salon_client, "check-availability",
+                             {"service": "Haarschnitt", "date": "Anfang nächster Woche", "time": "10 Uhr"})
+
+    body = response.json()
+    tuesday = monday + timedelta(days=1)
+    assert (body["requested"]["time_from"], body["requested"]["time_until"]) == ("10:00", "10:01")
+    assert [(t["date"], t["start"]) for t in body["free_times"]] == [
+        (monday.isoformat(), "10:00"), (tuesday.isoformat(), "10:00")]
