@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from askpro.env import database_from_url, envbool, envint, envlist, envstr
@@ -153,6 +154,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "builtins": ["askpro.display_tags"],
         },
     }
 ]
@@ -243,6 +245,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Project-wide static files (favicon, vendored front-end libraries shared by several apps).
+STATICFILES_DIRS = [BASE_DIR / "askpro" / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
@@ -324,6 +328,9 @@ UNFOLD = {
     "SITE_TITLE": "AskPro",
     "SITE_HEADER": "AskPro",
     "SITE_SYMBOL": "support_agent",
+    "SITE_FAVICONS": [
+        {"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("askpro/favicon.svg")},
+    ],
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
