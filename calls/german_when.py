@@ -611,7 +611,7 @@ class _Parser:
                 raise self.fail("date", "a whole month")
             return  # before a weekday: "nächsten Dienstag" is the next Tuesday
         if word in ("woche", "wochenende"):
-            self.week(word, 0 if word == "wochenende" else 0, bare=True)
+            self.week(word, 0, bare=True)
             return
         if word in ("anfang", "mitte", "ende"):
             self.part_of_week(word)
@@ -630,9 +630,9 @@ class _Parser:
             self.set_daypart("vor der arbeit")
             self.i += 3
             return
-        if word == "nach" and self.word(1) in ("feierabend", "dienstschluss", "der"):
+        if word == "nach" and self.word(1) in ("feierabend", "dienstschluss"):
             self.set_daypart("nach der arbeit")
-            self.i += 2 if self.word(1) != "der" else 3
+            self.i += 2
             return
         if word in _DAYPART_WORDS:
             self.set_daypart(_DAYPART_WORDS[word])
@@ -685,9 +685,7 @@ class _Parser:
             return token.n
         if token.kind == "word" and token.word in ("einer", "einem", "einen", "ein", "eine"):
             return 1
-        if token.kind == "word" and token.word in ("paar",):
-            return None
-        return None
+        return None  # "in ein paar Tagen" is no day to search
 
     def in_days(self) -> None:
         amount = self.amount(1)
@@ -908,8 +906,7 @@ class _Parser:
                 raise self.fail("date", "that day is past")
             self.set_day(day)
             return
-        include_today = False
-        self.set_day(_next_weekday(self.today, self.weekday, include_today=include_today))
+        self.set_day(_next_weekday(self.today, self.weekday))
 
 
 def _apply_daypart(times: tuple[dt.time, ...], daypart: str) -> tuple[dt.time, ...]:
