@@ -300,6 +300,14 @@ def resolve_when(
     if _ISO_DATETIME.match(str(raw_date).strip()):
         starts_at = parse_datetime(str(raw_date), None, tz=tz, now=now)
         when = When(starts_at.astimezone(tz).date(), starts_at)
+        if raw_time not in (None, ""):
+            # a time argument beside a full datetime must say the same, else the caller is asked
+            said = understood(str(raw_time), today=today, expect="time").times
+            at = starts_at.astimezone(tz).time().replace(tzinfo=None)
+            if said and at not in said:
+                span = hours(when.day) if hours is not None else None
+                other = pick_readings(said, *(span or (None, None)))[0]
+                raise time_ambiguous(tuple(sorted({at, other})), text=f"{raw_date} {raw_time}")
     else:
         when = _when(_understood_args(raw_date, raw_time, today), tz, hours, text=f"{raw_date} {raw_time or ''}".strip())
     if when.last_day < today:

@@ -162,3 +162,18 @@ def test_an_hour_open_in_the_morning_and_the_evening_is_a_question_not_a_guess()
     assert asked.value.code == "TIME_AMBIGUOUS"
     assert str(asked.value.message) == "Meinen Sie 7:00 Uhr oder 19:00 Uhr?"
     assert asked.value.details == {"time": "morgen um sieben", "choices": ["07:00", "19:00"]}
+
+
+def test_a_time_argument_that_contradicts_a_full_datetime_is_asked_back():
+    from calls.function_args import resolve_when
+    from calls.german_dates import TimeAmbiguous
+
+    now = dt.datetime(2026, 12, 8, 9, 0, tzinfo=dt.UTC)
+    same = resolve_when(_args(starts_at="2026-12-10T10:15:00+01:00", time="viertel nach zehn"), tz=BERLIN,
+                        require_time=True, now=now, hours=lambda day: (dt.time(9, 0), dt.time(19, 0)))
+    with pytest.raises(TimeAmbiguous) as asked:
+        resolve_when(_args(starts_at="2026-12-10T10:00:00+01:00", time="viertel nach zehn"), tz=BERLIN,
+                     require_time=True, now=now, hours=lambda day: (dt.time(9, 0), dt.time(19, 0)))
+
+    assert same.starts_at is not None and same.starts_at.isoformat() == "2026-12-10T10:15:00+01:00"
+    assert str(asked.value.message) == "Meinen Sie 10:00 Uhr oder 10:15 Uhr?"
