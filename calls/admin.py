@@ -373,7 +373,7 @@ class VoiceSettingsForm(forms.ModelForm):
 
     class Meta:
         model = VoiceSettings
-        fields = ("spoken_company_name", "retell_api_key")
+        fields = ("spoken_company_name", "retell_api_key", "daypart_hours")
 
     def clean_retell_api_key(self) -> str:
         value = self.cleaned_data.get("retell_api_key") or ""

@@ -218,7 +218,9 @@ def _wish(request_call: FunctionCall, *, require_time: bool) -> Wish:
     staff = function_args.resolve_staff(request_call.arg(*STAFF_ARGS), service=service)
     branch, branches = function_args.resolve_branch_or_any(request_call.arg(*BRANCH_ARGS))
     tz = _zone(branch, branches, request_call.tenant)
-    when = function_args.resolve_when(request_call.arg, tz=tz, require_time=require_time)
+    branch_ids = [branch.pk] if branch is not None else list(branches)
+    when = function_args.resolve_when(request_call.arg, tz=tz, require_time=require_time,
+                                      hours=lambda day: function_args.opening_span(day, branch_ids))
     duration = function_args.duration_arg(request_call.arg("duration_minutes", "duration"))
     return Wish(service, staff, branch, branches, tz, when, duration)
 
@@ -227,6 +229,7 @@ def _availability(wish: Wish, *, ignore_appointment_id: int | None = None) -> qu
     return queries.availability(
         plan_for(wish.service, duration_minutes=wish.duration_minutes), day=wish.when.day,
         requested=wish.when.starts_at, branches=wish.branches, ignore_appointment_id=ignore_appointment_id,
+        until=wish.when.until, window=wish.when.window,
         staff_names=function_args.catalog().staff_names, **wish.plan_kwargs,
     )
 
@@ -236,10 +239,15 @@ def _service_dict(service: Service) -> dict[str, Any]:
             "price_cents": service.price_cents, "currency": service.currency}
 
 
-def _availability_message(found: queries.Availability, tz: zoneinfo.ZoneInfo) -> str:
+def _availability_message(found: queries.Availability, tz: zoneinfo.ZoneInfo, when: When | None = None) -> str:
     alternatives = [offer.starts_at for offer in found.alternatives]
     if found.offer is not None:
         return speech.slot_free_at(found.offer.starts_at, found.offer.tz, found.offer.staff)
+    if when is not None and (when.until is not None or when.window is not None):
+        # a range of days or a part of the day: say the free times with their days
+        if found.day_offers:
+            return speech.wish_options([offer.starts_at for offer in found.day_offers], found.day_offers[0].tz)
+        return speech.wish_full_with_alternatives(alternatives, tz)
     if found.day_offers:
         return speech.day_options(found.day, [offer.starts_at for offer in found.day_offers], found.day_offers[0].tz)
     if found.requested is not None:
@@ -252,18 +260,14 @@ def _availability_answer(wish: Wish, found: queries.Availability) -> dict[str, A
     return {
         "success": True,
         "available": found.available,
-        "requested": {
-            "date": found.day.isoformat(),
-            "time": found.requested.astimezone(wish.tz).strftime("%H:%M") if found.requested else None,
-            "starts_at": found.requested.astimezone(wish.tz).isoformat() if found.requested else None,
-        },
+        "requested": wish.when.echo(wish.tz),
         "service": _service_dict(wish.service),
         "slot": found.offer.as_dict() if found.offer else None,
         "free_times": [offer.as_dict() for offer in found.day_offers],
         "staff_name": first.staff if first else None,
         "branch_name": first.branch if first else None,
         "alternatives": [offer.as_dict() for offer in found.alternatives],
-        "message": _availability_message(found, wish.tz),
+        "message": _availability_message(found, wish.tz, wish.when),
     }
 
 
@@ -456,7 +460,8 @@ def reschedule_appointment(request_call: FunctionCall) -> dict[str, Any]:
     branch = appointment.branch
     staff_query = request_call.arg(*STAFF_ARGS)
     staff = function_args.resolve_staff(staff_query, service=appointment.service) if staff_query else None
-    when = function_args.resolve_when(request_call.arg, tz=branch.tzinfo, require_time=True)
+    when = function_args.resolve_when(request_call.arg, tz=branch.tzinfo, require_time=True,
+                                      hours=lambda day: function_args.opening_span(day, [branch.pk]))
     assert when.starts_at is not None
     new_starts_at = when.starts_at
 
