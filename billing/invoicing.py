@@ -23,6 +23,7 @@ from django_tenants.utils import tenant_context
 from askpro import hooks
 from billing import services
 from billing.errors import InvalidAmount, InvalidInvoiceState
+from billing.events import InvoiceIssued
 from billing.models import (
     BillingAccount,
     BillingRun,
@@ -212,10 +213,10 @@ def invoice_account(account_id: int, period: Period, *, issue_date: date | None 
     invoice, _created = create_usage_invoice(account_id, period, issue_date=issue_date)
     if invoice is not None and not invoice.pdf:
         pdf.store_invoice_pdf(invoice)
-        hooks.emit(
-            "billing.invoice_issued", tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk,
-            number=invoice.number, gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents,
-        )
+        hooks.emit(InvoiceIssued(
+            tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk, number=str(invoice.number),
+            gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents,
+        ))
     build_cost_report(account_id, period)
     return invoice
 

@@ -23,7 +23,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from askpro import hooks
+from askpro import hooks, outbox
 from billing import stripe_gateway
 from billing.errors import (
     AccountNotFound,
@@ -32,6 +32,7 @@ from billing.errors import (
     PaymentProviderError,
     UsageConflict,
 )
+from billing.events import LowBalance, PaymentFailed, TopupCompleted
 from billing.models import (
     BillingAccount,
     BonusTier,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 AUTO_TOPUP_COOL_OFF_SECONDS = 24 * 3600
+AUTO_TOPUP_EFFECT = "billing.auto_topup"
 
 
 # --- accounts and plans ---------------------------------------------------------------------
@@ -142,10 +144,9 @@ def _after_balance_change(account: BillingAccount, old: int, new: int) -> None:
     threshold = account.low_balance_threshold_cents
     if new < threshold and not account.low_balance_notified:
         account.low_balance_notified = True
-        hooks.emit(
-            "billing.low_balance", tenant_id=account.tenant_id, account_id=account.pk,
-            balance_cents=new, threshold_cents=threshold,
-        )
+        hooks.emit(LowBalance(
+            tenant_id=account.tenant_id, account_id=account.pk, balance_cents=new, threshold_cents=threshold,
+        ))
     elif new >= threshold and account.low_balance_notified:
         account.low_balance_notified = False
     if (
@@ -154,10 +155,11 @@ def _after_balance_change(account: BillingAccount, old: int, new: int) -> None:
         and new < account.auto_topup_threshold_cents
         and old >= account.auto_topup_threshold_cents
     ):
-        from billing import tasks
-
-        account_id = account.pk
-        transaction.on_commit(lambda: tasks.auto_topup.delay(account_id))
+        # Durable: a crossing noticed in a committed charge must not lose its top-up to a broker outage.
+        outbox.enqueue(
+            AUTO_TOPUP_EFFECT, key=f"{AUTO_TOPUP_EFFECT}:{account.pk}:{uuid.uuid4().hex}",
+            payload={"account_id": account.pk}, queue="billing",
+        )
 
 
 def post_transaction(
@@ -497,10 +499,10 @@ def complete_topup(*, payment_intent_id: str, amount_cents: int, charge_id: str 
         if payment_method_id and topup.source == Topup.Source.TENANT and not account.stripe_payment_method_id:
             BillingAccount.objects.filter(pk=account.pk).update(stripe_payment_method_id=payment_method_id)
         settle_open_invoices(account)
-        hooks.emit(
-            "billing.topup_completed", tenant_id=account.tenant_id, topup_id=topup.pk,
-            amount_cents=topup.amount_cents, bonus_cents=topup.bonus_cents, balance_cents=account.balance_cents,
-        )
+        hooks.emit(TopupCompleted(
+            tenant_id=account.tenant_id, topup_id=topup.pk, amount_cents=topup.amount_cents,
+            bonus_cents=topup.bonus_cents, balance_cents=account.balance_cents,
+        ))
     return topup
 
 
@@ -513,10 +515,10 @@ def fail_topup(*, payment_intent_id: str, reason: str) -> Topup | None:
         topup.status = Topup.Status.FAILED
         topup.failure_reason = (reason or _("The payment failed."))[:500]
         topup.save(update_fields=["status", "failure_reason"])
-        hooks.emit(
-            "billing.payment_failed", tenant_id=topup.account.tenant_id, topup_id=topup.pk,
-            amount_cents=topup.amount_cents, reason=topup.failure_reason,
-        )
+        hooks.emit(PaymentFailed(
+            tenant_id=topup.account.tenant_id, topup_id=topup.pk, amount_cents=topup.amount_cents,
+            reason=topup.failure_reason,
+        ))
     return topup
 
 
@@ -587,10 +589,9 @@ def run_auto_topup(account_id: int) -> Topup | None:
         intent_id = (getattr(exc, "json_body", None) or {}).get("error", {}).get("payment_intent", {})
         Topup.objects.filter(pk=topup.pk).update(stripe_payment_intent_id=stripe_gateway.id_of(intent_id) or None)
         Topup.objects.filter(pk=topup.pk).update(status=Topup.Status.FAILED, failure_reason=str(exc.user_message or exc)[:500])
-        hooks.emit(
-            "billing.payment_failed", tenant_id=account.tenant_id, topup_id=topup.pk,
-            amount_cents=amount, reason=str(exc.user_message or exc),
-        )
+        hooks.emit(PaymentFailed(
+            tenant_id=account.tenant_id, topup_id=topup.pk, amount_cents=amount, reason=str(exc.user_message or exc),
+        ))
         return Topup.objects.get(pk=topup.pk)
     except stripe.StripeError as exc:
         Topup.objects.filter(pk=topup.pk).update(status=Topup.Status.FAILED, failure_reason=f"provider error: {exc}"[:500])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from askpro.errors import error_response
+from askpro.outbox import delay_on_commit
 from askpro.tenancy import current_schema
 from tenants.tasks import record_task_probe
 
@@ -19,7 +19,7 @@ from tenants.tasks import record_task_probe
 @require_POST
 def start_task_probe(request: HttpRequest) -> JsonResponse:
     probe_id = uuid.uuid4().hex
-    transaction.on_commit(lambda: record_task_probe.delay(probe_id))
+    delay_on_commit(record_task_probe, probe_id)  # a diagnostic: losing it to an outage is fine
     return JsonResponse(
         {"probe_id": probe_id, "queued_in_schema": current_schema(), "status": "queued"},
         status=202,
