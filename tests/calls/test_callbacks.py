@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -92,3 +93,55 @@ def test_an_invalid_callback_number_is_refused_and_nothing_is_queued(in_salon):
 
     assert refused.value.code == "PHONE_INVALID"
     assert CallbackRequest.objects.count() == 0
+
+
+def _exploding(request_call):
+    raise RuntimeError("database said no")
+
+
+def _signed_function_request(call: dict) -> object:
+    import json
+
+    from django.test import RequestFactory
+
+    from calls.signatures import sign
+    from tests.fixtures.calls import PLATFORM_KEY
+
+    payload = json.dumps({"name": "explode", "call": call, "args": {}}).encode()
+    return RequestFactory().post("/api/retell/explode?tenant=salon-schmidt", data=payload, content_type="application/json",
+                                 HTTP_X_RETELL_SIGNATURE=sign(payload, PLATFORM_KEY))
+
+
+def test_an_internal_error_notes_the_callback_the_agent_promises(salon, retell_key):
+    # given a function that fails unexpectedly (the real Retell framing around it)
+    from calls.functions import retell_function
+
+    view = retell_function("explode")(_exploding)
+
+    # when
+    response = view(_signed_function_request(call_object("call_err")))
+
+    # then
+    assert response.status_code == 500
+    answer = json.loads(response.content)
+    assert (answer["error"]["code"], answer["message"]) == (
+        "INTERNAL_ERROR", "Da ist bei uns gerade etwas schiefgelaufen. Ich notiere einen Rückruf für Sie.")
+    with tenant_context(salon):
+        callback = CallbackRequest.objects.get()
+        assert (callback.phone, callback.reason, callback.priority, callback.call.call_id) == (
+            "+4915112345678", "technical", "high", "call_err")
+        assert callback.details == "Technischer Fehler im Gespräch (Funktion explode)."
+
+
+def test_an_internal_error_without_a_caller_number_promises_nothing(salon, retell_key):
+    from calls.functions import retell_function
+
+    view = retell_function("explode")(_exploding)
+
+    response = view(_signed_function_request(call_object("call_anon", from_number="anonymous")))
+
+    assert response.status_code == 500
+    assert json.loads(response.content)["message"] == (
+        "Da ist bei uns gerade etwas schiefgelaufen. Bitte rufen Sie später noch einmal an.")
+    with tenant_context(salon):
+        assert CallbackRequest.objects.count() == 0
