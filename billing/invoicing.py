@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from askpro import hooks
-from billing import services
+from billing import ledger
 from billing.errors import InvalidAmount, InvalidInvoiceState
 from billing.events import InvoiceIssued
 from billing.models import (
@@ -105,7 +105,7 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
     if issue_date < period.last:
         raise InvalidAmount(_("A month can only be invoiced after it has ended."), details={"period": str(period)})
     with transaction.atomic():
-        account = services._lock(account_id)
+        account = ledger.lock_account(account_id)
         existing = Invoice.objects.filter(account=account, period=period.first).order_by("-pk").first()
         if existing is not None:
             return existing, False
@@ -145,7 +145,7 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
                     Decimal(bookings), "C62", Decimal(plan.booking_fee_cents), net,
                 ))
                 gross = net + vat_of(net, rate)
-                services._post(
+                ledger.post(
                     account, kind=Transaction.Kind.USAGE, amount_cents=-gross,
                     idempotency_key=f"bookings:{account.pk}:{period}", reference_type="period", reference_id=str(period),
                     description=_("%(count)s phone bookings %(period)s") % {"count": bookings, "period": period},
@@ -158,7 +158,7 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
                 Decimal(1), "MON", Decimal(net), net,
             ))
             gross = net + vat_of(net, rate)
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.USAGE, amount_cents=-gross,
                 idempotency_key=f"basefee:{account.pk}:{period}", reference_type="period", reference_id=str(period),
                 description=_("Base fee %(period)s") % {"period": period},
@@ -182,7 +182,7 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
         ])
         difference = gross_total - (usage_gross + fee_gross)
         if difference:
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.ADJUSTMENT, amount_cents=-difference,
                 idempotency_key=f"vat-rounding:{invoice.pk}", reference_type="invoice", reference_id=str(invoice.pk),
                 description=_("VAT rounding difference to the invoice"),
@@ -282,9 +282,9 @@ def mark_invoice_paid(invoice: Invoice, *, actor: str, method: str = "bank_trans
             return locked
         if locked.status not in {Invoice.Status.OPEN, Invoice.Status.OVERDUE, Invoice.Status.UNCOLLECTIBLE}:
             raise InvalidInvoiceState(details={"status": locked.status})
-        account = services._lock(locked.account_id)
+        account = ledger.lock_account(locked.account_id)
         if locked.amount_due_cents:
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.TOPUP, amount_cents=locked.amount_due_cents,
                 idempotency_key=f"invoice-paid:{locked.pk}", reference_type="invoice", reference_id=str(locked.pk),
                 description=_("Payment of invoice %(number)s (%(method)s)") % {"number": locked.number, "method": method},
@@ -302,8 +302,8 @@ def void_invoice(invoice: Invoice, *, actor: str) -> Invoice:
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if locked.status == Invoice.Status.VOID:
             return locked
-        account = services._lock(locked.account_id)
-        services._post(
+        account = ledger.lock_account(locked.account_id)
+        ledger.post(
             account, kind=Transaction.Kind.REVERSAL, amount_cents=locked.gross_cents,
             idempotency_key=f"invoice-void:{locked.pk}", reference_type="invoice", reference_id=str(locked.pk),
             description=_("Cancellation of invoice %(number)s") % {"number": locked.number}, actor=actor,

@@ -7,7 +7,7 @@ from typing import Any
 
 from askpro.hooks import listens_to
 from askpro.outbox import effect_handler
-from billing import services
+from billing import ledger, services
 from calls.events import CallEnded
 from tenants.models import Tenant
 
@@ -25,7 +25,7 @@ def charge_finished_call(event: CallEnded) -> None:
     )
 
 
-@effect_handler(services.AUTO_TOPUP_EFFECT, queue="billing")
+@effect_handler(ledger.AUTO_TOPUP_EFFECT, queue="billing")
 def run_auto_topup(payload: dict[str, Any]) -> None:
     """The balance crossed the auto top-up threshold: charge the saved card (guarded by a cool-off)."""
     services.run_auto_topup(int(payload["account_id"]))
