@@ -44,6 +44,12 @@ from appointments.errors import (
     SlotUnavailable,
     StaleAppointment,
 )
+from appointments.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    AppointmentStatusChanged,
+)
 from appointments.models import (
     Appointment,
     AppointmentModification,
@@ -321,6 +327,7 @@ def book_appointment(
     check_availability: bool = True,
     now: datetime | None = None,
     _series_id: int | None = None,
+    notify_customer: bool = True,
 ) -> Appointment:
     """Book a service for a customer at ``starts_at`` (with ``staff_id`` or any qualified staff
     member); raises SlotUnavailable (with alternatives) when the time is not free.
@@ -370,10 +377,10 @@ def book_appointment(
             if not _is_double_booking(exc):
                 raise
             raise _slot_unavailable(plan, starts_at, staff_id, branch_id, now) from None
-        payload: dict[str, Any] = {"appointment_id": appointment.pk, "source": source, "actor": actor}
-        if _series_id is not None:
-            payload["series_id"] = _series_id
-        emit("appointment.booked", **payload)
+        emit(AppointmentBooked(
+            appointment_id=appointment.pk, source=source, actor=actor, series_id=_series_id,
+            notify_customer=notify_customer,
+        ))
     return appointment
 
 
@@ -401,6 +408,7 @@ def reschedule_appointment(
     expected_version: int | None = None,
     check_availability: bool = True,
     now: datetime | None = None,
+    notify_customer: bool = True,
 ) -> RescheduleResult:
     """Move a pending or confirmed appointment to ``new_starts_at`` (same staff member unless
     ``staff_id`` is given), subject to the reschedule policy; records the modification."""
@@ -472,10 +480,10 @@ def reschedule_appointment(
             appointment, kind=AppointmentModification.Kind.RESCHEDULE, reason=reason, actor=actor, source=source,
             previous_starts_at=previous_starts_at, new_starts_at=appointment.starts_at, decision=decision, now=now,
         )
-        emit(
-            "appointment.rescheduled", appointment_id=appointment.pk, source=source, actor=actor,
-            previous_starts_at=previous_starts_at.astimezone(UTC).isoformat(),
-        )
+        emit(AppointmentRescheduled(
+            appointment_id=appointment.pk, source=source, actor=actor,
+            previous_starts_at=previous_starts_at.astimezone(UTC), notify_customer=notify_customer,
+        ))
     return RescheduleResult(appointment, previous_starts_at, decision)
 
 
@@ -534,10 +542,10 @@ def cancel_appointment(
             appointment, kind=AppointmentModification.Kind.CANCELLATION, reason=reason, actor=actor, source=source,
             previous_starts_at=appointment.starts_at, new_starts_at=None, decision=decision, now=now,
         )
-        emit(
-            "appointment.cancelled", appointment_id=appointment.pk, source=source, actor=actor,
-            previous_status=previous_status, notify_customer=notify_customer, fee_cents=decision.fee_cents,
-        )
+        emit(AppointmentCancelled(
+            appointment_id=appointment.pk, source=source, actor=actor, previous_status=str(previous_status),
+            notify_customer=notify_customer, fee_cents=int(decision.fee_cents or 0),
+        ))
     return CancellationResult(appointment, decision)
 
 
@@ -580,10 +588,10 @@ def transition_appointment(
         appointment.version += 1
         appointment._change_reason = f"{to_status} by {actor}"  # type: ignore[attr-defined]
         appointment.save()
-        emit(
-            "appointment.status_changed", appointment_id=appointment.pk, source=source, actor=actor,
-            previous_status=previous, status=to_status,
-        )
+        emit(AppointmentStatusChanged(
+            appointment_id=appointment.pk, source=source, actor=actor, previous_status=str(previous),
+            status=str(to_status),
+        ))
     return appointment
 
 

@@ -488,6 +488,14 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ...
 WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600)
 WEBHOOK_STUCK_AFTER_SECONDS = envint("WEBHOOK_STUCK_AFTER_SECONDS", 120)  # sweeper re-queues after this
+WEBHOOK_SWEEP_SECONDS = envint("WEBHOOK_SWEEP_SECONDS", 60)  # how often the beat runs the webhook sweeper
+# The transactional outbox (askpro.outbox): effects owed after a commit, delivered by a dispatcher.
+OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8)  # then the effect is "failed" for an operator
+OUTBOX_RETRY_BASE_SECONDS = envint("OUTBOX_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped
+OUTBOX_RETRY_MAX_SECONDS = envint("OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_STUCK_AFTER_SECONDS = envint("OUTBOX_STUCK_AFTER_SECONDS", 60)  # sweeper re-queues after this
+OUTBOX_SWEEP_SECONDS = envint("OUTBOX_SWEEP_SECONDS", 30)  # how often the beat runs the outbox sweeper
+OUTBOX_DEADLINE_SECONDS = envint("OUTBOX_DEADLINE_SECONDS", 900)  # health check: owed effects older than this
 CIRCUIT_BREAKER_FAILURE_THRESHOLD = envint("CIRCUIT_BREAKER_FAILURE_THRESHOLD", 5)
 CIRCUIT_BREAKER_RESET_SECONDS = envint("CIRCUIT_BREAKER_RESET_SECONDS", 60)
 

@@ -28,6 +28,7 @@ from askpro import hooks
 from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from askpro.errors import DomainError
 from billing import invoicing, pdf, services, stripe_gateway
+from billing.events import InvoiceIssued
 from billing.models import (
     BillingAccount,
     BillingRun,
@@ -218,8 +219,10 @@ class InvoiceAdmin(InvoicePdfMixin, SimpleHistoryAdmin, ModelAdmin):
     @action(description=_("Send selected invoices to the tenant"))
     def send_invoices(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset.exclude(number=None):
-            hooks.emit("billing.invoice_issued", tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk,
-                       number=invoice.number, gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents, resend=True)
+            hooks.emit(InvoiceIssued(
+                tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk, number=str(invoice.number),
+                gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents, resend=True,
+            ))
             Invoice.objects.filter(pk=invoice.pk).update(sent_at=timezone.now())
         messages.success(request, _("Invoices queued for sending."))
 

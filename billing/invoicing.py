@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from askpro import hooks
-from billing import services
+from billing import ledger
 from billing.errors import BuyerAddressIncomplete, InvalidInvoiceState, PeriodNotFinished
+from billing.events import InvoiceIssued
 from billing.models import (
     BillingAccount,
     BillingRun,
@@ -165,7 +166,7 @@ def open_hold(account_id: int, period: Period) -> InvoiceHold | None:
 
 def _issue_usage_invoice(account_id: int, period: Period, issue_date: date) -> tuple[Invoice | None, bool]:
     with transaction.atomic():
-        account = services._lock(account_id)
+        account = ledger.lock_account(account_id)
         existing = Invoice.objects.filter(account=account, period=period.first).order_by("-pk").first()
         if existing is not None:
             return existing, False
@@ -206,7 +207,7 @@ def _issue_usage_invoice(account_id: int, period: Period, issue_date: date) -> t
                     Decimal(bookings), "C62", Decimal(plan.booking_fee_cents), net,
                 ))
                 gross = net + vat_of(net, rate)
-                services._post(
+                ledger.post(
                     account, kind=Transaction.Kind.USAGE, amount_cents=-gross,
                     idempotency_key=f"bookings:{account.pk}:{period}", reference_type="period", reference_id=str(period),
                     description=_("%(count)s phone bookings %(period)s") % {"count": bookings, "period": period},
@@ -217,7 +218,7 @@ def _issue_usage_invoice(account_id: int, period: Period, issue_date: date) -> t
             lines.append(base_fee)
             net = base_fee.net_cents
             gross = net + vat_of(net, rate)
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.USAGE, amount_cents=-gross,
                 idempotency_key=f"basefee:{account.pk}:{period}", reference_type="period", reference_id=str(period),
                 description=_("Base fee %(period)s") % {"period": period},
@@ -248,7 +249,7 @@ def _issue_usage_invoice(account_id: int, period: Period, issue_date: date) -> t
         ])
         difference = gross_total - (usage_gross + fee_gross)
         if difference:
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.ADJUSTMENT, amount_cents=-difference,
                 idempotency_key=f"vat-rounding:{invoice.pk}", reference_type="invoice", reference_id=str(invoice.pk),
                 description=_("Rounding difference to the invoice"),
@@ -282,10 +283,10 @@ def invoice_account(account_id: int, period: Period, *, issue_date: date | None 
         invoice = None  # recorded as an InvoiceHold; the run goes on with the other accounts
     if invoice is not None and not invoice.pdf:
         pdf.store_invoice_pdf(invoice)
-        hooks.emit(
-            "billing.invoice_issued", tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk,
-            number=invoice.number, gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents,
-        )
+        hooks.emit(InvoiceIssued(
+            tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk, number=str(invoice.number),
+            gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents,
+        ))
     build_cost_report(account_id, period)
     return invoice
 
@@ -352,9 +353,9 @@ def mark_invoice_paid(invoice: Invoice, *, actor: str, method: str = "bank_trans
             return locked
         if locked.status not in {Invoice.Status.OPEN, Invoice.Status.OVERDUE, Invoice.Status.UNCOLLECTIBLE}:
             raise InvalidInvoiceState(details={"status": locked.status})
-        account = services._lock(locked.account_id)
+        account = ledger.lock_account(locked.account_id)
         if locked.amount_due_cents:
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.TOPUP, amount_cents=locked.amount_due_cents,
                 idempotency_key=f"invoice-paid:{locked.pk}", reference_type="invoice", reference_id=str(locked.pk),
                 description=_("Payment of invoice %(number)s (%(method)s)") % {"number": locked.number, "method": method},
@@ -372,8 +373,8 @@ def void_invoice(invoice: Invoice, *, actor: str) -> Invoice:
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if locked.status == Invoice.Status.VOID:
             return locked
-        account = services._lock(locked.account_id)
-        services._post(
+        account = ledger.lock_account(locked.account_id)
+        ledger.post(
             account, kind=Transaction.Kind.REVERSAL, amount_cents=locked.gross_cents,
             idempotency_key=f"invoice-void:{locked.pk}", reference_type="invoice", reference_id=str(locked.pk),
             description=_("Cancellation of invoice %(number)s") % {"number": locked.number}, actor=actor,

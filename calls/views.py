@@ -22,8 +22,9 @@ from appointments import customers as customer_services
 from appointments.availability import plan_for
 from appointments.errors import SlotUnavailable
 from appointments.models import Appointment, Branch, Customer, Service, Staff
-from askpro.errors import DomainError, NotFound, ValidationFailed
+from askpro.errors import DomainError
 from calls import function_args, queries, services, signatures, speech
+from calls.errors import AppointmentAmbiguous, AppointmentNotFound, PhoneMissing
 from calls.function_args import BRANCH_ARGS, SERVICE_ARGS, STAFF_ARGS, When
 from calls.functions import (
     FunctionCall,
@@ -350,11 +351,9 @@ def _customer_for_booking(request_call: FunctionCall) -> Customer:
         return caller
     customer = queries.caller_customer(request_call.call_id, None)
     if customer is None:
-        error = ValidationFailed(
+        raise PhoneMissing(
             pgettext("voice", "Unter welcher Telefonnummer erreichen wir Sie?"), details={"missing": "phone_number"},
         )
-        error.code = "PHONE_MISSING"
-        raise error
     if name:
         customer_services.fill_customer_name(customer.pk, name)
     return customer
@@ -409,9 +408,8 @@ def _callers_appointment(request_call: FunctionCall) -> Appointment:
     on the named date, or the only one; several -> a question, none -> a spoken not-found."""
     customer = queries.caller_customer(request_call.call_id, request_call.caller_number)
     upcoming = queries.upcoming_appointments(customer, limit=10) if customer else []
-    not_found = NotFound(pgettext("voice", "Ich finde unter Ihrer Nummer keinen anstehenden Termin."),
-                         details={"customer_found": customer is not None})
-    not_found.code = "APPOINTMENT_NOT_FOUND"
+    not_found = AppointmentNotFound(pgettext("voice", "Ich finde unter Ihrer Nummer keinen anstehenden Termin."),
+                                    details={"customer_found": customer is not None})
     if not upcoming:
         raise not_found
     wanted = request_call.arg("appointment_id", "booking_id")
@@ -430,11 +428,9 @@ def _callers_appointment(request_call: FunctionCall) -> Appointment:
         upcoming = same_day or upcoming
     if len(upcoming) == 1:
         return upcoming[0]
-    question = ValidationFailed(speech.which_appointment(_entries(upcoming)), details={
+    raise AppointmentAmbiguous(speech.which_appointment(_entries(upcoming)), details={
         "candidates": [queries.describe_appointment(item) for item in upcoming],
     })
-    question.code = "APPOINTMENT_AMBIGUOUS"
-    raise question
 
 
 @retell_function("list_appointments")

@@ -10,7 +10,6 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from askpro.admin_auth import has_bearer_token
 from askpro.errors import error_response
+from askpro.outbox import delay_on_commit
 from askpro.tenancy import current_schema
 from tenants.tasks import record_task_probe
 
@@ -28,7 +28,7 @@ def start_task_probe(request: HttpRequest) -> JsonResponse:
     if not has_bearer_token(request, settings.HEALTH_TOKEN):
         return _operator_only()
     probe_id = uuid.uuid4().hex
-    transaction.on_commit(lambda: record_task_probe.delay(probe_id))
+    delay_on_commit(record_task_probe, probe_id)  # a diagnostic: losing it to an outage is fine
     return JsonResponse(
         {"probe_id": probe_id, "queued_in_schema": current_schema(), "status": "queued"},
         status=202,

@@ -15,7 +15,7 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
 from askpro.admin_sites import tenant_admin_site
-from askpro.tenancy import delay_on_commit
+from askpro.outbox import delay_on_commit
 from integrations.calcom.models import (
     BookingSync,
     BookingTombstone,

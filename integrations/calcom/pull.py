@@ -217,7 +217,7 @@ def _import(booking: Booking, now: datetime) -> str:
             duration_minutes=None if service.segments.exists() else _minutes(booking),
             status=Status.PENDING if booking.status == "pending" else Status.CONFIRMED,
             source=SOURCE, actor=ACTOR, external_ref=booking.uid, notes=booking.title[:500],
-            check_availability=False, now=now,
+            check_availability=False, now=now, notify_customer=False,  # Cal.com tells its attendee
         )
     except SlotUnavailable:
         note_drift(None, booking.uid, DriftRecord.Field.MISSING, None, remote,
@@ -301,6 +301,7 @@ def _apply_active(sync: BookingSync, appointment: Appointment, booking: Booking,
             booking_services.reschedule_appointment(
                 appointment_id=appointment.pk, new_starts_at=booking.start,
                 source=SOURCE, actor=ACTOR, reason="Verschoben in Cal.com", check_availability=False, now=now,
+                notify_customer=False,
             )
         except SlotUnavailable:
             note_drift(appointment.pk, booking.uid, DriftRecord.Field.TIME, appointment.starts_at.isoformat(),

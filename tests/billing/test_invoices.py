@@ -24,9 +24,11 @@ from billing.models import (
     Reseller,
     Transaction,
 )
-from billing.money import Period
+from billing.money import Period, format_eur
+from notifications.models import NotificationDelivery, NotificationSettings
 from tenants.models import Tenant
 from tests.fixtures.billing import fund, make_account
+from tests.fixtures.hooks import deliver_outbox
 
 OCTOBER = Period.parse("2026-10")
 ISSUED = date(2026, 11, 2)
@@ -236,6 +238,25 @@ def test_invoice_account_stores_the_pdf_and_announces_it_once(salon_october, bil
     report = MonthlyCostReport.objects.get(account=salon_october, period=OCTOBER.first)
     assert (report.call_count, report.call_seconds, report.revenue_net_cents, report.total_cost_cents, report.margin_cents) == (6, 570, 2305, 42, 2263)
     assert report.cost_breakdown == {"retell": 42}
+
+
+def test_an_issued_invoice_reaches_the_business_once_with_its_number_and_amount(salon_october, salon):
+    # given
+    with tenant_context(salon):
+        NotificationSettings.objects.update_or_create(pk=1, defaults={"business_email": "buchhaltung@salon.example"})
+
+    # when the monthly run issues the invoice (twice: a repeated run) and the outbox delivers
+    invoice = invoicing.invoice_account(salon_october.pk, OCTOBER, issue_date=ISSUED)
+    invoicing.invoice_account(salon_october.pk, OCTOBER, issue_date=ISSUED)
+    deliver_outbox()
+
+    # then one complete message, waiting for its worker (not held as incomplete)
+    with tenant_context(salon):
+        delivery = NotificationDelivery.objects.get()
+    assert (delivery.event, delivery.recipient, delivery.status, delivery.error) == (
+        "invoice_issued", "buchhaltung@salon.example", "pending", "")
+    assert delivery.subject == "Neue Rechnung AP-2026-000001"
+    assert f"Rechnung AP-2026-000001 über {format_eur(invoice.gross_cents)} erstellt" in delivery.body
 
 
 def test_open_invoices_past_due_become_overdue_and_a_void_credits_the_charges_back(salon, full_plan):
