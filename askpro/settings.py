@@ -236,6 +236,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# A login without ?next= (a bookmarked /admin/login/) lands on the admin index, not /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
