@@ -279,6 +279,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# A login without ?next= (a bookmarked /admin/login/) lands on the admin index, not /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Admin login lockout (django-axes, database handler: the attempts live in the schema of the host
 # where the login happens). A username is locked after N failures from anywhere, an address after

@@ -390,7 +390,7 @@ class VoiceSettingsAdmin(ModelAdmin):
         return bool(obj.retell_api_key)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not VoiceSettings.objects.exists()
+        return not VoiceSettings.objects.exists() and super().has_add_permission(request)
 
 
 @admin.register(FunctionCallResult, site=tenant_admin_site)

@@ -58,7 +58,7 @@ class CalcomConnectionAdmin(SimpleHistoryAdmin, ModelAdmin):
     readonly_fields = ("last_webhook_at", "last_ping_at", "last_reconciled_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not CalcomConnection.objects.exists()
+        return not CalcomConnection.objects.exists() and super().has_add_permission(request)
 
     @display(description=_("API key set"), boolean=True)
     def has_api_key(self, obj: CalcomConnection) -> bool:
