@@ -28,6 +28,7 @@ from billing.models import (
 )
 from billing.money import Period
 from tests.fixtures.billing import fund, make_account
+from tests.fixtures.security import login_operator
 
 NS = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
 
@@ -179,7 +180,7 @@ def test_the_admins_show_what_is_missing_for_a_held_invoice(salon, premium_plan)
     invoicing.invoice_account(account.pk, Period.parse("2026-10"), issue_date=date(2026, 11, 2))
     tenant_services.create_operator(email="op@askpro.example", password="s3cret-pass!", superuser=True)
     operator = Client(HTTP_HOST="localhost")
-    assert operator.post("/admin/login/", {"username": "op@askpro.example", "password": "s3cret-pass!"}).status_code == 302
+    assert login_operator(operator, "op@askpro.example", "s3cret-pass!").status_code == 302  # with the TOTP code
     tenant_services.create_tenant_user(salon, email="admin@salon-schmidt.example", role="admin", password="s3cret-pass!")
     owner = Client(HTTP_HOST=SALON_HOST)
     assert owner.post("/admin/login/", {"username": "admin@salon-schmidt.example", "password": "s3cret-pass!"}).status_code == 302
