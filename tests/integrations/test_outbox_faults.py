@@ -228,14 +228,15 @@ def _book(client: httpx.Client, url: str, api_key: str, booking: dict[str, Any])
 
 
 def _slots(first_day: Any, count: int) -> list[datetime]:
-    """Anna's free half hours from ``first_day`` on (09:00-18:00, lunch 12:00-12:30, Monday to Saturday)."""
+    """Half hours from ``first_day`` on that Anna works in AskPro and in the Cal.com sandbox
+    (Monday to Friday, 09:00-17:00 but lunch at 12:00)."""
     from tests.fixtures.appointments import berlin
 
     slots: list[datetime] = []
     day = first_day
     while len(slots) < count:
-        if day.weekday() < 6:
-            for minutes in range(9 * 60, 18 * 60, 30):
+        if day.weekday() < 5:
+            for minutes in range(9 * 60, 17 * 60, 30):
                 if minutes != 12 * 60:
                     slots.append(berlin(day, f"{minutes // 60:02d}:{minutes % 60:02d}"))
         day += timedelta(days=1)
