@@ -177,7 +177,8 @@ def web_server(redis_url: str) -> Iterator[str]:
     port = _free_port()
     env = {**worker_env(), "REDIS_URL": redis_url, "RETELL_API_KEY": RETELL_KEY, "RETELL_ALLOWED_IPS": "",
            "WEBHOOK_RATE_LIMIT_PER_MINUTE": "0", **FAST_RECOVERY}
-    server = subprocess.Popen(granian_command(port, workers=1), cwd=PROJECT_DIR, env=env)  # noqa: S603
+    server = subprocess.Popen(granian_command(port, workers=1), cwd=PROJECT_DIR, env=env,  # noqa: S603
+                              start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
@@ -193,7 +194,13 @@ def web_server(redis_url: str) -> Iterator[str]:
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        finally:
+            try:  # Granian's worker processes too, whatever happened to the main one
+                os.killpg(server.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _send(client: httpx.Client, method: str, url: str, *, accept: tuple[int, ...], **kwargs: Any) -> httpx.Response:
