@@ -236,7 +236,7 @@ def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator
     )
     from askpro.celery import app
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a worker may take that long to start on a busy machine
     while time.monotonic() < deadline:
         if app.control.ping(timeout=0.5):
             break
@@ -244,7 +244,7 @@ def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator
             raise RuntimeError("the Celery worker exited during start-up")
     else:
         process.kill()
-        raise RuntimeError("the Celery worker did not answer a ping within 30 s")
+        raise RuntimeError("the Celery worker did not answer a ping within 120 s")
     try:
         yield process
     finally:

@@ -11,6 +11,7 @@ from appointments.models import Appointment, AppointmentModification, Customer
 from integrations.calcom.client import Attendee
 from integrations.calcom.models import BookingSync, DriftRecord
 from integrations.models import WebhookEvent
+from notifications.models import NotificationDelivery
 from tests.fixtures.appointments import berlin
 from tests.fixtures.integrations import body, deliver, sandbox_webhooks
 
@@ -223,3 +224,40 @@ def test_a_webhook_for_an_unmapped_event_type_is_ignored(salon_on_sandbox, calco
     assert outcome == "ignored"
     assert WebhookEvent.objects.get().last_error == "nothing to do: unmapped"
     assert Appointment.objects.count() == 0
+
+
+def test_a_booking_made_in_cal_com_is_not_confirmed_again_by_askpro(
+        salon_on_sandbox, calcom_sandbox, calcom_client, salon_client, next_monday, celery_eager,
+        django_capture_on_commit_callbacks):
+    # given Cal.com confirmed the booking to its attendee itself
+    calcom_client.create_booking(event_type_id=101, start=berlin(next_monday, "11:00"), attendee=MARIA)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(salon_client, sandbox_webhooks(calcom_sandbox)[0])
+
+    # then
+    assert Appointment.objects.get().source == "calcom"
+    assert NotificationDelivery.objects.count() == 0
+
+
+def test_a_cancellation_in_cal_com_is_not_announced_to_the_customer_again(
+        salon_on_sandbox, calcom_sandbox, calcom_client, salon_client, customer_erika, haarschnitt, anna, next_monday,
+        celery_eager, django_capture_on_commit_callbacks):
+    # given an appointment booked in AskPro, confirmed to the customer and pushed
+    from appointments.services import book_appointment
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book_appointment(customer_id=customer_erika.pk, service_id=haarschnitt.pk, staff_id=anna.pk,
+                                       starts_at=berlin(next_monday, "10:00"), source="admin", actor="admin:test")
+    uid = BookingSync.objects.get().booking_uid
+
+    # when the customer cancels it in Cal.com (which tells the customer itself)
+    calcom_client.cancel_booking(uid, reason="krank")
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(salon_client, sandbox_webhooks(calcom_sandbox, "BOOKING_CANCELLED")[-1])
+
+    # then
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert list(NotificationDelivery.objects.values_list("event", flat=True)) == ["appointment_confirmed"]

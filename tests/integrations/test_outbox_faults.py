@@ -177,7 +177,8 @@ def web_server(redis_url: str) -> Iterator[str]:
     port = _free_port()
     env = {**worker_env(), "REDIS_URL": redis_url, "RETELL_API_KEY": RETELL_KEY, "RETELL_ALLOWED_IPS": "",
            "WEBHOOK_RATE_LIMIT_PER_MINUTE": "0", **FAST_RECOVERY}
-    server = subprocess.Popen(granian_command(port, workers=1), cwd=PROJECT_DIR, env=env)  # noqa: S603
+    server = subprocess.Popen(granian_command(port, workers=1), cwd=PROJECT_DIR, env=env,  # noqa: S603
+                              start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
@@ -193,7 +194,13 @@ def web_server(redis_url: str) -> Iterator[str]:
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        finally:
+            try:  # Granian's worker processes too, whatever happened to the main one
+                os.killpg(server.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _send(client: httpx.Client, method: str, url: str, *, accept: tuple[int, ...], **kwargs: Any) -> httpx.Response:
@@ -228,14 +235,15 @@ def _book(client: httpx.Client, url: str, api_key: str, booking: dict[str, Any])
 
 
 def _slots(first_day: Any, count: int) -> list[datetime]:
-    """Anna's free half hours from ``first_day`` on (09:00-18:00, lunch 12:00-12:30, Monday to Saturday)."""
+    """Half hours from ``first_day`` on that Anna works in AskPro and in the Cal.com sandbox
+    (Monday to Friday, 09:00-17:00 but lunch at 12:00)."""
     from tests.fixtures.appointments import berlin
 
     slots: list[datetime] = []
     day = first_day
     while len(slots) < count:
-        if day.weekday() < 6:
-            for minutes in range(9 * 60, 18 * 60, 30):
+        if day.weekday() < 5:
+            for minutes in range(9 * 60, 17 * 60, 30):
                 if minutes != 12 * 60:
                     slots.append(berlin(day, f"{minutes // 60:02d}:{minutes % 60:02d}"))
         day += timedelta(days=1)
