@@ -22,6 +22,7 @@ from django.utils.translation import pgettext
 from appointments.models import Branch, Service, ServiceSegment, Staff, WorkingHour
 from askpro.errors import NotFound, ValidationFailed
 from askpro.tenancy import current_schema
+from calls.errors import MISSING, BranchAmbiguous, CallErrorCode, DateInPast, StaffAmbiguous
 from calls.german_dates import (
     DateNotUnderstood,
     TimeNotUnderstood,
@@ -55,30 +56,29 @@ _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 class ServiceNotFound(NotFound):
-    code = "SERVICE_NOT_FOUND"
+    code = CallErrorCode.SERVICE_NOT_FOUND
     default_message = _("Diese Leistung bieten wir leider nicht an.")
 
 
 class ServiceAmbiguous(ValidationFailed):
-    code = "SERVICE_AMBIGUOUS"
+    code = CallErrorCode.SERVICE_AMBIGUOUS
 
 
 class StaffNotFound(NotFound):
-    code = "STAFF_NOT_FOUND"
+    code = CallErrorCode.STAFF_NOT_FOUND
 
 
 class BranchNotFound(NotFound):
-    code = "BRANCH_NOT_FOUND"
+    code = CallErrorCode.BRANCH_NOT_FOUND
 
 
 def _missing(what: str, question: str) -> ValidationFailed:
     """A required argument the agent did not pass: ``<WHAT>_MISSING`` with the question to ask."""
-    error = ValidationFailed(question, details={"missing": what})
-    error.code = f"{what.upper()}_MISSING"
-    return error
+    return MISSING[what](question, details={"missing": what})
 
 
-def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[NotFound], ambiguous_code: str) -> Any:
+def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[NotFound],
+            ambiguous: type[ValidationFailed]) -> Any:
     if query in (None, ""):
         return None
     if isinstance(query, int) or (isinstance(query, str) and query.isdigit()):
@@ -89,16 +89,23 @@ def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[N
     if match.item is not None:
         return match.item
     if match.is_ambiguous:
-        error = ValidationFailed(match.question, details={
-            "query": str(query), "candidates": [{"id": c.pk, "name": c.name} for c in match.candidates],
+        raise ambiguous(match.question, details={
+            "query": _said(query), "candidates": [{"id": c.pk, "name": c.name} for c in match.candidates],
         })
-        error.code = ambiguous_code
-        raise error
     names = ", ".join(item.name for item in items[:8])
+    said = _said(query)
     raise not_found(
-        pgettext("voice", "%(query)s habe ich nicht gefunden. Zur Auswahl stehen: %(names)s.") % {"query": query, "names": names},
-        details={"query": str(query), "options": [item.name for item in items]},
+        pgettext("voice", "%(query)s habe ich nicht gefunden. Zur Auswahl stehen: %(names)s.") % {"query": said, "names": names},
+        details={"query": said, "options": [item.name for item in items[:20]]},
     )
+
+
+SAID_CHARS = 80  # what a caller said, repeated back: a name, never a whole pasted text
+
+
+def _said(query: Any) -> str:
+    text = " ".join(str(query).split())
+    return text if len(text) <= SAID_CHARS else text[: SAID_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,7 @@ def catalog() -> Catalog:
 def resolve_service(query: Any) -> Service:
     """The active service the caller means (id, exact or forgiving name); asks when ambiguous.
     Its composite segments are loaded, so planning a booking needs no further query."""
-    service = _choose("service", query, catalog().services, ServiceNotFound, "SERVICE_AMBIGUOUS")
+    service = _choose("service", query, catalog().services, ServiceNotFound, ServiceAmbiguous)
     if service is None:
         raise _missing("service", pgettext("voice", "Welche Leistung möchten Sie buchen?"))
     return service
@@ -156,7 +163,7 @@ def resolve_staff(query: Any, *, service: Service | None = None) -> Staff | None
     staff = Staff.objects.filter(is_active=True)
     if service is not None:
         staff = staff.filter(services=service)
-    return _choose("staff", query, list(staff.order_by("name")), StaffNotFound, "STAFF_AMBIGUOUS")
+    return _choose("staff", query, list(staff.order_by("name")), StaffNotFound, StaffAmbiguous)
 
 
 def resolve_branch(query: Any) -> Branch:
@@ -170,7 +177,7 @@ def resolve_branch(query: Any) -> Branch:
         names = " oder ".join(branch.name for branch in branches)
         raise ValidationFailed(pgettext("voice", "In welcher Filiale: %(names)s?") % {"names": names},
                                details={"missing": "branch", "options": [b.name for b in branches]})
-    return _choose("branch", query, branches, BranchNotFound, "BRANCH_AMBIGUOUS")
+    return _choose("branch", query, branches, BranchNotFound, BranchAmbiguous)
 
 
 def resolve_branch_or_any(query: Any) -> tuple[Branch | None, dict[int, Branch]]:
@@ -181,7 +188,7 @@ def resolve_branch_or_any(query: Any) -> tuple[Branch | None, dict[int, Branch]]
     by_id = {branch.pk: branch for branch in branches}
     if query in (None, ""):
         return (branches[0] if len(branches) == 1 else None), by_id
-    return _choose("branch", query, branches, BranchNotFound, "BRANCH_AMBIGUOUS"), by_id
+    return _choose("branch", query, branches, BranchNotFound, BranchAmbiguous), by_id
 
 
 def resolve_start(date_text: Any, time_text: Any, *, branch: Branch, now: dt.datetime | None = None) -> dt.datetime:
@@ -312,12 +319,10 @@ def resolve_when(
     else:
         when = _when(_understood_args(raw_date, raw_time, today), tz, hours, text=f"{raw_date} {raw_time or ''}".strip())
     if when.last_day < today:
-        error = ValidationFailed(
+        raise DateInPast(
             pgettext("voice", "Dieser Tag liegt in der Vergangenheit. Welcher Tag passt Ihnen?"),
             details={"date": str(raw_date)},
         )
-        error.code = "DATE_IN_PAST"
-        raise error
     if require_time and when.starts_at is None and when.until is not None:
         raise _missing("date", pgettext("voice", "An welchem Tag genau möchten Sie kommen?"))
     if require_time and when.starts_at is None:

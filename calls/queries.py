@@ -22,7 +22,7 @@ from appointments.models import (
     WorkingHour,
 )
 from appointments.queries import slots_for_plan
-from calls.models import Call, VoiceSettings
+from calls.models import Call, FunctionCallResult, VoiceSettings
 from calls.speech import spoken_moment
 from tenants.models import Tenant
 
@@ -310,6 +310,23 @@ def caller_customer(call_id: str, number: str | None) -> Customer | None:
         return find_customer_by_phone(number)
     customer_id = Call.objects.filter(call_id=call_id).values_list("customer_id", flat=True).first()
     return Customer.objects.filter(pk=customer_id).first() if customer_id else None
+
+
+def booked_in_call(call_id: str, *, service_id: int, starts_at: dt.datetime) -> Appointment | None:
+    """The still upcoming appointment this call already booked for this service and start, if any
+    (from the call's stored booking answers: one query for them, one for the appointment)."""
+    answers = FunctionCallResult.objects.filter(call_id=call_id, function="book_appointment").values_list(
+        "response", flat=True,
+    )
+    ids = [answer.get("appointment_id") for answer in answers if isinstance(answer, dict)]
+    ids = [pk for pk in ids if isinstance(pk, int)]
+    if not ids:
+        return None
+    return (
+        Appointment.objects.filter(pk__in=ids, service_id=service_id, starts_at=starts_at, status__in=UPCOMING)
+        .select_related("service", "staff", "branch")
+        .first()
+    )
 
 
 def upcoming_appointments(customer: Customer, *, now: dt.datetime | None = None, limit: int = 5) -> list[Appointment]:

@@ -65,6 +65,14 @@ def booked(moment: dt.datetime, tz: zoneinfo.ZoneInfo, service: str, staff: str 
     }
 
 
+def already_booked(moment: dt.datetime, tz: zoneinfo.ZoneInfo, service: str, staff: str = "") -> str:
+    """"Dieser Termin ist schon für Sie gebucht: Haarschnitt am Dienstag, 14. Oktober, um 14:00 Uhr bei Anna."."""
+    with_staff = pgettext("voice", " bei %(staff)s") % {"staff": staff} if staff else ""
+    return pgettext("voice", "Dieser Termin ist schon für Sie gebucht: %(service)s am %(moment)s%(staff)s.") % {
+        "service": service, "moment": spoken_moment(moment, tz), "staff": with_staff,
+    }
+
+
 def greeting_known(name: str) -> str:
     return pgettext("voice", "Ich habe Sie gefunden: %(name)s.") % {"name": name}
 

@@ -22,8 +22,9 @@ from appointments import customers as customer_services
 from appointments.availability import plan_for
 from appointments.errors import SlotUnavailable
 from appointments.models import Appointment, Branch, Customer, Service, Staff
-from askpro.errors import DomainError, NotFound, ValidationFailed
+from askpro.errors import DomainError
 from calls import function_args, queries, services, signatures, speech
+from calls.errors import AppointmentAmbiguous, AppointmentNotFound, PhoneMissing
 from calls.function_args import BRANCH_ARGS, SERVICE_ARGS, STAFF_ARGS, When
 from calls.functions import (
     FunctionCall,
@@ -86,7 +87,7 @@ def check_customer(request_call: FunctionCall) -> dict[str, Any]:
 @retell_function("request_callback")
 def request_callback(request_call: FunctionCall) -> dict[str, Any]:
     """Queue a callback when the agent cannot help (no slot, the caller wants a person)."""
-    number = request_call.caller_number
+    number = request_call.callback_number
     if number is None:
         return {
             "success": False, "error": {"code": "PHONE_MISSING", "message": "phone_number missing", "details": {}},
@@ -333,19 +334,26 @@ def _booking_refusal(error: DomainError, *, cancellation: bool = False) -> dict[
 
 
 def _customer_for_booking(request_call: FunctionCall) -> Customer:
-    """The caller's customer record (a first-time caller becomes a lead; a given name fills an empty one)."""
+    """The caller's customer record (a first-time caller becomes a lead; a given name fills an empty one).
+
+    The caller ID decides; a different stated number is used only for a new caller (neither
+    number known yet), never to book in the name of an existing customer."""
     number = request_call.caller_number
+    stated = request_call.stated_number
+    if request_call.caller_id and stated and stated != request_call.caller_id and (
+        customer_services.find_customer_by_phone(request_call.caller_id) is None
+        and customer_services.find_customer_by_phone(stated) is None
+    ):
+        number = stated
     name = _caller_name(request_call)
     if number:
         caller, _created = customer_services.get_or_create_caller(number, name=name, actor=request_call.actor)
         return caller
     customer = queries.caller_customer(request_call.call_id, None)
     if customer is None:
-        error = ValidationFailed(
+        raise PhoneMissing(
             pgettext("voice", "Unter welcher Telefonnummer erreichen wir Sie?"), details={"missing": "phone_number"},
         )
-        error.code = "PHONE_MISSING"
-        raise error
     if name:
         customer_services.fill_customer_name(customer.pk, name)
     return customer
@@ -359,6 +367,14 @@ def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
     assert starts_at is not None
 
     def book() -> dict[str, Any]:
+        earlier = queries.booked_in_call(request_call.call_id, service_id=wish.service.pk, starts_at=starts_at)
+        if earlier is not None:  # "10.30" after "10:30": the same booking, not a second one
+            return {
+                "success": True, "already_booked": True, "appointment_id": earlier.pk,
+                "customer_id": earlier.customer_id, "appointment": queries.describe_appointment(earlier),
+                "message": speech.already_booked(earlier.starts_at, earlier.branch.tzinfo, earlier.service.name,
+                                                 earlier.staff.name),
+            }
         customer = _customer_for_booking(request_call)
         booked = services.book_for_call(
             call_id=request_call.call_id, customer_id=customer.pk, service_id=wish.service.pk,
@@ -367,7 +383,7 @@ def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
         )
         appointment = Appointment.objects.select_related("service", "staff", "branch").get(pk=booked.pk)
         return {
-            "success": True, "appointment_id": appointment.pk, "customer_id": customer.pk,
+            "success": True, "already_booked": False, "appointment_id": appointment.pk, "customer_id": customer.pk,
             "appointment": queries.describe_appointment(appointment),
             "message": speech.booked(appointment.starts_at, appointment.branch.tzinfo, appointment.service.name,
                                      appointment.staff.name),
@@ -392,9 +408,8 @@ def _callers_appointment(request_call: FunctionCall) -> Appointment:
     on the named date, or the only one; several -> a question, none -> a spoken not-found."""
     customer = queries.caller_customer(request_call.call_id, request_call.caller_number)
     upcoming = queries.upcoming_appointments(customer, limit=10) if customer else []
-    not_found = NotFound(pgettext("voice", "Ich finde unter Ihrer Nummer keinen anstehenden Termin."),
-                         details={"customer_found": customer is not None})
-    not_found.code = "APPOINTMENT_NOT_FOUND"
+    not_found = AppointmentNotFound(pgettext("voice", "Ich finde unter Ihrer Nummer keinen anstehenden Termin."),
+                                    details={"customer_found": customer is not None})
     if not upcoming:
         raise not_found
     wanted = request_call.arg("appointment_id", "booking_id")
@@ -413,11 +428,9 @@ def _callers_appointment(request_call: FunctionCall) -> Appointment:
         upcoming = same_day or upcoming
     if len(upcoming) == 1:
         return upcoming[0]
-    question = ValidationFailed(speech.which_appointment(_entries(upcoming)), details={
+    raise AppointmentAmbiguous(speech.which_appointment(_entries(upcoming)), details={
         "candidates": [queries.describe_appointment(item) for item in upcoming],
     })
-    question.code = "APPOINTMENT_AMBIGUOUS"
-    raise question
 
 
 @retell_function("list_appointments")
