@@ -226,28 +226,29 @@ class When:
         }
 
 
-# (schema, branch ids, weekday) -> (expires_at, (first start, last end) or None): which readings of
-# "um drei" a branch can mean; like the catalog, cached briefly per process.
-_spans: dict[tuple[str, tuple[int, ...], int], tuple[float, tuple[dt.time, dt.time] | None]] = {}
+# (schema, branch ids) -> (expires_at, {weekday: (first start, last end)}): which readings of "um
+# drei" a branch can mean; like the catalog, cached briefly per process (one query for the week).
+_spans: dict[tuple[str, tuple[int, ...]], tuple[float, dict[int, tuple[dt.time, dt.time]]]] = {}
 
 
 def opening_span(day: dt.date, branch_ids: Sequence[int]) -> tuple[dt.time, dt.time] | None:
     """From the first staff start to the last staff end on ``day``'s weekday at these branches
-    (None when nobody works then). One query, then cached briefly."""
+    (None when nobody works then). One query for all weekdays, then cached briefly."""
     ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
-    key = (current_schema(), tuple(sorted(branch_ids)), day.weekday())
+    key = (current_schema(), tuple(sorted(branch_ids)))
     cached = _spans.get(key)
     if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    found = WorkingHour.objects.filter(
-        branch_id__in=branch_ids, weekday=day.weekday(), staff__is_active=True,
-    ).aggregate(start=Min("start_time"), end=Max("end_time"))
-    span = (found["start"], found["end"]) if found["start"] is not None else None
+        return cached[1].get(day.weekday())
+    week = {
+        row["weekday"]: (row["start"], row["end"])
+        for row in WorkingHour.objects.filter(branch_id__in=branch_ids, staff__is_active=True)
+        .values("weekday").annotate(start=Min("start_time"), end=Max("end_time")).order_by()
+    }
     if ttl:
         if len(_spans) > 10_000:
             _spans.clear()
-        _spans[key] = (time.monotonic() + ttl, span)
-    return span
+        _spans[key] = (time.monotonic() + ttl, week)
+    return week.get(day.weekday())
 
 
 _dayparts: dict[str, tuple[float, dict[str, tuple[dt.time, dt.time]]]] = {}
