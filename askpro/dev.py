@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from askpro.devsecrets import ensure_dev_secrets
 from askpro.embedded import DATA_DIR, ensure_services, stop_services
 from askpro.webserver import granian_command
 
@@ -45,6 +46,7 @@ def run() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    ensure_dev_secrets()
     ensure_services()
     if not os.environ.get("STRIPE_API_KEY") and not os.environ.get("STRIPE_API_BASE"):
         os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"

@@ -129,7 +129,7 @@ _route_cache: dict[tuple[str | None, str | None], tuple[float, Tenant]] = {}
 
 
 def _routed_tenant(agent_id: str | None, to_number: str | None) -> Tenant | None:
-    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    ttl = settings.ASKPRO_TENANT_CACHE_SECONDS
     key = (agent_id, to_number)
     cached = _route_cache.get(key)
     if cached is not None and cached[0] > time.monotonic():

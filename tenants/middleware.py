@@ -31,7 +31,7 @@ def tenant_for_host(hostname: str) -> Any:
     Cached per process for ASKPRO_TENANT_CACHE_SECONDS. Query it on the public schema; raises
     ``Domain.DoesNotExist`` for an unknown host (``Tenant.DoesNotExist`` without a public tenant).
     """
-    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    ttl = settings.ASKPRO_TENANT_CACHE_SECONDS
     cached = _tenant_cache.get(hostname)
     if cached and cached[0] > time.monotonic():
         return cached[1]
