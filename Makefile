@@ -24,6 +24,7 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks
 
 lint: $(VENV)/.installed
+	$(PY) -m askpro.devsecrets
 	$(VENV)/bin/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-postgresql://localhost/askpro_lint} $(VENV)/bin/mypy .
 	$(PY) manage.py makemigrations --check --dry-run

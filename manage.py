@@ -8,8 +8,10 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
     if os.environ["DJANGO_SETTINGS_MODULE"] == "askpro.settings":
+        from askpro.devsecrets import ensure_dev_secrets
         from askpro.embedded import ensure_services
 
+        ensure_dev_secrets()
         ensure_services()
     from django.core.management import execute_from_command_line
 

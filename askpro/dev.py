@@ -2,7 +2,8 @@
 
 Starts PostgreSQL and Redis (the servers in DATABASE_URL / REDIS_URL, or embedded ones under
 .askpro/), migrates every schema, loads the demo data, then runs the web server, a Celery
-worker and Celery beat in one terminal with prefixed log lines. Ctrl-C stops everything.
+worker and Celery beat in one terminal with prefixed log lines (askpro.supervisor restarts one
+that crashes, with backoff). Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from askpro.devsecrets import ensure_dev_secrets
 from askpro.embedded import DATA_DIR, ensure_services, stop_services
 from askpro.webserver import granian_command
 
@@ -90,6 +92,7 @@ def run() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    ensure_dev_secrets()
     ensure_services()
     configure_stripe(os.environ)
     print(f"PostgreSQL: {os.environ['DATABASE_URL']}")
@@ -100,11 +103,9 @@ def run() -> int:
     _manage("seed_demo")  # creates the template and demo tenants on first run; idempotent after
     _manage("collectstatic", "--noinput", "-v", "0")
 
-    from honcho.manager import Manager
+    from askpro.supervisor import Supervisor
 
-    manager = Manager()
-    for name, command in processes().items():
-        manager.add_process(name, command, cwd=str(PROJECT_DIR), env=dict(os.environ))
+    supervisor = Supervisor(processes(), cwd=str(PROJECT_DIR), env=dict(os.environ))
     print(
         "\nAskPro is starting:\n"
         f"  Health:          http://localhost:{PORT}/api/health\n"
@@ -112,18 +113,23 @@ def run() -> int:
         f"  Salon Schmidt:   http://salon-schmidt.localhost:{PORT}/admin/\n"
         f"  Physio Nord:     http://physio-nord.localhost:{PORT}/admin/\n"
         f"  API docs:        http://salon-schmidt.localhost:{PORT}/api/docs/\n"
-        "  Logins are printed by seed_demo above. Ctrl-C stops everything.\n",
+        "  Logins (and the operator's authenticator secret) are printed by seed_demo above.\n"
+        "  A process that crashes is restarted with backoff. Ctrl-C stops everything.\n",
         flush=True,
     )
     if os.environ.get("ASKPRO_LOCALSTRIPE") == "1":
         _register_in_background(os.environ["STRIPE_API_BASE"], f"http://127.0.0.1:{PORT}/webhooks/stripe",
                                 os.environ["STRIPE_WEBHOOK_SECRET"])
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+    supervisor.start()
     try:
-        manager.loop()
+        supervisor.loop()
+    except KeyboardInterrupt:
+        pass
     finally:
+        supervisor.stop()
         stop_services()
-    return int(manager.returncode or 0)
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
 import warnings
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,33 +24,30 @@ DEBUG = envbool("DEBUG", False)
 HTTPS = envbool("ASKPRO_HTTPS", ENVIRONMENT == "production")
 
 
-def _persistent_dev_secret(name: str, factory: Callable[[], str]) -> str:
-    """A secret generated once per checkout for development; production must set it."""
+# Development secrets are generated once per checkout by the dev runner, manage.py and the test
+# settings (askpro.devsecrets.ensure_dev_secrets), never here: importing settings writes nothing.
+# Production must set them in the environment and refuses generated ones.
+DEV_SECRETS_DIR = DATA_DIR / "secrets"
+
+
+def _secret(name: str, dev_file: str) -> str:
+    value = envstr(name)
+    if value:
+        return value
     if ENVIRONMENT == "production":
-        raise RuntimeError(f"{name} must be set in production")
-    path = DATA_DIR / "secrets" / name.lower()
+        raise ImproperlyConfigured(f"{name} must be set in production (generated secrets are refused)")
+    path = DEV_SECRETS_DIR / dev_file
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(factory())
-        path.chmod(0o600)
+        raise ImproperlyConfigured(
+            f"{name} is not set and no development secret exists at {path}: start with `make run` "
+            "or `./manage.py` (they generate it), or set it in the environment."
+        )
     return path.read_text().strip()
 
 
-SECRET_KEY = envstr("SECRET_KEY") or _persistent_dev_secret(
-    "SECRET_KEY", lambda: secrets.token_urlsafe(50)
-)
-
-
-def _fernet_factory() -> str:
-    from cryptography.fernet import Fernet
-
-    return Fernet.generate_key().decode()
-
-
+SECRET_KEY = _secret("SECRET_KEY", "secret_key")
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation).
-FERNET_KEYS = envlist("ASKPRO_FERNET_KEYS") or [
-    _persistent_dev_secret("FERNET_KEY", _fernet_factory)
-]
+FERNET_KEYS = envlist("ASKPRO_FERNET_KEYS") or [_secret("ASKPRO_FERNET_KEYS", "fernet_key")]
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,.localhost,127.0.0.1,testserver")
 CSRF_TRUSTED_ORIGINS = envlist(
@@ -312,7 +307,6 @@ STATIC_URL = "/static/"
 # Project-wide static files (favicon, vendored front-end libraries shared by several apps).
 STATICFILES_DIRS = [BASE_DIR / "askpro" / "static"]
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(envstr("ASKPRO_MEDIA_ROOT", str(DATA_DIR / "media")))
 STORAGES = {
@@ -431,6 +425,28 @@ UNFOLD = {
 # --- AskPro behaviour -----------------------------------------------------------------------
 
 DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
+# In-process cache of host -> tenant, voice routing and the voice agent's service catalogue.
+ASKPRO_TENANT_CACHE_SECONDS = envint("ASKPRO_TENANT_CACHE_SECONDS", 10)
+
+
+def _rates(value: str) -> dict[str, str]:
+    """``bookings=30/min,availability=60/min`` -> {"bookings": "30/min", ...}."""
+    rates = {}
+    for item in value.split(","):
+        scope, _sep, rate = item.partition("=")
+        if scope.strip() and rate.strip():
+            rates[scope.strip()] = rate.strip()
+    return rates
+
+
+# Overrides of the booking API's per-key throttles (defaults live with each API's throttle class).
+ASKPRO_API_THROTTLE_RATES = _rates(envstr("ASKPRO_API_THROTTLE_RATES"))
+# Processes started before Django settings can be loaded read these too (askpro/dev.py,
+# askpro/webserver.py); they are declared here so this module lists every variable.
+WEB_PORT = envint("ASKPRO_PORT", 8000)
+WEB_WORKERS = envint("ASKPRO_WEB_WORKERS", 2)
+WEB_THREADS = envint("ASKPRO_WEB_THREADS", 4)
+LOCALSTRIPE_PORT = envint("ASKPRO_LOCALSTRIPE_PORT", 8420)
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
 # Bearer token for /api/health/detailed and the diagnostics probe (monitoring); empty: operators'
 # platform-admin sessions only.
@@ -457,10 +473,8 @@ EMAIL_TIMEOUT = 10
 # --- voice agent (Retell) -------------------------------------------------------------------
 
 # Platform Retell API key (the one with the "webhook" badge); a tenant's own key is tried first.
-RETELL_API_KEY = envstr("RETELL_API_KEY")
-if not RETELL_API_KEY and ENVIRONMENT != "production":
-    # Development and demo: a generated key shared by the server and `manage.py simulate_call`.
-    RETELL_API_KEY = _persistent_dev_secret("RETELL_DEV_KEY", lambda: "key_dev_" + secrets.token_hex(16))
+# Development and demo: a generated key shared by the server and `manage.py simulate_call`.
+RETELL_API_KEY = _secret("RETELL_API_KEY", "retell_dev_key")
 # Optional allow-list of source IPs for Retell requests (Retell documents 100.20.5.228); empty: off.
 RETELL_ALLOWED_IPS = envlist("RETELL_ALLOWED_IPS")
 RETELL_RATE_LIMIT_PER_MINUTE = envint("RETELL_RATE_LIMIT_PER_MINUTE", 100)
@@ -526,3 +540,17 @@ BILLING_SELLER = {
     "register": envstr("ASKPRO_SELLER_REGISTER", "Amtsgericht Charlottenburg HRB 000000"),
     "managing_director": envstr("ASKPRO_SELLER_MANAGING_DIRECTOR", ""),
 }
+
+
+# --- production refuses demo and missing values ---------------------------------------------
+
+DEMO_SELLER_VALUES = {"vat_id": "DE123456789", "tax_number": "30/123/45678", "iban": "DE02120300000000202051"}
+if ENVIRONMENT == "production":
+    _problems = [
+        f"ASKPRO_SELLER_{key.upper()} is the demo value"
+        for key, demo in DEMO_SELLER_VALUES.items()
+        if BILLING_SELLER[key] == demo
+    ]
+    _problems += [f"{name} is not set" for name in ("STRIPE_WEBHOOK_SECRET",) if not envstr(name)]
+    if _problems:
+        raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(_problems) + ".")

@@ -9,8 +9,10 @@ import hashlib
 import os
 from pathlib import Path
 
+from askpro.devsecrets import ensure_dev_secrets
 from askpro.embedded import ensure_services
 
+ensure_dev_secrets()
 ensure_services(pg_name="test-pg", redis_name="test-redis", database="askpro")
 # Separate checkouts running tests at the same time must not share a test database or keys.
 _checkout = hashlib.sha1(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]

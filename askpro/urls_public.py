@@ -4,13 +4,14 @@ from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from askpro import health
+from askpro import health, metrics
 from askpro.admin_sites import platform_admin_site
 
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}askpro/favicon.svg", permanent=True)),
     path("api/health", health.health, name="health"),
     path("api/health/detailed", health.health_detailed, name="health-detailed"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", platform_admin_site.urls),
     path("", include("tenants.urls_public")),

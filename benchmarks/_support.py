@@ -32,6 +32,9 @@ def use_benchmark_database(name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = urlunparse(urlparse(base)._replace(path=f"/{name}"))
+    from askpro.devsecrets import ensure_dev_secrets
+
+    ensure_dev_secrets()  # benchmark subprocesses import settings, which only reads them
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
     return url
@@ -45,6 +48,9 @@ def _libpq(url: str) -> str:
 def setup_django() -> None:
     import django
 
+    from askpro.devsecrets import ensure_dev_secrets
+
+    ensure_dev_secrets()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
     django.setup()
 

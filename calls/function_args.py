@@ -126,7 +126,7 @@ _catalogs: dict[str, tuple[float, Catalog]] = {}
 def catalog() -> Catalog:
     """The current tenant's services, branches and staff names (3 queries, then cached briefly).
     The objects are shared between threads: read them, never change them."""
-    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    ttl = settings.ASKPRO_TENANT_CACHE_SECONDS
     schema = current_schema()
     cached = _catalogs.get(schema)
     if cached is not None and cached[0] > time.monotonic():

@@ -38,6 +38,7 @@ from askpro.errors import DomainError, error_body
 from askpro.tenancy import current_schema, in_public_schema
 from calls import signatures
 from calls.models import FunctionCallResult, VoiceSettings
+from tenants import routing_cache
 from tenants.models import Tenant
 from tenants.queries import tenant_for_voice_call
 
@@ -156,20 +157,22 @@ def retell_keys() -> Iterator[str]:
 
 # (agent_id, to_number) -> (expires_at, tenant): like the host cache of tenants.middleware, a short
 # process-local cache spares the registry queries on every function call of a running call.
-_route_cache: dict[tuple[str | None, str | None], tuple[float, Tenant]] = {}
+# Entries carry the routing generation (tenants.routing_cache): a suspension reaches calls at once.
+_route_cache: dict[tuple[str | None, str | None], tuple[float, int | None, Tenant]] = {}
 
 
 def _routed_tenant(agent_id: str | None, to_number: str | None) -> Tenant | None:
-    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    ttl = settings.ASKPRO_TENANT_CACHE_SECONDS
     key = (agent_id, to_number)
+    generation = routing_cache.current() if ttl else None
     cached = _route_cache.get(key)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None and cached[0] > time.monotonic() and (generation is None or cached[1] == generation):
+        return cached[2]
     tenant = tenant_for_voice_call(agent_id=agent_id, to_number=to_number)
     if tenant is not None and ttl:
         if len(_route_cache) > 10_000:
             _route_cache.clear()
-        _route_cache[key] = (time.monotonic() + ttl, tenant)
+        _route_cache[key] = (time.monotonic() + ttl, generation, tenant)
     return tenant
 
 

@@ -16,9 +16,11 @@ from django_tenants.utils import get_public_schema_name, get_tenant_domain_model
 
 from askpro.errors import error_response
 from askpro.tenancy import in_public_schema
+from tenants import routing_cache
 
-# hostname -> (expires_at, tenant); a short process-local cache spares one query per request.
-_tenant_cache: dict[str, tuple[float, Any]] = {}
+# hostname -> (expires_at, generation, tenant); a short process-local cache spares one query per
+# request; tenants.routing_cache invalidates it across processes (a suspension applies at once).
+_tenant_cache: dict[str, tuple[float, int | None, Any]] = {}
 
 
 def forget_cached_tenants() -> None:
@@ -31,10 +33,11 @@ def tenant_for_host(hostname: str) -> Any:
     Cached per process for ASKPRO_TENANT_CACHE_SECONDS. Query it on the public schema; raises
     ``Domain.DoesNotExist`` for an unknown host (``Tenant.DoesNotExist`` without a public tenant).
     """
-    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    ttl = settings.ASKPRO_TENANT_CACHE_SECONDS
+    generation = routing_cache.current() if ttl else None
     cached = _tenant_cache.get(hostname)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
+    if cached and cached[0] > time.monotonic() and (generation is None or cached[1] == generation):
+        return cached[2]
     domain_model = get_tenant_domain_model()
     try:
         tenant = domain_model.objects.select_related("tenant").get(domain=hostname).tenant
@@ -43,7 +46,7 @@ def tenant_for_host(hostname: str) -> Any:
             raise
         tenant = get_tenant_model().objects.get(schema_name=get_public_schema_name())
     if ttl:
-        _tenant_cache[hostname] = (time.monotonic() + ttl, tenant)
+        _tenant_cache[hostname] = (time.monotonic() + ttl, generation, tenant)
     return tenant
 
 

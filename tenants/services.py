@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from tenants import routing_cache
 from tenants.errors import InvalidTenantData, TemplateSchemaMissing, TenantAlreadyExists
 from tenants.models import Domain, Tenant, validate_time_zone
 from tenants.roles import PLATFORM_ROLES, TENANT_ROLE_EXCLUSIONS, TENANT_ROLES
@@ -235,6 +236,8 @@ def set_tenant_status(tenant: Tenant, status: str, reason: str = "") -> Tenant:
         locked.status = status
         locked.suspended_reason = reason if status == Tenant.Status.SUSPENDED else ""
         locked.save(update_fields=["status", "suspended_reason", "updated_at"])
+        # Every process's cached tenants and voice routes are stale once this commits.
+        transaction.on_commit(routing_cache.bump)
     from tenants.middleware import forget_cached_tenants
 
     forget_cached_tenants()

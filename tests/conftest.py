@@ -178,17 +178,23 @@ def _truncate_test_data() -> None:
             .values_list("schema_name", flat=True)
         )
     with connection.cursor() as cursor:
-        for schema in schemas:
-            cursor.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema]
-            )
-            tables = [row[0] for row in cursor.fetchall() if row[0] not in keep]
-            if tables:
-                names = ", ".join(f'"{schema}"."{table}"' for table in tables)
-                cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-            cursor.execute(
-                f'DELETE FROM "{schema}"."auth_user" WHERE username <> %s', ["AnonymousUser"]
-            )
+        # The test database's superuser may bypass the append-only ledger's TRUNCATE guard; the
+        # application's role cannot (tests/askpro/test_database_roles.py).
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            for schema in schemas:
+                cursor.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema]
+                )
+                tables = [row[0] for row in cursor.fetchall() if row[0] not in keep]
+                if tables:
+                    names = ", ".join(f'"{schema}"."{table}"' for table in tables)
+                    cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+                cursor.execute(
+                    f'DELETE FROM "{schema}"."auth_user" WHERE username <> %s', ["AnonymousUser"]
+                )
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
         # Tenants created by a test (beyond the session's) are dropped again.
         extra = Tenant.objects.exclude(
             slug__in=["public", "template", "salon-schmidt", "physio-nord"]

@@ -87,8 +87,8 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         pass
 
     def get_rate(self) -> str:
-        rates = {**DEFAULT_RATES, **getattr(settings, "ASKPRO_API_THROTTLE_RATES", {})}
-        return rates[self.scope]
+        rates = {**DEFAULT_RATES, **settings.ASKPRO_API_THROTTLE_RATES}
+        return rates[str(self.scope)]
 
     def allow_request(self, request: Request, view: Any) -> bool:
         self.scope = getattr(view, "throttle_scope", None)

@@ -305,7 +305,12 @@ def many_accounts(committed_db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'billing%%'")
         tables = ", ".join(f'"public"."{row[0]}"' for row in cursor.fetchall())
-        cursor.execute(f"TRUNCATE {tables} CASCADE")
+        # The append-only ledger refuses TRUNCATE; the test database's superuser may bypass it.
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(f"TRUNCATE {tables} CASCADE")
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
     Tenant.objects.filter(slug__startswith="bulk-").delete()
 
 

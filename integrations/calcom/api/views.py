@@ -30,7 +30,7 @@ DEFAULT_RATES = {"calcom_event_types": "10/5min", "calcom_drift": "30/min"}
 
 class CalcomThrottle(ApiKeyRateThrottle):
     def get_rate(self) -> str:
-        rates = {**DEFAULT_RATES, **getattr(settings, "ASKPRO_API_THROTTLE_RATES", {})}
+        rates = {**DEFAULT_RATES, **settings.ASKPRO_API_THROTTLE_RATES}
         return rates[self.scope] if self.scope in rates else super().get_rate()
 
     def parse_rate(self, rate: str | None) -> tuple[int | None, int | None]:
