@@ -62,8 +62,8 @@ SUPERSEDED, STALE, DEFERRED, UNMAPPED, IGNORED = "superseded", "stale", "deferre
 CONFLICT, MANUAL_REVIEW, DRIFT = "conflict", "manual_review", "drift"
 # a cancellation of a booking AskPro never had (kept as a tombstone), and a later creation of it
 CANCELLED_UNKNOWN, CANCELLED_BEFORE = "cancelled_before_known", "already_cancelled"
-# (CANCELLED_UNKNOWN is not among them: its tombstone is written, and an ignored event's writes roll back)
-NOTHING_DONE = frozenset({SUPERSEDED, STALE, UNMAPPED, IGNORED, CANCELLED_BEFORE})
+NOTHING_DONE = frozenset({SUPERSEDED, STALE, UNMAPPED, IGNORED, CANCELLED_UNKNOWN, CANCELLED_BEFORE})
+KEEPS_CHANGES = frozenset({CANCELLED_UNKNOWN})  # nothing done to appointments, but a tombstone written
 
 
 class MalformedBookingWebhook(ValueError):
