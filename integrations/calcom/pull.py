@@ -183,7 +183,9 @@ def find_sync(booking: Booking, client: CalcomClient | None) -> tuple[BookingSyn
 
 
 def _import(booking: Booking, now: datetime) -> str:
-    if booking.status not in queries.ACTIVE_REMOTE:
+    if booking.status not in queries.ACTIVE_REMOTE and booking.status not in queries.CANCELLED_REMOTE:
+        return IGNORED  # no status we know: nothing to import, nothing to remember
+    if booking.status in queries.CANCELLED_REMOTE:
         # Cancelled before we ever knew it. Deliveries are unordered and the API may not return
         # the booking at all: remember the uid, so its BOOKING_CREATED arriving later is not imported.
         BookingTombstone.objects.get_or_create(
