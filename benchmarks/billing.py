@@ -69,7 +69,8 @@ def main() -> None:
         Tenant(schema_name=f"bench_{i:04d}", name=f"Bench {i}", slug=f"bench-{i:04d}") for i in range(args.tenants)
     ])
     BillingAccount.objects.bulk_create([
-        BillingAccount(tenant=t, plan=plan, company_name=f"Bench {i} GmbH", street="Hauptstraße 1", postal_code="10115", city="Berlin")
+        BillingAccount(tenant=t, plan=plan, company_name=f"Bench {i} GmbH", street="Hauptstraße 1", postal_code="10115", city="Berlin",
+                       billing_starts_on=date(2026, 1, 1))
         for i, t in enumerate(tenants)
     ])
     for account in BillingAccount.objects.all():

@@ -59,10 +59,14 @@ PERMANENT_TENANT_SUSPENDED = "TenantSuspended"
 
 
 class IgnoreEvent(Exception):
-    """Raised by a handler: this event needs nothing (marks it ``ignored`` with the reason)."""
+    """Raised by a handler: this event needs nothing (marks it ``ignored`` with the reason).
 
-    def __init__(self, reason: str = "") -> None:
+    The handler's writes are rolled back, unless ``keep_changes`` (a note such as "this booking
+    was cancelled before we knew it", kept while the event itself changes nothing)."""
+
+    def __init__(self, reason: str = "", *, keep_changes: bool = False) -> None:
         self.reason = reason
+        self.keep_changes = keep_changes
         super().__init__(reason)
 
 
@@ -246,7 +250,12 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
             for handler in handlers:
                 try:
                     with transaction.atomic():
-                        handler(event)
+                        try:
+                            handler(event)
+                        except IgnoreEvent as kept:
+                            if not kept.keep_changes:
+                                raise
+                            ignored.append(kept.reason or handler.__name__)
                 except IgnoreEvent as exc:
                     ignored.append(exc.reason or handler.__name__)
                 except MalformedEvent as exc:

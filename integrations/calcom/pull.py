@@ -62,8 +62,8 @@ SUPERSEDED, STALE, DEFERRED, UNMAPPED, IGNORED = "superseded", "stale", "deferre
 CONFLICT, MANUAL_REVIEW, DRIFT = "conflict", "manual_review", "drift"
 # a cancellation of a booking AskPro never had (kept as a tombstone), and a later creation of it
 CANCELLED_UNKNOWN, CANCELLED_BEFORE = "cancelled_before_known", "already_cancelled"
-# (CANCELLED_UNKNOWN is not among them: its tombstone is written, and an ignored event's writes roll back)
-NOTHING_DONE = frozenset({SUPERSEDED, STALE, UNMAPPED, IGNORED, CANCELLED_BEFORE})
+NOTHING_DONE = frozenset({SUPERSEDED, STALE, UNMAPPED, IGNORED, CANCELLED_UNKNOWN, CANCELLED_BEFORE})
+KEEPS_CHANGES = frozenset({CANCELLED_UNKNOWN})  # nothing done to appointments, but a tombstone written
 
 
 class MalformedBookingWebhook(ValueError):
@@ -183,7 +183,9 @@ def find_sync(booking: Booking, client: CalcomClient | None) -> tuple[BookingSyn
 
 
 def _import(booking: Booking, now: datetime) -> str:
-    if booking.status not in queries.ACTIVE_REMOTE:
+    if booking.status not in queries.ACTIVE_REMOTE and booking.status not in queries.CANCELLED_REMOTE:
+        return IGNORED  # no status we know: nothing to import, nothing to remember
+    if booking.status in queries.CANCELLED_REMOTE:
         # Cancelled before we ever knew it. Deliveries are unordered and the API may not return
         # the booking at all: remember the uid, so its BOOKING_CREATED arriving later is not imported.
         BookingTombstone.objects.get_or_create(

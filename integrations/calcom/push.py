@@ -54,6 +54,9 @@ PUSH_KEY = "askpro_push_key"  # metadata: the idempotency key of one create requ
 _CHAIN_LIMIT = 10
 # Cal.com's createdAt and our clock may differ: look a little further back for an unanswered create.
 _CREATED_SLACK = timedelta(minutes=10)
+# Answers after which a create may still have been booked: none at all (timeout, connection lost:
+# ProviderUnavailable) or a gateway's 502/504 (Cal.com may have processed it behind the gateway).
+_UNCERTAIN_STATUSES = (None, 502, 504)
 
 
 @dataclass(frozen=True)
@@ -183,8 +186,8 @@ def _create(client: CalcomClient, sync: BookingSync, appointment: Appointment, e
             metadata={"source": PUSH_SOURCE, "askpro_appointment_id": str(appointment.pk), PUSH_KEY: key},
         )
     except CalcomError as exc:
-        if exc.status is not None and exc.status < 500:
-            _forget_create(sync)  # Cal.com answered: it refused, nothing was booked
+        if exc.status not in _UNCERTAIN_STATUSES:
+            _forget_create(sync)  # Cal.com itself answered with an error: nothing was booked
         raise
     _forget_create(sync)
     return booking

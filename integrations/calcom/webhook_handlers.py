@@ -38,5 +38,5 @@ def sync_booking(event: WebhookEvent) -> None:
     except pull.MalformedBookingWebhook as exc:
         raise MalformedEvent(str(exc)) from exc
     if outcome in pull.NOTHING_DONE:
-        raise IgnoreEvent(f"nothing to do: {outcome}")
+        raise IgnoreEvent(f"nothing to do: {outcome}", keep_changes=outcome in pull.KEEPS_CHANGES)
     CalcomConnection.objects.filter(pk=connection.pk).update(last_webhook_at=timezone.now())

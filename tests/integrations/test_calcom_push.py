@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, timedelta
 
 import httpx
@@ -37,6 +38,8 @@ def test_a_booking_made_in_askpro_appears_in_cal_com_and_shows_synced(
     assert (remote["eventTypeId"], remote["start"], remote["status"]) == (
         101, berlin(next_monday, "10:00").astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "accepted")
     assert remote["attendees"][0]["email"] == "erika@example.com"
+    push_key = remote["metadata"].pop("askpro_push_key")  # the create's idempotency key
+    assert re.fullmatch(r"[0-9a-f]{32}", push_key)
     assert remote["metadata"] == {"source": "askpro", "askpro_appointment_id": str(appointment.pk)}
     sync = BookingSync.objects.get(appointment=appointment)
     assert (sync.state, sync.booking_uid, sync.push_attempts, sync.last_error) == ("synced", remote["uid"], 0, "")
