@@ -111,6 +111,10 @@ class BillingAccountAdmin(SimpleHistoryAdmin, ModelAdmin):
         answer = _("yes") if accepted else _("no")  # outside the f-string so makemessages finds it
         return str(answer) if accepted and not reason else f"{answer}: {reason}"
 
+    def save_model(self, request: HttpRequest, obj: BillingAccount, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.sync_voice_block(obj)  # a new credit limit or setting applies to the next call
+
 
 @admin.register(Transaction, site=platform_admin_site)
 class TransactionAdmin(ReadOnlyMixin, ModelAdmin):

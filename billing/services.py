@@ -51,7 +51,8 @@ from billing.money import (
     vat_of,
     vat_rate_for,
 )
-from tenants.models import Tenant
+from tenants import voice
+from tenants.models import Tenant, VoiceBlock
 
 if TYPE_CHECKING:
     from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
@@ -138,7 +139,9 @@ def _post(
 
 
 def _after_balance_change(account: BillingAccount, old: int, new: int) -> None:
-    """One low-balance event per downward crossing; the flag re-arms above the threshold."""
+    """One low-balance event per downward crossing; the flag re-arms above the threshold. The
+    tenant's calls are blocked while the balance is past the credit limit."""
+    sync_voice_block(account, new)
     threshold = account.low_balance_threshold_cents
     if new < threshold and not account.low_balance_notified:
         account.low_balance_notified = True
@@ -303,6 +306,23 @@ def record_platform_cost(
         },
     )
     return cost
+
+
+def calls_exhausted(account: BillingAccount, balance_cents: int | None = None) -> bool:
+    """True when calls must be refused: the balance is at or past the credit limit and the account
+    rejects calls then (``reject_calls_when_exhausted``, on by default)."""
+    balance = account.balance_cents if balance_cents is None else balance_cents
+    return account.reject_calls_when_exhausted and balance <= -account.credit_limit_cents
+
+
+def sync_voice_block(account: BillingAccount, balance_cents: int | None = None) -> None:
+    """Publish whether the tenant's calls are answered (``tenants.voice``), after every balance
+    change and every change of the limit or the setting. A call already finished is charged in
+    full even past the limit (it happened); the block stops the next one."""
+    voice.set_voice_block(
+        account.tenant_id,
+        VoiceBlock.Reason.BALANCE_EXHAUSTED if calls_exhausted(account, balance_cents) else None,
+    )
 
 
 def can_accept_calls(tenant: Tenant) -> tuple[bool, str]:

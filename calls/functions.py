@@ -39,6 +39,7 @@ from calls import signatures
 from calls.models import FunctionCallResult, VoiceSettings
 from tenants.models import Tenant
 from tenants.queries import tenant_for_voice_call
+from tenants.voice import voice_block
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("askpro.security")
@@ -234,6 +235,12 @@ def _handle(request: HttpRequest, function_name: str, handler: FunctionHandler) 
             return _protocol_error(
                 "TENANT_SUSPENDED",
                 _("Online-Buchungen sind gerade nicht möglich. Bitte rufen Sie später noch einmal an."), 403,
+            )
+        blocked = voice_block(tenant.pk)
+        if blocked is not None:  # e.g. BALANCE_EXHAUSTED, published by billing
+            return _protocol_error(
+                blocked, _("Telefonische Buchungen sind gerade nicht möglich. Bitte rufen Sie später noch einmal an."),
+                403,
             )
         call_id = str(call.get("call_id") or args.get("call_id") or "")
         if not call_id:
