@@ -343,7 +343,7 @@ def book_appointment(
                 lambda: _find_assignment(plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
             )
             if slot is None:
-                raise _slot_unavailable(plan, starts_at, staff_id, branch_id, now)
+                raise locking.CalendarTaken
         else:
             slot = _unchecked_assignment(plan, starts_at, staff_id, branch_id)
         appointment = Appointment(
@@ -369,7 +369,7 @@ def book_appointment(
         except IntegrityError as exc:
             if not _is_double_booking(exc):
                 raise
-            raise _slot_unavailable(plan, starts_at, staff_id, branch_id, now) from None
+            raise locking.CalendarTaken from None
         payload: dict[str, Any] = {"appointment_id": appointment.pk, "source": source, "actor": actor}
         if _series_id is not None:
             payload["series_id"] = _series_id
@@ -447,7 +447,7 @@ def reschedule_appointment(
                 locked,
             )
             if slot is None:
-                raise _slot_unavailable(plan, new_starts_at, staff_id, appointment.branch_id, now, appointment.pk)
+                raise locking.CalendarTaken
         else:
             slot = _unchecked_assignment(plan, new_starts_at, staff_id or appointment.staff_id, appointment.branch_id)
 
@@ -465,9 +465,7 @@ def reschedule_appointment(
         except IntegrityError as exc:
             if not _is_double_booking(exc):
                 raise
-            raise _slot_unavailable(
-                plan, new_starts_at, staff_id, appointment.branch_id, now, appointment.pk
-            ) from None
+            raise locking.CalendarTaken from None
         _record_modification(
             appointment, kind=AppointmentModification.Kind.RESCHEDULE, reason=reason, actor=actor, source=source,
             previous_starts_at=previous_starts_at, new_starts_at=appointment.starts_at, decision=decision, now=now,
@@ -658,7 +656,7 @@ def create_series(
             lambda: _find_assignment(plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
         )
         if first is None:
-            raise _slot_unavailable(plan, first_starts_at, staff_id, branch_id, now)
+            raise locking.CalendarTaken
         branch = Branch.objects.get(pk=first.branch_id)
         staff_id = first.staff_id
         occurrences = _occurrences(first_starts_at, branch.tzinfo, frequency, count, until)
