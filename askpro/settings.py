@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from askpro.env import database_from_url, envbool, envint, envlist, envstr
@@ -121,6 +122,10 @@ TENANT_LIMIT_SET_CALLS = True
 # it is a real tenant row, see tenants.services.ensure_template_tenant).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Spare copies of the template kept ready, so creating a tenant is a schema rename (tenants/schema_pool.py).
+ASKPRO_SCHEMA_POOL_SIZE = envint("ASKPRO_SCHEMA_POOL_SIZE", 2)
+# Schedule snapshots kept per process (most recently used tenants); a miss reloads in ~9 queries.
+ASKPRO_SNAPSHOT_CACHE_SIZE = envint("ASKPRO_SNAPSHOT_CACHE_SIZE", 256)
 EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
 
 MIDDLEWARE = [
@@ -153,6 +158,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "builtins": ["askpro.display_tags"],
         },
     }
 ]
@@ -169,6 +175,15 @@ if not DATABASE_URL:
         "use `./manage.py` (which starts the embedded services), or set DATABASE_URL."
     )
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+# "transaction" when DATABASE_URL points at PgBouncer in transaction pooling mode: the tenant's
+# search_path is then set inside every transaction (askpro/db/base.py), prepared statements and
+# server-side cursors are off, and a kept connection is pointless (the pooler keeps them).
+DATABASE_POOL_MODE = envstr("DATABASE_POOL_MODE", "session")
+if DATABASE_POOL_MODE not in {"session", "transaction"}:
+    raise RuntimeError("DATABASE_POOL_MODE must be 'session' or 'transaction'")
+DATABASES["default"]["POOL_MODE"] = DATABASE_POOL_MODE
+if DATABASE_POOL_MODE == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379")
@@ -243,6 +258,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Project-wide static files (favicon, vendored front-end libraries shared by several apps).
+STATICFILES_DIRS = [BASE_DIR / "askpro" / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
@@ -324,6 +341,9 @@ UNFOLD = {
     "SITE_TITLE": "AskPro",
     "SITE_HEADER": "AskPro",
     "SITE_SYMBOL": "support_agent",
+    "SITE_FAVICONS": [
+        {"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("askpro/favicon.svg")},
+    ],
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,

@@ -3,11 +3,13 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from askpro import health
 from askpro.admin_sites import platform_admin_site
 
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}askpro/favicon.svg", permanent=True)),
     path("api/health", health.health, name="health"),
     path("api/health/detailed", health.health_detailed, name="health-detailed"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -20,7 +20,7 @@ def block_exhausted_accounts(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0002_voice_routing'),
+        ('tenants', '0003_spare_schemas'),
         ('billing', '0003_provider_cost_currency'),
     ]
 
