@@ -88,22 +88,33 @@ def is_retryable(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+class CalendarTaken(Exception):
+    """Raised inside a locked booking transaction when the time is not free. The decorator turns
+    it into ``give_up(**kwargs)`` after the transaction has ended, so the search for alternatives
+    does not hold the staff locks the next request in the queue is waiting for."""
+
+
 def retry_once(give_up: Callable[..., Exception]) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Decorate a keyword-only service whose body is one ``transaction.atomic``: after a deadlock
-    or serialization failure it runs once more; after a second one it raises
-    ``give_up(**kwargs)`` (SLOT_UNAVAILABLE with alternatives) instead of an internal error."""
+    or serialization failure it runs once more; after a second one, or when it raised
+    :class:`CalendarTaken`, it raises ``give_up(**kwargs)`` (SLOT_UNAVAILABLE with
+    alternatives) instead of an internal error."""
 
     def decorate(service: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(service)
         def run(*args: P.args, **kwargs: P.kwargs) -> T:
             try:
                 return service(*args, **kwargs)
+            except CalendarTaken:
+                raise give_up(**kwargs) from None
             except OperationalError as exc:
                 if not is_retryable(exc):
                     raise
                 logger.warning("%s: %s, retrying once", service.__name__, exc.__cause__.__class__.__name__)
             try:
                 return service(*args, **kwargs)
+            except CalendarTaken:
+                raise give_up(**kwargs) from None
             except OperationalError as exc:
                 if not is_retryable(exc):
                     raise

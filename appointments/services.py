@@ -350,7 +350,7 @@ def book_appointment(
                 lambda: _find_assignment(plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
             )
             if slot is None:
-                raise _slot_unavailable(plan, starts_at, staff_id, branch_id, now)
+                raise locking.CalendarTaken
         else:
             slot = _unchecked_assignment(plan, starts_at, staff_id, branch_id)
         appointment = Appointment(
@@ -376,7 +376,7 @@ def book_appointment(
         except IntegrityError as exc:
             if not _is_double_booking(exc):
                 raise
-            raise _slot_unavailable(plan, starts_at, staff_id, branch_id, now) from None
+            raise locking.CalendarTaken from None
         emit(AppointmentBooked(
             appointment_id=appointment.pk, source=source, actor=actor, series_id=_series_id,
             notify_customer=notify_customer,
@@ -455,7 +455,7 @@ def reschedule_appointment(
                 locked,
             )
             if slot is None:
-                raise _slot_unavailable(plan, new_starts_at, staff_id, appointment.branch_id, now, appointment.pk)
+                raise locking.CalendarTaken
         else:
             slot = _unchecked_assignment(plan, new_starts_at, staff_id or appointment.staff_id, appointment.branch_id)
 
@@ -473,9 +473,7 @@ def reschedule_appointment(
         except IntegrityError as exc:
             if not _is_double_booking(exc):
                 raise
-            raise _slot_unavailable(
-                plan, new_starts_at, staff_id, appointment.branch_id, now, appointment.pk
-            ) from None
+            raise locking.CalendarTaken from None
         _record_modification(
             appointment, kind=AppointmentModification.Kind.RESCHEDULE, reason=reason, actor=actor, source=source,
             previous_starts_at=previous_starts_at, new_starts_at=appointment.starts_at, decision=decision, now=now,
@@ -666,7 +664,7 @@ def create_series(
             lambda: _find_assignment(plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
         )
         if first is None:
-            raise _slot_unavailable(plan, first_starts_at, staff_id, branch_id, now)
+            raise locking.CalendarTaken
         branch = Branch.objects.get(pk=first.branch_id)
         staff_id = first.staff_id
         occurrences = _occurrences(first_starts_at, branch.tzinfo, frequency, count, until)

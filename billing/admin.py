@@ -27,7 +27,7 @@ from unfold.decorators import action, display
 from askpro import hooks
 from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from askpro.errors import DomainError
-from billing import invoicing, pdf, services, stripe_gateway
+from billing import invoicing, ledger, pdf, services, stripe_gateway
 from billing.events import InvoiceIssued
 from billing.models import (
     BillingAccount,
@@ -124,6 +124,10 @@ class BillingAccountAdmin(SimpleHistoryAdmin, ModelAdmin):
         accepted, reason = services.can_accept_calls(obj.tenant)
         answer = _("yes") if accepted else _("no")  # outside the f-string so makemessages finds it
         return str(answer) if accepted and not reason else f"{answer}: {reason}"
+
+    def save_model(self, request: HttpRequest, obj: BillingAccount, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        ledger.sync_voice_block(obj)  # a new credit limit or setting applies to the next call
 
 
 @admin.register(Transaction, site=platform_admin_site)

@@ -15,6 +15,8 @@ import uuid
 from askpro import hooks, outbox
 from billing.events import LowBalance
 from billing.models import BillingAccount, Transaction
+from tenants import voice
+from tenants.models import VoiceBlock
 
 AUTO_TOPUP_EFFECT = "billing.auto_topup"
 
@@ -58,7 +60,9 @@ def post(
 
 
 def _after_balance_change(account: BillingAccount, old: int, new: int) -> None:
-    """One low-balance event per downward crossing; the flag re-arms above the threshold."""
+    """One low-balance event per downward crossing; the flag re-arms above the threshold. The
+    tenant's calls are blocked while the balance is past the credit limit."""
+    sync_voice_block(account, new)
     threshold = account.low_balance_threshold_cents
     if new < threshold and not account.low_balance_notified:
         account.low_balance_notified = True
@@ -78,3 +82,20 @@ def _after_balance_change(account: BillingAccount, old: int, new: int) -> None:
             AUTO_TOPUP_EFFECT, key=f"{AUTO_TOPUP_EFFECT}:{account.pk}:{uuid.uuid4().hex}",
             payload={"account_id": account.pk}, queue="billing",
         )
+
+
+def calls_exhausted(account: BillingAccount, balance_cents: int | None = None) -> bool:
+    """True when calls must be refused: the balance is at or past the credit limit and the account
+    rejects calls then (``reject_calls_when_exhausted``, on by default)."""
+    balance = account.balance_cents if balance_cents is None else balance_cents
+    return account.reject_calls_when_exhausted and balance <= -account.credit_limit_cents
+
+
+def sync_voice_block(account: BillingAccount, balance_cents: int | None = None) -> None:
+    """Publish whether the tenant's calls are answered (``tenants.voice``), after every balance
+    change and every change of the limit or the setting. A call already finished is charged in
+    full even past the limit (it happened); the block stops the next one."""
+    voice.set_voice_block(
+        account.tenant_id,
+        VoiceBlock.Reason.BALANCE_EXHAUSTED if calls_exhausted(account, balance_cents) else None,
+    )

@@ -41,6 +41,7 @@ from calls.models import FunctionCallResult, VoiceSettings
 from tenants import routing_cache
 from tenants.models import Tenant
 from tenants.queries import tenant_for_voice_call
+from tenants.voice import voice_block
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("askpro.security")
@@ -220,6 +221,29 @@ def rate_limited(call_id: str, *, now: float | None = None) -> int | None:
     return None
 
 
+VOICE_BLOCK_PER_CALL_SECONDS = 2 * 3600
+
+
+def voice_block_of_call(tenant_id: int, call_id: str) -> str:
+    """Why this call's function calls are refused ("" when they are not), decided at the call's
+    first function call: a call that was answered before its tenant's balance ran out finishes
+    (the block stops the next calls), and the hot path spends no query on it after the first."""
+    key = f"retell-voice-block:{hashlib.sha256(call_id.encode()).hexdigest()[:32]}"
+    try:
+        known = cache.get(key)
+    except Exception:  # the cache never takes a call down; read the database instead
+        logger.warning("cache unavailable for the voice block", exc_info=True)
+        known = None
+    if known is not None:
+        return str(known)
+    reason = voice_block(tenant_id) or ""
+    try:
+        cache.set(key, reason, timeout=VOICE_BLOCK_PER_CALL_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable for the voice block", exc_info=True)
+    return reason
+
+
 def retell_function(function_name: str) -> Callable[[FunctionHandler], Callable[[HttpRequest], JsonResponse]]:
     """Turn ``handler(FunctionCall) -> dict`` into a Retell function-call view."""
 
@@ -274,6 +298,12 @@ def _handle(request: HttpRequest, function_name: str, handler: FunctionHandler) 
             return _protocol_error(
                 "CALL_ID_MISSING", _("Die Anfrage enthält keine call_id."), 400,
                 hint="With 'args at root', add a const argument call_id = {{call_id}}.",
+            )
+        blocked = voice_block_of_call(tenant.pk, call_id)
+        if blocked:  # e.g. BALANCE_EXHAUSTED, published by billing
+            return _protocol_error(
+                blocked, _("Telefonische Buchungen sind gerade nicht möglich. Bitte rufen Sie später noch einmal an."),
+                403,
             )
         wait = rate_limited(call_id)
         if wait is not None:

@@ -42,6 +42,7 @@ from calls.german_dates import local_today
 from calls.models import CallbackRequest
 from calls.speech import spoken_date
 from tenants.models import PhoneNumber
+from tenants.voice import voice_block
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ def _inbound(body: dict[str, Any]) -> dict[str, Any]:
 @csrf_exempt
 def inbound_call(request: HttpRequest) -> JsonResponse:
     """``POST /webhooks/retell/inbound``: before answering a call, tell Retell who is calling
-    (dynamic variables), which agent to use, or to reject the call (suspended tenant)."""
+    (dynamic variables), which agent to use, or to reject the call (suspended tenant, calls
+    blocked because the balance is used up)."""
     if request.method != "POST":
         return JsonResponse({"success": False, "error": {"code": "METHOD_NOT_ALLOWED", "message": "POST only", "details": {}}}, status=405)
     raw = request.body
@@ -147,6 +149,12 @@ def inbound_call(request: HttpRequest) -> JsonResponse:
         except signatures.SignatureInvalid as exc:
             return signature_refused(request, "inbound", str(exc))
         if not tenant.is_active:
+            return JsonResponse({"call_inbound": {"reject": True}})
+        blocked = voice_block(tenant.pk)
+        if blocked is not None:
+            # Retell accepts nothing beside ``reject`` (any other field could void it); the reason
+            # is logged and shown in the admin ("calls accepted").
+            logger.info("inbound call to %s rejected: %s", tenant.slug, blocked)
             return JsonResponse({"call_inbound": {"reject": True}})
         return JsonResponse({"call_inbound": inbound_answer(tenant, data)}, json_dumps_params={"ensure_ascii": False})
 

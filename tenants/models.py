@@ -113,6 +113,31 @@ class VoiceAgent(models.Model):
         return self.name or self.agent_id
 
 
+class VoiceBlock(models.Model):
+    """Calls to this tenant are refused while this row exists.
+
+    A public state between apps: billing writes it (``tenants.voice.set_voice_block``) when the
+    balance passes the credit limit and clears it when it is back; the calls app reads it
+    (``tenants.voice.voice_block``) without knowing about billing.
+    """
+
+    class Reason(models.TextChoices):
+        BALANCE_EXHAUSTED = "BALANCE_EXHAUSTED", _("The prepaid balance is used up")
+
+    tenant = models.OneToOneField(
+        Tenant, verbose_name=_("tenant"), primary_key=True, on_delete=models.CASCADE, related_name="voice_block",
+    )
+    reason = models.CharField(_("reason"), max_length=40, choices=Reason.choices)
+    since = models.DateTimeField(_("since"))
+
+    class Meta:
+        verbose_name = _("voice block")
+        verbose_name_plural = _("voice blocks")
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {self.reason}"
+
+
 class SpareSchema(models.Model):
     """A ready copy of the template schema, renamed to a new tenant's schema on creation
     (tenants/schema_pool.py). ``fingerprint`` names the template state it was copied from."""

@@ -231,6 +231,9 @@ def live_worker(committed_db: None) -> Iterator[subprocess.Popen[bytes]]:
         yield process
 
 
+WORKER_START_SECONDS = 120
+
+
 @contextmanager
 def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """Start a Celery worker on every queue with these extra options and environment; wait for its ping."""
@@ -242,15 +245,18 @@ def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator
     )
     from askpro.celery import app
 
-    deadline = time.monotonic() + 120  # a worker may take that long to start on a busy machine
+    # A busy machine (2 cores, other suites beside this one) may take a minute to import Django
+    # and start the pool: wait on the ping, generously, never on a fixed time.
+    deadline = time.monotonic() + WORKER_START_SECONDS
     while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5):
+        if app.control.ping(timeout=1.0):
             break
         if process.poll() is not None:
             raise RuntimeError("the Celery worker exited during start-up")
     else:
         process.kill()
-        raise RuntimeError("the Celery worker did not answer a ping within 120 s")
+        process.wait(timeout=30)
+        raise RuntimeError(f"the Celery worker did not answer a ping within {WORKER_START_SECONDS} s")
     try:
         yield process
     finally:

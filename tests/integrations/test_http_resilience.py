@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from integrations import http as http_module
-from integrations.calcom.client import CalcomClient, CalcomServerError
+from integrations.calcom.client import CalcomClient, CalcomNotFound, CalcomServerError
 from integrations.errors import CircuitOpen, ProviderUnavailable
 from integrations.http import CircuitBreaker, ResilientClient, RetryPolicy
 
@@ -108,8 +108,9 @@ def test_only_one_probe_runs_while_half_open(calcom_sandbox):
 def test_four_hundreds_do_not_count_against_the_breaker(calcom_sandbox):
     client, breaker = _client(calcom_sandbox, FakeClock(), [])
     for _ in range(4):
-        with pytest.raises(Exception):  # noqa: B017
+        with pytest.raises(CalcomNotFound) as raised:
             client.get_booking("missing")
+        assert raised.value.status == 404
 
     assert breaker.snapshot()["breaker"] == "closed"
 

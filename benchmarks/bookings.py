@@ -1,0 +1,193 @@
+"""Conflicting bookings benchmark: how long a request waits when many want the same calendar.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/askpro_dev REDIS_URL=redis://127.0.0.1:6379/ \\
+        .venv/bin/python -m benchmarks.bookings [--clients 50] [--rounds 5]
+
+Uses its own database (``<name>_bench_bookings`` next to DATABASE_URL's), migrates it and creates
+a tenant "Bench Bookings" with three hairdressers. Each round starts ``--clients`` threads (one
+connection each) behind a barrier, all calling ``book_appointment`` at once, in three scenarios:
+
+- same slot: everyone wants Anna at 10:00 (1 booked, the rest SLOT_UNAVAILABLE);
+- overlapping: everyone wants Anna at 10:00-10:25 in 5-minute steps (1 booked);
+- any staff: everyone wants 10:00 with whoever is free (3 booked).
+
+It prints, per scenario, the outcomes and the wait of each request (call to answer): p50, p95,
+p99 and max. The staff calendar locks (``appointments.locking``) make the requests queue, so the
+p95 grows with the number of clients times one availability check; before them, losers of a
+deadlock waited ``deadlock_timeout`` (1 s) and got an internal error. Figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+from benchmarks._support import percentile
+
+PROJECT = Path(__file__).resolve().parent.parent
+HOST = "bench-bookings.localhost"
+
+
+def _bench_database_url() -> str:
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        sys.exit("Set DATABASE_URL (a PostgreSQL server the benchmark may create a database on).")
+    parsed = urlparse(base)
+    name = (parsed.path.lstrip("/") or "askpro") + "_bench_bookings"
+    return urlunparse(parsed._replace(path=f"/{name}"))
+
+
+def _ensure_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin_url = urlunparse(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
+    os.environ.setdefault("ASKPRO_CACHE_PREFIX", "bench-bookings")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    import django
+
+    django.setup()
+
+
+def _prepare() -> tuple[object, int, list[int]]:
+    """Migrate, create the tenant and its hairdressers once; returns (tenant, service id, staff ids)."""
+    from django.core.management import call_command
+    from django_tenants.utils import tenant_context
+
+    from appointments.models import Branch, Service, Staff, WorkingHour
+    from tenants import services as tenant_services
+    from tenants.models import Tenant
+
+    call_command("migrate_schemas", verbosity=0)
+    tenant_services.ensure_public_tenant()
+    tenant_services.ensure_template_tenant()
+    tenant = Tenant.objects.filter(slug="bench-bookings").first()
+    if tenant is None:
+        tenant = tenant_services.create_tenant(name="Bench Bookings", slug="bench-bookings", domain=HOST).tenant
+    with tenant_context(tenant):
+        service = Service.objects.filter(name="Haarschnitt").first()
+        if service is None:
+            branch = Branch.objects.create(name="Mitte", city="Berlin")
+            service = Service.objects.create(name="Haarschnitt", duration_minutes=30, slot_interval_minutes=5,
+                                             min_notice_minutes=0, max_advance_days=3650)
+            for name in ("Anna", "Ben", "Clara"):
+                staff = Staff.objects.create(name=name)
+                staff.branches.add(branch)
+                staff.services.add(service)
+                WorkingHour.objects.bulk_create(
+                    WorkingHour(staff=staff, branch=branch, weekday=day, start_time=clock(8), end_time=clock(20))
+                    for day in range(7)
+                )
+        staff_ids = sorted(Staff.objects.values_list("pk", flat=True))
+    return tenant, service.pk, staff_ids
+
+
+def _round(tenant: object, attempts: list[Callable[[], object]]) -> tuple[Counter[str], list[float]]:
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from appointments.errors import SlotUnavailable
+
+    barrier = threading.Barrier(len(attempts))
+    outcomes: Counter[str] = Counter()
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def run(attempt: Callable[[], object]) -> None:
+        try:
+            with tenant_context(tenant):
+                connection.ensure_connection()
+                barrier.wait(timeout=120)
+                started = time.perf_counter()
+                try:
+                    attempt()
+                    outcome = "booked"
+                except SlotUnavailable as exc:
+                    outcome = exc.code
+                except Exception as exc:
+                    outcome = f"error {type(exc).__name__}"
+                waited = time.perf_counter() - started
+        finally:
+            connection.close()
+        with lock:
+            outcomes[outcome] += 1
+            waits.append(waited)
+
+    threads = [threading.Thread(target=run, args=(attempt,)) for attempt in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes, waits
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    url = _bench_database_url()
+    _ensure_database(url)
+    _setup_django(url)
+    from django.utils import timezone
+    from django_tenants.utils import tenant_context
+
+    from appointments.models import Appointment, Customer
+    from appointments.services import book_appointment
+
+    tenant, service_id, staff_ids = _prepare()
+    anna = staff_ids[0]
+    with tenant_context(tenant):
+        customers = [Customer.objects.get_or_create(name=f"Bench {n}")[0].pk for n in range(args.clients)]
+    berlin = timezone.get_default_timezone()
+    print(f"{args.clients} concurrent requests per round, {args.rounds} rounds per scenario, "
+          f"{os.cpu_count()} CPUs; wait = call to answer of book_appointment")
+
+    def book(customer_id: int, starts_at: datetime, staff_id: int | None) -> Callable[[], object]:
+        return lambda: book_appointment(customer_id=customer_id, service_id=service_id, staff_id=staff_id,
+                                        starts_at=starts_at, source="api", actor="api:bench")
+
+    scenarios: dict[str, Callable[[datetime], list[Callable[[], object]]]] = {
+        "same slot": lambda ten: [book(c, ten, anna) for c in customers],
+        "overlapping": lambda ten: [book(c, ten + timedelta(minutes=5 * (n % 6)), anna) for n, c in enumerate(customers)],
+        "any staff": lambda ten: [book(c, ten, None) for c in customers],
+    }
+    first_day = date.today() + timedelta(days=30)
+    for number, (name, attempts_for) in enumerate(scenarios.items()):
+        outcomes: Counter[str] = Counter()
+        waits: list[float] = []
+        for round_number in range(args.rounds):
+            day = first_day + timedelta(days=number * args.rounds + round_number)
+            ten = datetime.combine(day, clock(10), tzinfo=berlin)
+            with tenant_context(tenant):
+                Appointment.objects.filter(starts_at__date=day).delete()
+            found, waited = _round(tenant, attempts_for(ten))
+            outcomes.update(found)
+            waits.extend(waited)
+        ms = [w * 1000 for w in waits]
+        print(f"{name:12s} {dict(outcomes)}")
+        print(f"{'':12s} wait p50 {percentile(ms, 50):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  "
+              f"p99 {percentile(ms, 99):7.1f} ms  max {max(ms):7.1f} ms  n={len(ms)}")
+
+
+if __name__ == "__main__":
+    main()
