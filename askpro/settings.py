@@ -345,6 +345,8 @@ UNFOLD = {
 # --- AskPro behaviour -----------------------------------------------------------------------
 
 DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
+# How long the admin dashboards keep their figures per tenant (0: always recompute).
+DASHBOARD_CACHE_SECONDS = envint("ASKPRO_DASHBOARD_CACHE_SECONDS", 30)
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
 
 # --- notifications --------------------------------------------------------------------------
