@@ -122,6 +122,15 @@ def todays_appointments(now: datetime | None = None) -> list[Appointment]:
     )
 
 
+def timeline_rows(now: datetime | None = None) -> list[dict[str, str]]:
+    return [{
+        "time": f"{local_time(a.starts_at, a.branch.tzinfo)}–{local_time(a.ends_at, a.branch.tzinfo)}",
+        "customer": a.customer.name or a.customer.phone, "service": a.service.name, "staff": a.staff.name,
+        "status": a.status, "status_label": str(Status(a.status).label),
+        "href": reverse("admin:appointments_appointment_change", args=[a.pk]),
+    } for a in todays_appointments(now)]
+
+
 def next_free_slot(now: datetime | None = None) -> dict[str, Any] | None:
     """The next free time today or in the coming days, for the most booked service."""
     from appointments.queries import find_slots
@@ -220,21 +229,15 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
                         _compare(_("Last month, same days"), euros(f["revenue_previous"])),
                         trend(f["revenue"], f["revenue_previous"]),
                         footer=_("Appointments of this month without cancellations and no-shows")))
-    today = todays_appointments()
     free = cached("appointments:next-free", next_free_slot)
-    rows = [{
-        "time": f"{local_time(a.starts_at, a.branch.tzinfo)}–{local_time(a.ends_at, a.branch.tzinfo)}",
-        "customer": a.customer.name or a.customer.phone, "service": a.service.name, "staff": a.staff.name,
-        "status": a.status, "status_label": str(Status(a.status).label),
-        "href": reverse("admin:appointments_appointment_change", args=[a.pk]),
-    } for a in today]
+    rows = cached("appointments:today", timeline_rows)
     violations, recent = cached("appointments:violations", policy_violations)
     journey = cached("appointments:journey", journey_distribution)
     panels = [
         Panel("today", "timeline", _("Today, %(date)s") % {"date": long_date(timezone.now(), tz)},
               {"rows": rows, "next_free": free, "empty": _("No appointments today.")},
-              order=10, width="half", href=calendar, link_text=_("Open the calendar")),
-        Panel("appointment-kpis", "kpis", _("Appointments"), kpis, order=20),
+              order=20, width="half", href=calendar, link_text=_("Open the calendar")),
+        Panel("appointment-kpis", "kpis", _("Appointments"), kpis, order=10),
         Panel("bookings-by-source", "chart", _("Appointments per day by booking channel (30 days)"),
               {"type": "bar", "data": cached("appointments:by-source", bookings_by_source),
                "options": {"responsive": True, "maintainAspectRatio": False,
@@ -254,7 +257,7 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
             "rows": [[local_date(m.created_at, tz), str(m.customer), str(m.get_kind_display()),
                       ", ".join(m.violations)] + ([euros(m.fee_cents)] if money else []) for m in recent],
             "empty": _("No violations in the last 30 days."),
-        }, order=80, width="half", href=reverse("admin:appointments_appointmentmodification_changelist")
+        }, order=32, width="third", href=reverse("admin:appointments_appointmentmodification_changelist")
             + "?policy_violated__exact=1", link_text=_("All modifications"), extra={"count": violations}),
     ]
     return panels

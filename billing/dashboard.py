@@ -45,7 +45,7 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
             _("Warning below %(limit)s") % {"limit": euros(account["low_balance_threshold_cents"])},
             footer=str(footer), href=reverse("admin:billing_billingaccount_topup"),
             tone="danger" if balance < 0 else "warning" if low else ""),
-    ], order=25, width="third")]
+    ], order=30, width="third")]
 
 
 # --- platform -------------------------------------------------------------------------------

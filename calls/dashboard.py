@@ -73,7 +73,7 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
                 f"{_('Conversion')}: {percent(conversion)}", trend(f["today_booked"], f["yesterday_booked"]),
                 footer=f"{_('Yesterday')}: {f['yesterday_booked']} / {f['yesterday']}",
                 href=changelist + "?appointment_made__exact=1"),
-        ], order=30),
+        ], order=21, width="half"),
         Panel("calls-by-outcome", "chart", _("Calls by outcome (30 days)"), {
             "type": "doughnut",
             "data": {"labels": [str(labels[k]) for k in OUTCOMES],
@@ -85,5 +85,5 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
         Panel("integration-health", "health", _("Integrations"), [
             HealthItem(_("Last Retell event"), local_datetime(last, tenant_zone()) if last else _("never"),
                        "warning" if stale else "ok", changelist),
-        ], order=70, width="half"),
+        ], order=31, width="third"),
     ]

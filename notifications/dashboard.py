@@ -63,5 +63,5 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
         Panel("integration-health", "health", _("Integrations"), [
             HealthItem(_("Failed notifications (7 days)"), str(failed), "danger" if failed else "ok",
                        changelist + "?status__exact=failed"),
-        ], order=70, width="half"),
+        ], order=31, width="third"),
     ]

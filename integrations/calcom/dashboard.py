@@ -32,4 +32,4 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
             "danger" if failing else "warning" if review else "ok",
             reverse("admin:calcom_driftrecord_changelist") if review else reverse("admin:calcom_bookingsync_changelist"),
         )
-    return [Panel("integration-health", "health", _("Integrations"), [item], order=70, width="half")]
+    return [Panel("integration-health", "health", _("Integrations"), [item], order=31, width="third")]
