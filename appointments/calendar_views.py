@@ -56,7 +56,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 def _int(value: Any, field: str, *, required: bool = True) -> int | None:
     if value in (None, ""):
         if required:
-            raise InvalidBookingRequest(_("This field is required."), details={"field": field})
+            raise InvalidBookingRequest(_("This field is missing."), details={"field": field})
         return None
     try:
         return int(value)
