@@ -242,7 +242,7 @@ class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
             return view  # the JSON views check login, role and CSRF themselves
 
         calendar = [
-            path("calendar/", self.admin_site.admin_view(lambda request: cv.calendar_page(request, self.admin_site)),
+            path("calendar/", self.admin_site.admin_view(lambda request: cv.calendar_page(request, self)),
                  name="appointments_appointment_calendar"),
             path("calendar/api/feed/", api(cv.feed), name="appointments_calendar_feed"),
             path("calendar/api/changes/", api(cv.changes), name="appointments_calendar_changes"),

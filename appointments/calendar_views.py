@@ -56,7 +56,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 def _int(value: Any, field: str, *, required: bool = True) -> int | None:
     if value in (None, ""):
         if required:
-            raise InvalidBookingRequest(_("This field is required."), details={"field": field})
+            raise InvalidBookingRequest(_("This field is missing."), details={"field": field})
         return None
     try:
         return int(value)
@@ -129,7 +129,7 @@ def calendar_labels() -> dict[str, str]:
 # --- the page ---------------------------------------------------------------------------------
 
 
-def calendar_page(request: HttpRequest, admin_site: Any) -> HttpResponse:
+def calendar_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
     branches = cq.calendar_branches()
     branch = branches[0] if branches else None
     wanted = request.GET.get("branch")
@@ -155,11 +155,12 @@ def calendar_page(request: HttpRequest, admin_site: Any) -> HttpResponse:
         "labels": calendar_labels(),
     }
     context = {
-        **admin_site.each_context(request),
+        **model_admin.admin_site.each_context(request),
         "title": _("Calendar"),
+        "content_title": _("Calendar"),  # header: Termine › Termine › Kalender
+        "model_admin": model_admin,
         "calendar_config": config,
         "branches": branches,
-        "opts": Appointment._meta,
         "has_branch": branch is not None,
     }
     return TemplateResponse(request, "appointments/calendar.html", context)

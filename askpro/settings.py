@@ -447,6 +447,8 @@ WEB_PORT = envint("ASKPRO_PORT", 8000)
 WEB_WORKERS = envint("ASKPRO_WEB_WORKERS", 2)
 WEB_THREADS = envint("ASKPRO_WEB_THREADS", 4)
 LOCALSTRIPE_PORT = envint("ASKPRO_LOCALSTRIPE_PORT", 8420)
+# How long the admin dashboards keep their figures per tenant (0: always recompute).
+DASHBOARD_CACHE_SECONDS = envint("ASKPRO_DASHBOARD_CACHE_SECONDS", 30)
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
 # Bearer token for /api/health/detailed and the diagnostics probe (monitoring); empty: operators'
 # platform-admin sessions only.

@@ -36,6 +36,8 @@ TEST_CHECKOUT_ID = _checkout
 # messages: the English msgid is stable while German wording may be polished in the catalogue.
 # Tests about German output ask for it explicitly (Accept-Language: de, translation.override("de")).
 LANGUAGE_CODE = "en"
+# Dashboards recompute on every request: a test's figures must not come from an earlier test.
+DASHBOARD_CACHE_SECONDS = int(os.environ.get("ASKPRO_DASHBOARD_CACHE_SECONDS", "0"))
 
 # Isolate the broker and cache from a running dev system and from other checkouts.
 from askpro.settings import REDIS_URL, redis_db  # noqa: E402

@@ -272,10 +272,12 @@ def test_a_salon_webhook_sent_to_physio_is_refused_and_changes_nothing(
 
 
 def test_the_tenant_dashboard_shows_failing_syncs_and_open_drift(salon_on_sandbox, erika_haarschnitt, rf):
-    from integrations.calcom.dashboard import tenant_cards
+    from integrations.calcom.dashboard import tenant_panels
 
     DriftRecord.objects.create(appointment=erika_haarschnitt, field="attendee", state="manual_review")
 
-    [card] = tenant_cards(rf.get("/admin/"))
+    [panel] = tenant_panels(rf.get("/admin/"))
+    [item] = panel.data
 
-    assert (card.value, card.href) == ("0 failing · 1 to review", "/admin/calcom/driftrecord/")
+    assert (panel.key, panel.kind) == ("integration-health", "health")
+    assert (item.value, item.href, item.status) == ("0 failing · 1 to review", "/admin/calcom/driftrecord/", "warning")

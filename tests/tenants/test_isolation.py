@@ -111,5 +111,6 @@ def test_the_platform_dashboard_shows_the_tenant_count_to_an_operator(public_ten
     response = client.get("/admin/")
 
     assert response.status_code == 200
-    cards = response.context["askpro_cards"]
-    assert [(card.title, card.value) for card in cards if card.href.endswith("/tenants/tenant/")] == [("Tenants", "2")]
+    kpis = [kpi for panel in response.context["askpro_panels"] if panel.kind == "kpis" for kpi in panel.data]
+    assert [(kpi.title, kpi.value) for kpi in kpis if kpi.href.endswith("/tenants/tenant/?status__exact=active")] == [
+        ("Active tenants", "2")]
