@@ -21,7 +21,7 @@ from appointments.models import (
     Staff,
     WorkingHour,
 )
-from appointments.queries import slots_for_plan
+from appointments.queries import Closure, closure_on, slots_for_plan
 from calls.models import Call, FunctionCallResult, VoiceSettings
 from calls.speech import spoken_moment
 from tenants.models import Tenant
@@ -197,6 +197,7 @@ class Availability:
     offer: Offer | None
     day_offers: list[Offer] = field(default_factory=list)
     alternatives: list[Offer] = field(default_factory=list)
+    closed: Closure | None = None  # when nothing is free: the day is closed (a holiday, a Sunday)
 
     @property
     def available(self) -> bool:
@@ -276,9 +277,12 @@ def availability(
             slot.staff_id, names.get(slot.staff_id, ""), slot.branch_id, branch.name if branch else "",
         )
 
+    closed = None
+    if match is None and not day_slots:
+        closed = closure_on(day, branch_ids=[branch_id] if branch_id is not None else list(branches))
     return Availability(
         day=day, requested=requested, offer=offer(match) if match else None,
-        day_offers=[offer(slot) for slot in day_slots], alternatives=[offer(slot) for slot in chosen],
+        day_offers=[offer(slot) for slot in day_slots], alternatives=[offer(slot) for slot in chosen], closed=closed,
     )
 
 
