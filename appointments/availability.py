@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments import schedule_snapshot as schedules
-from appointments.errors import InvalidBookingRequest
+from appointments.errors import UnknownReference
 from appointments.models import (
     RELEASED_STATUSES,
     AppointmentSegment,
@@ -147,7 +147,7 @@ def plan_for(
         services = {s.pk: s for s in Service.objects.filter(pk__in=[r.service_id for r in sequence], is_active=True)}
         missing = [r.service_id for r in sequence if r.service_id not in services]
         if missing:
-            raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_ids": missing})
+            raise UnknownReference(_("Unknown or inactive service."), details={"service_ids": missing})
         segments = []
         offset = 0
         for position, request in enumerate(sequence):

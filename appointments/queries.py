@@ -18,7 +18,7 @@ from appointments.availability import (
     Slot,
     plan_for,
 )
-from appointments.errors import InvalidBookingRequest
+from appointments.errors import InvalidBookingRequest, UnknownReference
 from appointments.models import Appointment, AvailabilityOverride, Service, ServiceSegment
 
 MAX_SEARCH_DAYS = 62
@@ -32,7 +32,7 @@ def active_service(service_id: int) -> Service:
         .first()
     )
     if service is None:
-        raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
+        raise UnknownReference(_("Unknown or inactive service."), details={"service_id": service_id})
     if not service.is_composite:
         prefetch_related_objects([service], Prefetch("segments", queryset=ServiceSegment.objects.none()))
     else:
@@ -82,7 +82,7 @@ def _context_from_snapshot(service_id: int, duration_minutes: int | None, search
             current = schedules.reload()
             known = current.services.get(service_id)
             if known is None:
-                raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
+                raise UnknownReference(_("Unknown or inactive service."), details={"service_id": service_id})
         context = AvailabilityContext(plan_for(known, duration_minutes=duration_minutes), schedule=current, **search)
         if context.schedule is current:
             break

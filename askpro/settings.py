@@ -291,6 +291,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Booking, availability and voice-agent endpoints of the AskPro back office.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "appointments.api.schema.composite_needs_a_service",
+    ],
 }
 
 # --- logging --------------------------------------------------------------------------------

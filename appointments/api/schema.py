@@ -18,3 +18,15 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "description": "A tenant API key (ak_<prefix>_<secret>), created in the admin or with "
             "`manage.py api_key create --tenant <slug>`. Only valid on its tenant's host.",
         }
+
+
+def composite_needs_a_service(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: a composite availability request names a service
+    (``service_id``) or a non-empty list of ``services``, as the server requires."""
+    schema = result.get("components", {}).get("schemas", {}).get("CompositeAvailabilityRequest")
+    if schema is not None:
+        schema["anyOf"] = [
+            {"required": ["service_id"], "properties": {"service_id": {"type": "integer"}}},
+            {"required": ["services"], "properties": {"services": {"type": "array", "minItems": 1}}},
+        ]
+    return result
