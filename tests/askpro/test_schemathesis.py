@@ -18,7 +18,7 @@ import httpx
 import pytest
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PROJECT_DIR, SALON_HOST, worker_env
+from tests.conftest import SALON_HOST, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -70,9 +70,9 @@ def test_the_api_answers_no_5xx_and_agrees_with_its_schema(granian_url, salon_wi
         [sys.executable, "-m", "schemathesis.cli", "run", str(schema_file), "--url", granian_url,
          "-H", f"Host: {SALON_HOST}", "-H", f"Authorization: Bearer {salon_with_bookings}",
          "--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--seed", "15",
-         "--generation-deterministic", "--generation-database", "none", "--no-shrink", "--request-timeout", "30", "--no-color",
+         "--generation-deterministic", "--no-shrink", "--request-timeout", "30", "--no-color",
          "--report", "json", "--report-json-path", str(report)],
-        cwd=PROJECT_DIR, env=worker_env(), capture_output=True, text=True, timeout=900,
+        cwd=tmp_path, env=worker_env(), capture_output=True, text=True, timeout=900,
     )
 
     # then
