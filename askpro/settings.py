@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import secrets
+import warnings
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from askpro.env import database_from_url, envbool, envint, envlist, envstr
@@ -88,8 +93,15 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our origin (CSP: no CDN)
+    "csp",
     "guardian",
     "simple_history",
+    # Login lockout and second factor: their tables live in every schema that has a login.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # platform (public schema) domains
     "tenants",
     "integrations",
@@ -104,6 +116,10 @@ TENANT_APPS = [
     "django.contrib.admin",
     "guardian",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # business (tenant schema) domains
     "appointments",
     "calls",
@@ -134,6 +150,10 @@ TENANT_LIMIT_SET_CALLS = True
 # it is a real tenant row, see tenants.services.ensure_template_tenant).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Spare copies of the template kept ready, so creating a tenant is a schema rename (tenants/schema_pool.py).
+ASKPRO_SCHEMA_POOL_SIZE = envint("ASKPRO_SCHEMA_POOL_SIZE", 2)
+# Schedule snapshots kept per process (most recently used tenants); a miss reloads in ~9 queries.
+ASKPRO_SNAPSHOT_CACHE_SIZE = envint("ASKPRO_SNAPSHOT_CACHE_SIZE", 256)
 EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
 
 MIDDLEWARE = [
@@ -141,16 +161,20 @@ MIDDLEWARE = [
     "askpro.request_frame.RequestFrameMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "askpro.csp.AskProCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.SuspendedTenantMiddleware",
+    # Last, so a locked-out login is answered with the lockout page (axes' documented order).
+    "axes.middleware.AxesMiddleware",
 ]
 
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
@@ -166,7 +190,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the few inline scripts
             ],
+            "builtins": ["askpro.display_tags"],
         },
     }
 ]
@@ -183,6 +209,15 @@ if not DATABASE_URL:
         "use `./manage.py` (which starts the embedded services), or set DATABASE_URL."
     )
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+# "transaction" when DATABASE_URL points at PgBouncer in transaction pooling mode: the tenant's
+# search_path is then set inside every transaction (askpro/db/base.py), prepared statements and
+# server-side cursors are off, and a kept connection is pointless (the pooler keeps them).
+DATABASE_POOL_MODE = envstr("DATABASE_POOL_MODE", "session")
+if DATABASE_POOL_MODE not in {"session", "transaction"}:
+    raise RuntimeError("DATABASE_POOL_MODE must be 'session' or 'transaction'")
+DATABASES["default"]["POOL_MODE"] = DATABASE_POOL_MODE
+if DATABASE_POOL_MODE == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379")
@@ -239,6 +274,8 @@ CELERY_DB_REUSE_MAX = 1000
 # --- auth, i18n, time -----------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -248,6 +285,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# A login without ?next= (a bookmarked /admin/login/) lands on the admin index, not /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"
+
+# Admin login lockout (django-axes, database handler: the attempts live in the schema of the host
+# where the login happens). A username is locked after N failures from anywhere, an address after
+# N failures for any usernames; `manage.py unlock_login` or the admin's "Login lockouts" page
+# lifts it before the cool-off ends.
+AXES_ENABLED = envbool("ASKPRO_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = envint("ASKPRO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("ASKPRO_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # registered with our two admin sites instead (askpro/admin_sites.py)
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "askpro.admin_auth.login_username"
+# Second factor (django-otp): required for platform operators, offered to tenant logins.
+OTP_TOTP_ISSUER = envstr("ASKPRO_OTP_ISSUER", "AskPro")
+OTP_STATIC_THROTTLE_FACTOR = 1
+ASKPRO_RECOVERY_CODES = 10
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -257,6 +315,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Project-wide static files (favicon, vendored front-end libraries shared by several apps).
+STATICFILES_DIRS = [BASE_DIR / "askpro" / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
@@ -281,6 +341,25 @@ SECURE_SSL_REDIRECT = HTTPS and envbool("ASKPRO_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_REDIRECT_EXEMPT = [r"^api/health"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+# A strict Content-Security-Policy for every response (askpro/csp.py adds 'unsafe-eval' on /admin/
+# for unfold's Alpine.js). Inline scripts need {{ CSP_NONCE }}; styles may be inline (unfold and
+# Swagger UI set style attributes), images may be data: URIs (icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- API ------------------------------------------------------------------------------------
 
@@ -301,6 +380,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "appointments.api.schema.composite_needs_a_service",
     ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- logging --------------------------------------------------------------------------------
@@ -342,6 +424,9 @@ UNFOLD = {
     "SITE_TITLE": "AskPro",
     "SITE_HEADER": "AskPro",
     "SITE_SYMBOL": "support_agent",
+    "SITE_FAVICONS": [
+        {"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("askpro/favicon.svg")},
+    ],
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
@@ -357,6 +442,9 @@ UNFOLD = {
 
 DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
+# Bearer token for /api/health/detailed and the diagnostics probe (monitoring); empty: operators'
+# platform-admin sessions only.
+HEALTH_TOKEN = envstr("ASKPRO_HEALTH_TOKEN")
 
 # --- notifications --------------------------------------------------------------------------
 # "outbox" records messages (admin + log) and sends nothing; "live" talks to SMTP/Twilio/Telegram.
@@ -391,8 +479,16 @@ RETELL_RATE_LIMIT_PER_MINUTE = envint("RETELL_RATE_LIMIT_PER_MINUTE", 100)
 
 STRIPE_API_KEY = envstr("STRIPE_API_KEY")
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET")
+if STRIPE_API_KEY and not STRIPE_WEBHOOK_SECRET:
+    # Every Stripe event would be refused with 401: top-ups paid but never credited.
+    _stripe_problem = ("STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not: every Stripe webhook would be "
+                       "refused (401) and paid top-ups never credited. Set the endpoint's signing secret (whsec_...).")
+    if ENVIRONMENT == "production":
+        raise ImproperlyConfigured(_stripe_problem)
+    warnings.warn(_stripe_problem, stacklevel=1)
 CALCOM_API_URL = envstr("CALCOM_API_URL", "https://api.cal.com")  # per-tenant override possible
 CALCOM_SLOTS_CACHE_SECONDS = envint("CALCOM_SLOTS_CACHE_SECONDS", 60)
+CALCOM_TIMEOUT_SECONDS = float(envstr("CALCOM_TIMEOUT_SECONDS", "10"))  # read timeout of one Cal.com request
 CALCOM_PUSH_MAX_ATTEMPTS = envint("CALCOM_PUSH_MAX_ATTEMPTS", 8)  # then the sync stays "failed" for an operator
 CALCOM_PUSH_RETRY_BASE_SECONDS = envint("CALCOM_PUSH_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped
 CALCOM_PUSH_RETRY_MAX_SECONDS = envint("CALCOM_PUSH_RETRY_MAX_SECONDS", 3600)
@@ -404,6 +500,14 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ...
 WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600)
 WEBHOOK_STUCK_AFTER_SECONDS = envint("WEBHOOK_STUCK_AFTER_SECONDS", 120)  # sweeper re-queues after this
+WEBHOOK_SWEEP_SECONDS = envint("WEBHOOK_SWEEP_SECONDS", 60)  # how often the beat runs the webhook sweeper
+# The transactional outbox (askpro.outbox): effects owed after a commit, delivered by a dispatcher.
+OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8)  # then the effect is "failed" for an operator
+OUTBOX_RETRY_BASE_SECONDS = envint("OUTBOX_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped
+OUTBOX_RETRY_MAX_SECONDS = envint("OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_STUCK_AFTER_SECONDS = envint("OUTBOX_STUCK_AFTER_SECONDS", 60)  # sweeper re-queues after this
+OUTBOX_SWEEP_SECONDS = envint("OUTBOX_SWEEP_SECONDS", 30)  # how often the beat runs the outbox sweeper
+OUTBOX_DEADLINE_SECONDS = envint("OUTBOX_DEADLINE_SECONDS", 900)  # health check: owed effects older than this
 CIRCUIT_BREAKER_FAILURE_THRESHOLD = envint("CIRCUIT_BREAKER_FAILURE_THRESHOLD", 5)
 CIRCUIT_BREAKER_RESET_SECONDS = envint("CIRCUIT_BREAKER_RESET_SECONDS", 60)
 

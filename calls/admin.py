@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
@@ -77,6 +78,20 @@ class CustomerForm(forms.ModelForm):
             if number not in numbers:
                 numbers.append(number)
         return numbers
+
+    def clean(self) -> dict[str, Any]:
+        # One number, one customer: the admin's save runs in one transaction, so the lock taken
+        # here holds until the customer is stored (appointments.customers is the identity service).
+        cleaned = super().clean() or {}
+        numbers = [n for n in [cleaned.get("phone") or "", *(cleaned.get("other_phones") or [])] if n]
+        if connection.in_atomic_block:
+            customer_services.lock_phone_numbers(numbers)
+        for number, owner in customer_services.numbers_taken(numbers, exclude_pk=self.instance.pk).items():
+            self.add_error(
+                "phone" if number == cleaned.get("phone") else "other_phones",
+                _("%(number)s already belongs to %(customer)s.") % {"number": number, "customer": owner},
+            )
+        return cleaned
 
 
 class CustomerNoteInline(TabularInline):
@@ -358,7 +373,7 @@ class VoiceSettingsForm(forms.ModelForm):
 
     class Meta:
         model = VoiceSettings
-        fields = ("spoken_company_name", "retell_api_key")
+        fields = ("spoken_company_name", "retell_api_key", "daypart_hours")
 
     def clean_retell_api_key(self) -> str:
         value = self.cleaned_data.get("retell_api_key") or ""
@@ -375,7 +390,7 @@ class VoiceSettingsAdmin(ModelAdmin):
         return bool(obj.retell_api_key)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not VoiceSettings.objects.exists()
+        return not VoiceSettings.objects.exists() and super().has_add_permission(request)
 
 
 @admin.register(FunctionCallResult, site=tenant_admin_site)

@@ -287,7 +287,10 @@ def _handle(request: HttpRequest, function_name: str, handler: FunctionHandler) 
         except Exception:
             logger.exception("retell function %s failed for call %s", function_name, call_id)
             answer = error_body("INTERNAL_ERROR", _("Da ist bei uns etwas schiefgelaufen."))
-            answer["message"] = _("Da ist bei uns gerade etwas schiefgelaufen. Ich notiere einen Rückruf für Sie.")
+            if _note_callback_after_failure(request_call, function_name):
+                answer["message"] = _("Da ist bei uns gerade etwas schiefgelaufen. Ich notiere einen Rückruf für Sie.")
+            else:
+                answer["message"] = _("Da ist bei uns gerade etwas schiefgelaufen. Bitte rufen Sie später noch einmal an.")
             return JsonResponse(answer, status=500, json_dumps_params={"ensure_ascii": False})
     return JsonResponse(capped(answer), status=200, json_dumps_params={"ensure_ascii": False})
 
@@ -334,6 +337,27 @@ def capped(answer: dict[str, Any]) -> dict[str, Any]:
     if error is not None:
         minimal["error"] = {"code": _cut_text(str(error.get("code", "")), 64), "message": "", "details": {}}
     return minimal
+
+
+def _note_callback_after_failure(request_call: FunctionCall, function_name: str) -> bool:
+    """Keep the promise the agent makes on an internal error: a high-priority callback for the
+    caller (one per call). False when none could be noted (no caller number, database down)."""
+    from calls import services
+    from calls.models import CallbackRequest
+
+    phone = request_call.caller_number
+    if phone is None:
+        return False
+    try:
+        services.request_callback(
+            phone=phone, reason=CallbackRequest.Reason.TECHNICAL, priority=CallbackRequest.Priority.HIGH,
+            call_id=request_call.call_id,
+            details=_("Technischer Fehler im Gespräch (Funktion %(function)s).") % {"function": function_name},
+        )
+    except Exception:
+        logger.exception("could not note the callback promised for call %s", request_call.call_id)
+        return False
+    return True
 
 
 def signature_refused(request: HttpRequest, function_name: str, reason: str) -> JsonResponse:

@@ -22,8 +22,9 @@ from appointments import customers as customer_services
 from appointments.availability import plan_for
 from appointments.errors import SlotUnavailable
 from appointments.models import Appointment, Branch, Customer, Service, Staff
-from askpro.errors import DomainError, NotFound, ValidationFailed
+from askpro.errors import DomainError
 from calls import function_args, queries, services, signatures, speech
+from calls.errors import AppointmentAmbiguous, AppointmentNotFound, PhoneMissing
 from calls.function_args import BRANCH_ARGS, SERVICE_ARGS, STAFF_ARGS, When
 from calls.functions import (
     FunctionCall,
@@ -218,7 +219,9 @@ def _wish(request_call: FunctionCall, *, require_time: bool) -> Wish:
     staff = function_args.resolve_staff(request_call.arg(*STAFF_ARGS), service=service)
     branch, branches = function_args.resolve_branch_or_any(request_call.arg(*BRANCH_ARGS))
     tz = _zone(branch, branches, request_call.tenant)
-    when = function_args.resolve_when(request_call.arg, tz=tz, require_time=require_time)
+    branch_ids = [branch.pk] if branch is not None else list(branches)
+    when = function_args.resolve_when(request_call.arg, tz=tz, require_time=require_time,
+                                      hours=lambda day: function_args.opening_span(day, branch_ids))
     duration = function_args.duration_arg(request_call.arg("duration_minutes", "duration"))
     return Wish(service, staff, branch, branches, tz, when, duration)
 
@@ -227,6 +230,7 @@ def _availability(wish: Wish, *, ignore_appointment_id: int | None = None) -> qu
     return queries.availability(
         plan_for(wish.service, duration_minutes=wish.duration_minutes), day=wish.when.day,
         requested=wish.when.starts_at, branches=wish.branches, ignore_appointment_id=ignore_appointment_id,
+        until=wish.when.until, window=wish.when.window,
         staff_names=function_args.catalog().staff_names, **wish.plan_kwargs,
     )
 
@@ -236,10 +240,15 @@ def _service_dict(service: Service) -> dict[str, Any]:
             "price_cents": service.price_cents, "currency": service.currency}
 
 
-def _availability_message(found: queries.Availability, tz: zoneinfo.ZoneInfo) -> str:
+def _availability_message(found: queries.Availability, tz: zoneinfo.ZoneInfo, when: When | None = None) -> str:
     alternatives = [offer.starts_at for offer in found.alternatives]
     if found.offer is not None:
         return speech.slot_free_at(found.offer.starts_at, found.offer.tz, found.offer.staff)
+    if when is not None and (when.until is not None or when.window is not None):
+        # a range of days or a part of the day: say the free times with their days
+        if found.day_offers:
+            return speech.wish_options([offer.starts_at for offer in found.day_offers], found.day_offers[0].tz)
+        return speech.wish_full_with_alternatives(alternatives, tz)
     if found.day_offers:
         return speech.day_options(found.day, [offer.starts_at for offer in found.day_offers], found.day_offers[0].tz)
     if found.closed is not None:  # closed, not "schon belegt"
@@ -254,18 +263,14 @@ def _availability_answer(wish: Wish, found: queries.Availability) -> dict[str, A
     return {
         "success": True,
         "available": found.available,
-        "requested": {
-            "date": found.day.isoformat(),
-            "time": found.requested.astimezone(wish.tz).strftime("%H:%M") if found.requested else None,
-            "starts_at": found.requested.astimezone(wish.tz).isoformat() if found.requested else None,
-        },
+        "requested": wish.when.echo(wish.tz),
         "service": _service_dict(wish.service),
         "slot": found.offer.as_dict() if found.offer else None,
         "free_times": [offer.as_dict() for offer in found.day_offers],
         "staff_name": first.staff if first else None,
         "branch_name": first.branch if first else None,
         "alternatives": [offer.as_dict() for offer in found.alternatives],
-        "message": _availability_message(found, wish.tz),
+        "message": _availability_message(found, wish.tz, wish.when),
     }
 
 
@@ -348,11 +353,9 @@ def _customer_for_booking(request_call: FunctionCall) -> Customer:
         return caller
     customer = queries.caller_customer(request_call.call_id, None)
     if customer is None:
-        error = ValidationFailed(
+        raise PhoneMissing(
             pgettext("voice", "Unter welcher Telefonnummer erreichen wir Sie?"), details={"missing": "phone_number"},
         )
-        error.code = "PHONE_MISSING"
-        raise error
     if name:
         customer_services.fill_customer_name(customer.pk, name)
     return customer
@@ -407,9 +410,8 @@ def _callers_appointment(request_call: FunctionCall) -> Appointment:
     on the named date, or the only one; several -> a question, none -> a spoken not-found."""
     customer = queries.caller_customer(request_call.call_id, request_call.caller_number)
     upcoming = queries.upcoming_appointments(customer, limit=10) if customer else []
-    not_found = NotFound(pgettext("voice", "Ich finde unter Ihrer Nummer keinen anstehenden Termin."),
-                         details={"customer_found": customer is not None})
-    not_found.code = "APPOINTMENT_NOT_FOUND"
+    not_found = AppointmentNotFound(pgettext("voice", "Ich finde unter Ihrer Nummer keinen anstehenden Termin."),
+                                    details={"customer_found": customer is not None})
     if not upcoming:
         raise not_found
     wanted = request_call.arg("appointment_id", "booking_id")
@@ -428,11 +430,9 @@ def _callers_appointment(request_call: FunctionCall) -> Appointment:
         upcoming = same_day or upcoming
     if len(upcoming) == 1:
         return upcoming[0]
-    question = ValidationFailed(speech.which_appointment(_entries(upcoming)), details={
+    raise AppointmentAmbiguous(speech.which_appointment(_entries(upcoming)), details={
         "candidates": [queries.describe_appointment(item) for item in upcoming],
     })
-    question.code = "APPOINTMENT_AMBIGUOUS"
-    raise question
 
 
 @retell_function("list_appointments")
@@ -458,7 +458,8 @@ def reschedule_appointment(request_call: FunctionCall) -> dict[str, Any]:
     branch = appointment.branch
     staff_query = request_call.arg(*STAFF_ARGS)
     staff = function_args.resolve_staff(staff_query, service=appointment.service) if staff_query else None
-    when = function_args.resolve_when(request_call.arg, tz=branch.tzinfo, require_time=True)
+    when = function_args.resolve_when(request_call.arg, tz=branch.tzinfo, require_time=True,
+                                      hours=lambda day: function_args.opening_span(day, [branch.pk]))
     assert when.starts_at is not None
     new_starts_at = when.starts_at
 

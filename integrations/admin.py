@@ -43,7 +43,7 @@ class WebhookEventAdmin(ModelAdmin):
         return False  # the inbox is evidence: read-only, changed only by the processor and retry
 
     @display(description=_("status"), label={
-        "received": "info", "processing": "warning", "processed": "success", "failed": "danger", "ignored": "info",
+        "received": "info", "processing": "warning", "processed": "success", "failed": "danger", "ignored": "info", "malformed": "danger",
     })
     def status_badge(self, obj: WebhookEvent) -> str:
         return str(obj.status)

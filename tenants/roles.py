@@ -17,6 +17,9 @@ TENANT_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "billing": ("view", "add"),
         "integrations": ("view",),
         "tenants": ("view",),
+        # Login security: see and lift lockouts, turn off a lost authenticator app.
+        "axes": ("view", "delete"),
+        "otp_totp": ("view", "delete"),
     },
     "manager": {
         **{app: ALL for app in TENANT_BUSINESS_APPS},
@@ -41,6 +44,8 @@ PLATFORM_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "integrations": ALL,
         "billing": ALL,
         "auth": ("view",),
+        "axes": ("view", "delete"),
+        "otp_totp": ("view", "delete"),
     },
 }
 
@@ -51,3 +56,74 @@ TENANT_ROLE_EXCLUSIONS: dict[str, set[str]] = {
                      "notifications.notificationsettings"},
     "manager": {"appointments.apikey"},
 }
+
+# --- the admin page matrix ------------------------------------------------------------------
+# Which admin pages a role may open. Django's model permissions (the rules above) decide, narrowed
+# by what an admin page offers at all: records written only by services or providers cannot be
+# added, changed or deleted through the admin, whatever the role. tests/admin/test_role_matrix.py
+# visits every admin URL per role and compares the status codes with this matrix.
+
+ADMIN_PAGES: dict[str, tuple[str, ...]] = {
+    # page kind: the permissions of which any one opens it
+    "changelist": ("view", "change"),
+    "add": ("add",),
+    "change": ("view", "change"),
+    "history": ("view", "change"),
+    "delete": ("delete",),
+}
+
+# app_label.model: the actions its admin never offers (for every role, in both admins).
+ADMIN_NEVER: dict[str, tuple[str, ...]] = {
+    "appointments.appointment": ("delete",),
+    "appointments.appointmentmodification": ("add", "change", "delete"),
+    "appointments.customerjourneytransition": ("add", "change"),
+    "appointments.recurringseries": ("add",),
+    "calcom.bookingsync": ("add", "delete"),
+    "calcom.driftrecord": ("add",),
+    "calcom.bookingtombstone": ("add", "change"),
+    "calls.call": ("add",),
+    "calls.functioncallresult": ("add",),
+    "billing.transaction": ("add", "change", "delete"),
+    "billing.usagerecord": ("add", "change", "delete"),
+    "billing.platformcost": ("add", "change", "delete"),
+    "billing.monthlycostreport": ("add", "change", "delete"),
+    "billing.topup": ("add", "change", "delete"),
+    "billing.stripeinvoice": ("add", "change", "delete"),
+    "billing.billingrun": ("add", "change", "delete"),
+    "billing.commissionrecord": ("add", "change", "delete"),
+    "billing.invoicehold": ("add", "change", "delete"),
+    "billing.invoice": ("add", "delete"),
+    "billing.billingaccount@tenant": ("add", "change", "delete"),
+    "integrations.webhookevent": ("add", "change"),
+    "notifications.notificationdelivery": ("add", "delete"),
+    "tenants.tenant": ("add", "delete"),
+}
+
+# One row per tenant: "add" only while none exists.
+ADMIN_SINGLETONS = {"calls.voicesettings", "notifications.notificationsettings", "calcom.calcomconnection"}
+
+
+def role_permissions(role: str, model_label: str, *, platform: bool = False) -> set[str]:
+    """The model permissions (view/add/change/delete) the role's group carries for the model."""
+    roles = PLATFORM_ROLES if platform else TENANT_ROLES
+    if role not in roles:
+        raise KeyError(role)
+    if not platform and model_label in TENANT_ROLE_EXCLUSIONS.get(role, set()):
+        return set()
+    app_label = model_label.split(".")[0]
+    return set(roles[role].get(app_label, ()))
+
+
+def admin_page_allowed(role: str, model_label: str, page: str, *, platform: bool = False,
+                       row_exists: bool = False) -> bool:
+    """Whether ``role`` may open the admin page (``ADMIN_PAGES`` kind) of ``model_label``."""
+    held = role_permissions(role, model_label, platform=platform)
+    site_key = f"{model_label}@{'platform' if platform else 'tenant'}"
+    never = set(ADMIN_NEVER.get(model_label, ())) | set(ADMIN_NEVER.get(site_key, ()))
+    if page == "add" and model_label in ADMIN_SINGLETONS and row_exists:
+        return False
+    offered = held - never
+    if page in ("changelist", "change", "history"):
+        # A page the admin shows read-only still opens with the change permission alone.
+        return bool(held & {"view", "change"})
+    return bool(offered & set(ADMIN_PAGES[page]))

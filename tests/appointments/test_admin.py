@@ -114,7 +114,7 @@ def test_the_admin_sets_a_branchs_public_holidays_and_bookings_follow(admin_clie
 
     page = admin_client.get(f"/admin/appointments/branch/{branch_mitte.pk}/change/", HTTP_ACCEPT_LANGUAGE="de")
     assert b'name="holiday_region"' in page.content
-    assert "Bayern".encode() in page.content
+    assert b"Bayern" in page.content
 
     response = admin_client.post(f"/admin/appointments/branch/{branch_mitte.pk}/change/", {
         "name": "Mitte", "street": "Torstraße 1", "postal_code": "10119", "city": "Berlin", "phone": "+493012345678",

@@ -1,0 +1,79 @@
+"""Every admin URL per role against the declared matrix in tenants/roles.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django_tenants.utils import schema_context, tenant_context
+
+from askpro.admin_sites import platform_admin_site, tenant_admin_site
+from tenants import services as tenant_services
+from tenants.roles import ADMIN_PAGES, PLATFORM_ROLES, TENANT_ROLES, admin_page_allowed
+from tests.conftest import SALON_HOST
+from tests.fixtures.security import login_operator
+
+
+def _urls(model: Any, obj: Any) -> dict[str, str]:
+    base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+    urls = {"changelist": base, "add": f"{base}add/"}
+    if obj is not None:
+        urls |= {"change": f"{base}{obj.pk}/change/", "history": f"{base}{obj.pk}/history/",
+                 "delete": f"{base}{obj.pk}/delete/"}
+    return urls
+
+
+def _mismatches(site: Any, client: Client, role: str, *, platform: bool) -> list[str]:
+    wrong = []
+    for model in site._registry:
+        label = model._meta.label_lower
+        rows = model._default_manager.order_by("pk")
+        if label == "tenants.tenant":
+            rows = rows.exclude(schema_name="public")  # the platform itself is not listed
+        obj = rows.first()
+        for page, url in _urls(model, obj).items():
+            assert page in ADMIN_PAGES
+            status = client.get(url).status_code
+            expected = 200 if admin_page_allowed(role, label, page, platform=platform,
+                                                 row_exists=obj is not None) else 403
+            if status != expected:
+                wrong.append(f"{role} {page} {url}: {status}, matrix says {expected}")
+    return wrong
+
+
+@pytest.fixture
+def salon_rows(erika_haarschnitt: Any, in_salon: Any) -> None:
+    from calls import services as call_services
+    from tests.fixtures.calls import call_object
+
+    call_services.apply_call_event({"event": "call_ended", "call": {**call_object("call_matrix"), "duration_ms": 61000,
+                                                                     "end_timestamp": 1767200061000}})
+    call_services.request_callback(phone="+4915112345678", call_id="call_matrix", reason="no_slot")
+
+
+def test_every_tenant_admin_page_answers_each_role_as_the_matrix_says(salon, salon_rows, in_salon):
+    wrong = []
+    for role in TENANT_ROLES:
+        email = f"{role}@matrix.example"
+        tenant_services.create_tenant_user(salon, email=email, role=role, password="s3cret-pass!")
+        client = Client(HTTP_HOST=SALON_HOST)
+        client.force_login(get_user_model().objects.get(username=email))
+        with tenant_context(salon):
+            wrong += _mismatches(tenant_admin_site, client, role, platform=False)
+
+    assert wrong == []
+
+
+def test_every_platform_admin_page_answers_the_operator_as_the_matrix_says(public_tenant, salon):
+    wrong = []
+    for role in PLATFORM_ROLES:
+        email = f"{role}@matrix.example"
+        tenant_services.create_operator(email=email, password="s3cret-pass!")
+        client = Client(HTTP_HOST="localhost")
+        assert login_operator(client, email, "s3cret-pass!").status_code == 302  # with the second factor
+        with schema_context("public"):
+            wrong += _mismatches(platform_admin_site, client, role, platform=True)
+
+    assert wrong == []
