@@ -29,4 +29,10 @@ def composite_needs_a_service(result: dict[str, Any], generator: Any, request: A
             {"required": ["service_id"], "properties": {"service_id": {"type": "integer"}}},
             {"required": ["services"], "properties": {"services": {"type": "array", "minItems": 1}}},
         ]
+    booking = result.get("components", {}).get("schemas", {}).get("BookingRequest")
+    if booking is not None:  # a booking names an existing customer or describes one
+        booking["anyOf"] = [
+            {"required": ["customer_id"], "properties": {"customer_id": {"type": "integer"}}},
+            {"required": ["customer"]},
+        ]
     return result
