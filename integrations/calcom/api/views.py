@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -51,8 +51,13 @@ class CalcomApiView(APIView):
     throttle_classes = [CalcomThrottle]
 
 
+@extend_schema_field({"type": "string", "enum": ["platform_wins", "calcom_wins", ""]})
+class StrategyField(serializers.CharField):
+    """A strategy name; another value is refused by the view as ``INVALID_STRATEGY``."""
+
+
 class StrategyRequest(serializers.Serializer):
-    strategy = serializers.CharField(required=False, allow_blank=True, help_text="platform_wins or calcom_wins")
+    strategy = StrategyField(required=False, allow_blank=True, help_text="platform_wins or calcom_wins")
 
 
 class PushEventTypesView(CalcomApiView):
