@@ -33,6 +33,9 @@ def composite_needs_a_service(result: dict[str, Any], generator: Any, request: A
     if booking is not None:  # a booking names an existing customer or describes one
         booking["anyOf"] = [
             {"required": ["customer_id"], "properties": {"customer_id": {"type": "integer"}}},
-            {"required": ["customer"]},
+            {"required": ["customer"], "properties": {"customer": {"anyOf": [  # with a name, phone or email
+                {"required": [field], "properties": {field: {"type": "string", "pattern": r"\S"}}}
+                for field in ("name", "phone", "email")
+            ]}}},
         ]
     return result
