@@ -29,6 +29,11 @@ def composite_needs_a_service(result: dict[str, Any], generator: Any, request: A
             {"required": ["service_id"], "properties": {"service_id": {"type": "integer"}}},
             {"required": ["services"], "properties": {"services": {"type": "array", "minItems": 1}}},
         ]
+    customer = result.get("components", {}).get("schemas", {}).get("CustomerInput")
+    if customer is not None and "phone" in customer.get("properties", {}):
+        # What JSON Schema can say of a number the server validates (phonenumbers): German mobile
+        # numbers in E.164 are always accepted; others are checked by the server (400 PHONE_INVALID).
+        customer["properties"]["phone"]["pattern"] = r"^(\+491(51|52|57|59|60|62|63|7[0-9])[0-9]{8})?$"
     booking = result.get("components", {}).get("schemas", {}).get("BookingRequest")
     if booking is not None:  # a booking names an existing customer or describes one
         booking["anyOf"] = [
