@@ -73,8 +73,8 @@ class BranchOverrideInline(TabularInline):
 
 @admin.register(Branch, site=tenant_admin_site)
 class BranchAdmin(ModelAdmin):
-    list_display = ("name", "city", "phone", "time_zone", "is_active")
-    list_filter = ("is_active", "city", "time_zone")
+    list_display = ("name", "city", "phone", "time_zone", "holiday_region", "is_active")
+    list_filter = ("is_active", "city", "time_zone", "holiday_region")
     search_fields = ("name", "city", "street", "phone")
     inlines = [BranchOverrideInline]
 

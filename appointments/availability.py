@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments import schedule_snapshot as schedules
-from appointments.errors import InvalidBookingRequest
+from appointments.errors import UnknownReference
 from appointments.models import (
     RELEASED_STATUSES,
     AppointmentSegment,
@@ -147,7 +147,7 @@ def plan_for(
         services = {s.pk: s for s in Service.objects.filter(pk__in=[r.service_id for r in sequence], is_active=True)}
         missing = [r.service_id for r in sequence if r.service_id not in services]
         if missing:
-            raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_ids": missing})
+            raise UnknownReference(_("Unknown or inactive service."), details={"service_ids": missing})
         segments = []
         offset = 0
         for position, request in enumerate(sequence):
@@ -295,12 +295,16 @@ class AvailabilityContext:
             busy_of = self.staff[sid]
             busy_of.busy_starts = [start for start, _end in blocks]
             busy_of.busy_ends = [end for _start, end in blocks]
-        # Days that an override touches take the slow path of windows(); the others reuse one
-        # slot mask per staff member, branch and weekday.
+        # The branches' public holidays in the range (per state and year computed once per process).
+        self.holidays = {
+            (bid, day) for bid in self.branch_tz for day in current.holidays(bid, self.date_from, self.date_to)
+        }
+        # Days that an override or a holiday touches take the slow path of windows(); the others
+        # reuse one slot mask per staff member, branch and weekday.
         self._override_days = {
             day for override in self.overrides for day in self._days()
             if override[3] <= day <= override[4]
-        }
+        } | {day for _bid, day in self.holidays}
 
     # --- wall-clock rules --------------------------------------------------------------------
 
@@ -318,7 +322,9 @@ class AvailabilityContext:
             return midnight + _seconds(wall) if regular else _epoch(day, wall, tz)
 
         windows: list[Window] = []
-        for start, end, break_start, break_end in data.hours.get((branch_id, day.weekday()), ()):
+        # A public holiday closes the branch; only extra hours given for that day open it.
+        holiday = (branch_id, day) in self.holidays
+        for start, end, break_start, break_end in () if holiday else data.hours.get((branch_id, day.weekday()), ()):
             part = [(at(start), at(end))]
             if break_start and break_end:
                 part = subtract_window(part, (at(break_start), at(break_end)))

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from appointments import public_holidays
 from appointments.models import (
     Appointment,
     AppointmentSegment,
@@ -198,12 +199,17 @@ def _appointments(staff_rows: Any, branches: dict[str, Branch], services: dict[s
         branch = branches[spec.branches[0]]
         own = [services[s] for s in spec.services]
         hours = {wh.weekday: wh for wh in WorkingHour.objects.filter(staff=staff)}
+        closed = public_holidays.holidays_between(
+            public_holidays.state_for(branch.holiday_region, branch.postal_code),
+            today - timedelta(days=7 * WEEKS_BACK), today + timedelta(days=7 * WEEKS_AHEAD),
+        )
         away = [(o.date_from, o.date_until) for o in AvailabilityOverride.objects.filter(staff=staff)
                 .exclude(kind=AvailabilityOverride.Kind.EXTRA_HOURS)]
         for offset in range(-7 * WEEKS_BACK, 7 * WEEKS_AHEAD):
             day = today + timedelta(days=offset)
             wh = hours.get(day.weekday())
-            if wh is None or is_holiday(day) or any(start <= day <= end for start, end in away):
+            # no appointments on the branch's public holidays (25/26 Dec, 1 Jan, Easter, ...) or absences
+            if wh is None or day in closed or is_holiday(day) or any(start <= day <= end for start, end in away):
                 continue
             fill = 0.75 if offset < 0 else max(0.15, 0.7 - offset * 0.02)  # busier soon, emptier later
             cursor = datetime.combine(day, wh.start_time, tzinfo=branch.tzinfo)

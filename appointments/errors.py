@@ -46,3 +46,10 @@ class InvalidBookingRequest(ValidationFailed):
 
     code = "INVALID_BOOKING_REQUEST"
     default_message = _("The booking request is not valid.")
+
+
+class UnknownReference(InvalidBookingRequest):
+    """The request names a service, customer or branch that does not exist (or is inactive):
+    404, like a path naming a missing object; the code stays ``INVALID_BOOKING_REQUEST``."""
+
+    http_status = 404

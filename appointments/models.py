@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from appointments.public_holidays import NO_HOLIDAYS, STATES
 from tenants.models import validate_time_zone
 
 # Statuses whose time no longer blocks the calendar (the exclusion constraint ignores them).
@@ -50,6 +51,12 @@ class Branch(TimeStamped):
     phone = models.CharField(_("phone"), max_length=32, blank=True, help_text=_("E.164, e.g. +493012345678"))
     email = models.EmailField(_("email"), blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone])
+    holiday_region = models.CharField(
+        _("public holidays"), max_length=8, blank=True, default="",
+        choices=[("", _("Automatic (from the postal code, else Berlin)")), *STATES,
+                 (NO_HOLIDAYS, _("No public holidays"))],
+        help_text=_("The state whose public holidays close this branch."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

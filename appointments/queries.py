@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,8 +18,8 @@ from appointments.availability import (
     Slot,
     plan_for,
 )
-from appointments.errors import InvalidBookingRequest
-from appointments.models import Appointment, Service, ServiceSegment
+from appointments.errors import InvalidBookingRequest, UnknownReference
+from appointments.models import Appointment, AvailabilityOverride, Service, ServiceSegment
 
 MAX_SEARCH_DAYS = 62
 
@@ -31,7 +32,7 @@ def active_service(service_id: int) -> Service:
         .first()
     )
     if service is None:
-        raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
+        raise UnknownReference(_("Unknown or inactive service."), details={"service_id": service_id})
     if not service.is_composite:
         prefetch_related_objects([service], Prefetch("segments", queryset=ServiceSegment.objects.none()))
     else:
@@ -81,7 +82,7 @@ def _context_from_snapshot(service_id: int, duration_minutes: int | None, search
             current = schedules.reload()
             known = current.services.get(service_id)
             if known is None:
-                raise InvalidBookingRequest(_("Unknown or inactive service."), details={"service_id": service_id})
+                raise UnknownReference(_("Unknown or inactive service."), details={"service_id": service_id})
         context = AvailabilityContext(plan_for(known, duration_minutes=duration_minutes), schedule=current, **search)
         if context.schedule is current:
             break
@@ -153,3 +154,34 @@ def bookings(
     if source:
         qs = qs.filter(source=source)
     return qs.order_by("starts_at", "id")
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A day the business is closed: a public holiday (its name) or simply no opening hours."""
+
+    holiday: str = ""
+
+
+def closure_on(day: date, *, branch_ids: Iterable[int] | None = None) -> Closure | None:
+    """Whether ``day`` is closed at every branch in scope (all active ones by default): a public
+    holiday, a branch-wide closure, or nobody's working day, and no extra hours. None when open
+    somewhere. Reads this process's schedule snapshot (the slot search just refreshed it)."""
+    current = schedules.snapshot()
+    wanted = list(current.branch_tz) if branch_ids is None else [bid for bid in branch_ids if bid in current.branch_tz]
+    if not wanted:
+        return None
+    names: list[str] = []
+    for bid in wanted:
+        todays = [o for o in current.overrides if o[1] == bid and o[3] <= day <= o[4]]
+        if any(o[2] == AvailabilityOverride.Kind.EXTRA_HOURS for o in todays):
+            return None
+        holiday = current.holidays(bid, day, day).get(day)
+        if holiday:
+            names.append(holiday)
+            continue
+        if any(o[0] is None and o[5] is None for o in todays):
+            continue  # closed all day by the business
+        if any((bid, day.weekday()) in staff.hours for staff in current.staff.values() if bid in staff.branch_ids):
+            return None
+    return Closure(holiday=names[0] if names else "")

@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from appointments import public_holidays
 from appointments.models import (
     AvailabilityOverride,
     Branch,
@@ -57,6 +58,12 @@ class Schedule:
     branch_tz: dict[int, zoneinfo.ZoneInfo]  # active branches
     overrides: tuple[Override, ...]  # those not over before the snapshot was taken (minus a day)
     services: dict[int, Service]  # active services, composite segments prefetched; read only
+    branch_state: dict[int, str | None] = field(default_factory=dict)  # active branch -> state of its holidays
+
+    def holidays(self, branch_id: int, first: date, last: date) -> dict[date, str]:
+        """The branch's public holidays from ``first`` to ``last`` (date -> German name); the
+        holidays of a state and year are computed once per process (``public_holidays``)."""
+        return public_holidays.holidays_between(self.branch_state.get(branch_id), first, last)
 
     def qualified_staff(
         self, qualification_ids: set[int], *, staff_id: int | None = None, branch_id: int | None = None
@@ -113,10 +120,8 @@ def reload() -> Schedule:
 
 
 def _load(token: str) -> Schedule:
-    branch_tz = {
-        pk: zoneinfo.ZoneInfo(name)
-        for pk, name in Branch.objects.filter(is_active=True).values_list("id", "time_zone")
-    }
+    branch_rows = list(Branch.objects.filter(is_active=True).values_list("id", "time_zone", "holiday_region", "postal_code"))
+    branch_tz = {pk: zoneinfo.ZoneInfo(name) for pk, name, _region, _postal in branch_rows}
     qualifications: dict[int, set[int]] = defaultdict(set)
     branches: dict[int, set[int]] = defaultdict(set)
     active_staff = list(Staff.objects.filter(is_active=True).values_list("id", flat=True))
@@ -152,4 +157,8 @@ def _load(token: str) -> Schedule:
             Prefetch("segments", queryset=ServiceSegment.objects.order_by("position", "id"))
         )
     }
-    return Schedule(token=token, staff=staff, branch_tz=branch_tz, overrides=overrides, services=services)
+    branch_state = {pk: public_holidays.state_for(region, postal_code) for pk, _tz, region, postal_code in branch_rows}
+    return Schedule(token=token, staff=staff, branch_tz=branch_tz, overrides=overrides, services=services,
+                    branch_state=branch_state)
+
+

@@ -43,6 +43,7 @@ from appointments.errors import (
     PolicyViolation,
     SlotUnavailable,
     StaleAppointment,
+    UnknownReference,
 )
 from appointments.events import (
     AppointmentBooked,
@@ -340,9 +341,9 @@ def book_appointment(
     with transaction.atomic():
         service = active_service(sequence[0].service_id if sequence else service_id)
         if not Customer.objects.filter(pk=customer_id).exists():
-            raise InvalidBookingRequest(_("Unknown customer."), details={"customer_id": customer_id})
+            raise UnknownReference(_("Unknown customer."), details={"customer_id": customer_id})
         if branch_id is not None and not Branch.objects.filter(pk=branch_id, is_active=True).exists():
-            raise InvalidBookingRequest(_("Unknown or inactive branch."), details={"branch_id": branch_id})
+            raise UnknownReference(_("Unknown or inactive branch."), details={"branch_id": branch_id})
         plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
         locked = locking.lock_candidates(plan, staff_id=staff_id, branch_id=branch_id)
         if check_availability:

@@ -56,6 +56,12 @@ CSRF_TRUSTED_ORIGINS = envlist(
 # Host names that serve the platform (public schema) even without a Domain row.
 PUBLIC_HOSTS = envlist("ASKPRO_PUBLIC_HOSTS", "localhost,127.0.0.1,testserver")
 
+# Booking/Cal.com API throttles per key and scope, e.g. "bookings=600/min,booking_reads=6000/min"
+# (unset scopes keep their defaults in appointments.api.auth and integrations.calcom.api.views).
+ASKPRO_API_THROTTLE_RATES = dict(
+    item.split("=", 1) for item in envlist("ASKPRO_API_THROTTLE_RATES", "") if "=" in item
+)
+
 # Request bodies (askpro.request_frame): provider webhooks carry whole transcripts, clients do not.
 ASKPRO_WEBHOOK_MAX_BODY_BYTES = envint("ASKPRO_WEBHOOK_MAX_BODY_BYTES", 25 * 1024 * 1024)
 ASKPRO_MAX_BODY_BYTES = envint("ASKPRO_MAX_BODY_BYTES", 2_621_440)
@@ -364,6 +370,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Booking, availability and voice-agent endpoints of the AskPro back office.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "appointments.api.schema.composite_needs_a_service",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from appointments import public_holidays
 from appointments.availability import BookingPlan, Slot, merge_windows, subtract_window
 from appointments.customers import find_customer_by_phone
 from appointments.models import (
@@ -21,7 +22,7 @@ from appointments.models import (
     Staff,
     WorkingHour,
 )
-from appointments.queries import slots_for_plan
+from appointments.queries import Closure, closure_on, slots_for_plan
 from calls.models import Call, FunctionCallResult, VoiceSettings
 from calls.speech import spoken_moment
 from tenants.models import Tenant
@@ -98,18 +99,23 @@ def _spoken_windows(windows: list[tuple[int, int]]) -> str:
 
 def opening_hours(*, now: dt.datetime | None = None) -> dict[int, list[tuple[int, int]]]:
     """Today's open windows per active branch, in minutes after local midnight: the union of the
-    staff's working hours (breaks of single people do not close the shop) and extra hours, minus
-    branch-wide closures. Two queries."""
+    staff's working hours (breaks of single people do not close the shop; public holidays do) and
+    extra hours, minus branch-wide closures. Two queries."""
     now = now or timezone.now()
-    branches = list(Branch.objects.filter(is_active=True).order_by("name").values_list("id", "time_zone"))
-    today = {bid: now.astimezone(zoneinfo.ZoneInfo(tz)).date() for bid, tz in branches}
-    windows: dict[int, list[tuple[int, int]]] = {bid: [] for bid, _tz in branches}
+    rows = list(Branch.objects.filter(is_active=True).order_by("name").values_list(
+        "id", "time_zone", "holiday_region", "postal_code"))
+    today = {bid: now.astimezone(zoneinfo.ZoneInfo(tz)).date() for bid, tz, _region, _postal in rows}
+    holiday = {  # a public holiday: closed except for extra hours
+        bid for bid, _tz, region, postal in rows
+        if public_holidays.holidays_between(public_holidays.state_for(region, postal), today[bid], today[bid])
+    }
+    windows: dict[int, list[tuple[int, int]]] = {bid: [] for bid, _tz, _region, _postal in rows}
     days = set(today.values())
     weekdays = {day.weekday() for day in days}
     for bid, weekday, start, end in WorkingHour.objects.filter(
         branch_id__in=windows, weekday__in=weekdays, staff__is_active=True,
     ).values_list("branch_id", "weekday", "start_time", "end_time"):
-        if today[bid].weekday() == weekday:
+        if today[bid].weekday() == weekday and bid not in holiday:
             windows[bid].append((_minutes(start), _minutes(end)))
     overrides = AvailabilityOverride.objects.filter(
         branch_id__in=windows, date_from__lte=max(days, default=now.date()), date_until__gte=min(days, default=now.date()),
@@ -197,6 +203,7 @@ class Availability:
     offer: Offer | None
     day_offers: list[Offer] = field(default_factory=list)
     alternatives: list[Offer] = field(default_factory=list)
+    closed: Closure | None = None  # when nothing is free: the day is closed (a holiday, a Sunday)
 
     @property
     def available(self) -> bool:
@@ -295,9 +302,12 @@ def availability(
             slot.staff_id, names.get(slot.staff_id, ""), slot.branch_id, branch.name if branch else "",
         )
 
+    closed = None
+    if match is None and not day_slots:
+        closed = closure_on(day, branch_ids=[branch_id] if branch_id is not None else list(branches))
     return Availability(
         day=day, requested=requested, offer=offer(match) if match else None,
-        day_offers=[offer(slot) for slot in day_slots], alternatives=[offer(slot) for slot in chosen],
+        day_offers=[offer(slot) for slot in day_slots], alternatives=[offer(slot) for slot in chosen], closed=closed,
     )
 
 

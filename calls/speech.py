@@ -114,6 +114,21 @@ def day_options(day: dt.date, moments: list[dt.datetime], tz: zoneinfo.ZoneInfo)
     return pgettext("voice", "Am %(date)s, ist frei um %(times)s.") % {"date": spoken_date(day), "times": _or(times)}
 
 
+def closed_with_alternatives(day: dt.date, holiday: str, alternatives: list[dt.datetime], tz: zoneinfo.ZoneInfo) -> str:
+    """"Am Freitag, 25. Dezember, ist Feiertag (Erster Weihnachtstag): An diesem Tag ist geschlossen. Frei wäre am ..."."""
+    if holiday:
+        said = pgettext("voice", "Am %(date)s, ist Feiertag (%(holiday)s): An diesem Tag ist geschlossen.") % {
+            "date": spoken_date(day), "holiday": holiday,
+        }
+    else:
+        said = pgettext("voice", "Am %(date)s: An diesem Tag ist geschlossen.") % {"date": spoken_date(day)}
+    if not alternatives:
+        return said + " " + pgettext("voice", "In den nächsten Wochen ist leider auch nichts frei.")
+    spoken = [spoken_moment(alt, tz) for alt in alternatives]
+    options = spoken[0] if len(spoken) == 1 else ", am ".join(spoken[:-1]) + pgettext("voice", " oder am ") + spoken[-1]
+    return said + " " + pgettext("voice", "Frei wäre am %(options)s.") % {"options": options}
+
+
 def day_full_with_alternatives(day: dt.date, alternatives: list[dt.datetime], tz: zoneinfo.ZoneInfo) -> str:
     """"Am Dienstag, 14. Oktober, ist leider nichts mehr frei. Frei wäre am ..."."""
     if not alternatives:

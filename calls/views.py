@@ -259,6 +259,8 @@ def _availability_message(found: queries.Availability, tz: zoneinfo.ZoneInfo, wh
         return speech.wish_full_with_alternatives(alternatives, tz)
     if found.day_offers:
         return speech.day_options(found.day, [offer.starts_at for offer in found.day_offers], found.day_offers[0].tz)
+    if found.closed is not None:  # closed, not "schon belegt"
+        return speech.closed_with_alternatives(found.day, found.closed.holiday, alternatives, tz)
     if found.requested is not None:
         return speech.slot_taken_with_alternatives(found.requested, alternatives, tz)
     return speech.day_full_with_alternatives(found.day, alternatives, tz)

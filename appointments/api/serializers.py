@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
@@ -19,6 +20,7 @@ MAX_ID = 2**63 - 1
 MAX_OFFSET = 1_000_000
 
 
+@extend_schema_field({"type": "string", "format": "date", "pattern": r"^20\d{2}-\d{2}-\d{2}$"})
 class ApiDateField(serializers.DateField):
     """A calendar date between 2000-01-01 and 2099-12-31."""
 
@@ -124,6 +126,13 @@ class CancelRequest(serializers.Serializer):
 
 
 class BookingListRequest(serializers.Serializer):
+    def to_internal_value(self, data: Any) -> Any:
+        empty = [name for name in self.fields if html.is_html_input(data) and data.get(name) == ""]
+        if empty:  # ``status=``: a filter on nothing is a mistake, not "no filter"
+            raise serializers.ValidationError({name: [_("Leave the parameter out instead of sending it empty.")]
+                                               for name in empty})
+        return super().to_internal_value(data)
+
     date_from = ApiDateField(required=False)
     date_to = ApiDateField(required=False)
     status = serializers.ChoiceField(choices=Appointment.Status.choices, required=False)

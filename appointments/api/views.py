@@ -13,10 +13,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, inline_serializer
 from icalendar import Calendar, Event
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,13 +45,28 @@ ERROR_SHAPE = inline_serializer(
         ),
     },
 )
-ERRORS = {400: ERROR_SHAPE, 401: ERROR_SHAPE, 404: ERROR_SHAPE, 409: ERROR_SHAPE, 422: ERROR_SHAPE, 429: ERROR_SHAPE}
+# Every error the frame (askpro.request_frame) and the views can answer, in the common shape:
+# 413 too large, 415 not JSON, 503 database unavailable included.
+ERRORS = {status: ERROR_SHAPE for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)}
+
+
+class CommandBodySchema(AutoSchema):
+    """For a PATCH whose body is a whole command (reschedule: ``new_starts_at`` required), not a
+    partial update: drf-spectacular would mark every field of a PATCH body optional."""
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        method, self.method = self.method, "POST"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = method
 
 
 class BookingApiView(APIView):
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
     permission_classes = [IsApiClientOrStaff]
     throttle_classes = [ApiKeyRateThrottle]
+    parser_classes = [JSONParser]  # bodies are JSON objects (nested lists do not fit form bodies)
 
 
 def _appointment(pk: int) -> Appointment:
@@ -218,6 +235,7 @@ class BookingDetailView(BookingApiView):
 
 class RescheduleView(BookingApiView):
     throttle_scope = "booking_changes"
+    schema = CommandBodySchema()
 
     @extend_schema(
         request=s.RescheduleRequest,
@@ -255,7 +273,8 @@ class RescheduleView(BookingApiView):
 class BookingIcsView(BookingApiView):
     throttle_scope = "booking_reads"
 
-    @extend_schema(responses={(200, "text/calendar"): str}, summary="The booking as an .ics file", tags=["bookings"])
+    @extend_schema(responses={(200, "text/calendar"): str, **ERRORS}, summary="The booking as an .ics file",
+                   tags=["bookings"])
     def get(self, request: Request, pk: int) -> HttpResponse:
         appointment = _appointment(pk)
         calendar = Calendar()

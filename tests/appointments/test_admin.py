@@ -103,3 +103,30 @@ def test_creating_an_api_key_in_the_admin_shows_it_once(admin_client):
 
     text = " ".join(str(m) for m in response.context["messages"])
     assert "ak_" in text
+
+
+def test_the_admin_sets_a_branchs_public_holidays_and_bookings_follow(admin_client, branch_mitte, anna, haarschnitt,
+                                                                     customer_erika):
+    from datetime import date
+
+    from appointments.errors import SlotUnavailable
+    from appointments.services import book_appointment
+
+    page = admin_client.get(f"/admin/appointments/branch/{branch_mitte.pk}/change/", HTTP_ACCEPT_LANGUAGE="de")
+    assert b'name="holiday_region"' in page.content
+    assert b"Bayern" in page.content
+
+    response = admin_client.post(f"/admin/appointments/branch/{branch_mitte.pk}/change/", {
+        "name": "Mitte", "street": "Torstraße 1", "postal_code": "10119", "city": "Berlin", "phone": "+493012345678",
+        "email": "", "time_zone": "Europe/Berlin", "holiday_region": "BY", "is_active": "on",
+        "overrides-TOTAL_FORMS": "0", "overrides-INITIAL_FORMS": "0", "overrides-MIN_NUM_FORMS": "0",
+        "overrides-MAX_NUM_FORMS": "1000",
+    })
+
+    assert response.status_code == 302, response.content[:2000]
+    branch_mitte.refresh_from_db()
+    assert branch_mitte.holiday_region == "BY"
+    with pytest.raises(SlotUnavailable):  # Epiphany, a holiday in Bavaria
+        book_appointment(customer_id=customer_erika.pk, service_id=haarschnitt.pk, staff_id=anna.pk,
+                         starts_at=berlin(date(2027, 1, 6), "10:00"), source="admin", actor="admin:7",
+                         now=berlin(date(2026, 12, 1), "08:00"))

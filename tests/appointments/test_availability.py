@@ -101,8 +101,8 @@ def test_slots_on_the_dst_sunday_keep_berlin_wall_clock_times(anna, haarschnitt,
     sunday = find_slots(service_id=haarschnitt.pk, date_from=DST_SUNDAY, staff_id=anna.pk, now=NOW)
 
     # then 09:00 is 08:00 UTC on Saturday (CET) and 07:00 UTC on Sunday (CEST)
-    assert saturday[0].starts_at == datetime(2027, 3, 27, 8, 0, tzinfo=UTC)
-    assert sunday[0].starts_at == datetime(2027, 3, 28, 7, 0, tzinfo=UTC)
+    assert saturday[0].starts_at == datetime(2028, 3, 25, 8, 0, tzinfo=UTC)
+    assert sunday[0].starts_at == datetime(2028, 3, 26, 7, 0, tzinfo=UTC)
     assert local_times(sunday) == [f"{h:02d}:{m:02d}" for h in range(9, 13) for m in (0, 15, 30, 45)][:-1]
 
 
@@ -116,7 +116,7 @@ def test_a_shift_across_the_spring_forward_hour_only_offers_real_times(anna, haa
     # then two real hours: 01:00-02:00 CET and 03:00-04:00 CEST
     assert local_times(slots) == ["01:00", "01:15", "01:30", "01:45", "03:00", "03:15", "03:30"]
     assert slots[3].ends_at - slots[3].starts_at == timedelta(minutes=30)
-    assert slots[-1].ends_at == datetime(2027, 3, 28, 2, 0, tzinfo=UTC)
+    assert slots[-1].ends_at == datetime(2028, 3, 26, 2, 0, tzinfo=UTC)
 
 
 def test_slots_after_the_autumn_change_are_at_the_same_wall_clock_time(anna, haarschnitt):

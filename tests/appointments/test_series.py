@@ -30,7 +30,7 @@ def test_a_weekly_series_books_every_free_week_and_reports_the_taken_one(anna, h
 
     # then
     assert [timezone.localtime(a.starts_at).strftime("%Y-%m-%d %H:%M") for a in result.appointments] == [
-        "2027-03-22 10:00", "2027-03-29 10:00", "2027-04-12 10:00"]
+        "2028-03-20 10:00", "2028-03-27 10:00", "2028-04-10 10:00"]
     assert [c.starts_at for c in result.conflicts] == [berlin(MONDAY + timedelta(weeks=2), "10:00")]
     assert result.conflicts[0].code == "SLOT_UNAVAILABLE"
     assert len(result.conflicts[0].alternatives) == 3
@@ -49,22 +49,24 @@ def test_a_weekly_series_keeps_the_wall_clock_time_across_the_dst_change(anna, h
 def test_a_biweekly_series_until_a_date_stops_there(anna, haarschnitt, customer_erika):
     result = _series(customer_erika, haarschnitt, anna, frequency="biweekly", until=MONDAY + timedelta(days=30))
 
+    # the third occurrence, Easter Monday (17 April 2028), is a public holiday in Berlin: a conflict
     assert [timezone.localtime(a.starts_at).date() for a in result.appointments] == [
-        MONDAY, MONDAY + timedelta(weeks=2), MONDAY + timedelta(weeks=4)]
+        MONDAY, MONDAY + timedelta(weeks=2)]
+    assert [c.starts_at for c in result.conflicts] == [berlin(MONDAY + timedelta(weeks=4), "10:00")]
 
 
 def test_a_monthly_series_on_the_31st_falls_back_to_the_last_day_of_short_months(anna, haarschnitt,
                                                                                   customer_erika):
-    # given Saturday 31 July 2027 (Anna works Saturdays) with the search window allowing it
+    # given Monday 31 July 2028 (after the fixed week's NOW) with the search window allowing it
     haarschnitt.max_advance_days = 365
     haarschnitt.save()
-    first = berlin(date(2027, 7, 31), "10:00")
+    first = berlin(date(2028, 7, 31), "10:00")
 
     result = _series(customer_erika, haarschnitt, anna, frequency="monthly", count=3, first=first)
 
-    # then 31 Aug is a Tuesday, 30 Sep a Thursday: all working days for Anna
+    # then 31 Aug is a Thursday, 30 Sep a Saturday: all working days for Anna
     assert [timezone.localtime(a.starts_at).date() for a in result.appointments] == [
-        date(2027, 7, 31), date(2027, 8, 31), date(2027, 9, 30)]
+        date(2028, 7, 31), date(2028, 8, 31), date(2028, 9, 30)]
 
 
 def test_a_series_shorter_than_a_blocking_recurring_policy_allows_is_refused(anna, haarschnitt, customer_erika):

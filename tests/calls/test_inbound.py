@@ -125,3 +125,18 @@ def test_opening_hours_today_are_the_union_of_the_staffs_hours_minus_branch_clos
     add_hours(ben, north, [5], "10:00", "14:00")
     assert opening_hours_today(in_salon, now=saturday_noon) == "Mitte 09:00 bis 18:00 Uhr, Prenzlauer Berg 10:00 bis 14:00 Uhr"
     assert opening_hours_today(in_salon, now=monday_noon) == "Mitte 09:00 bis 18:00 Uhr, Prenzlauer Berg geschlossen"
+
+
+def test_on_a_public_holiday_the_opening_hours_say_closed(salon, salon_booking):
+    import datetime as dt
+
+    from django_tenants.utils import tenant_context
+
+    from calls.queries import opening_hours_today
+    from tests.fixtures.appointments import BERLIN
+
+    with tenant_context(salon):
+        christmas = opening_hours_today(salon, now=dt.datetime(2026, 12, 25, 9, 0, tzinfo=BERLIN))
+        before = opening_hours_today(salon, now=dt.datetime(2026, 12, 24, 9, 0, tzinfo=BERLIN))
+
+    assert (christmas, before) == ("heute geschlossen", "09:00 bis 18:00 Uhr")

@@ -85,3 +85,36 @@ def test_every_answer_is_capped_below_retells_limit():
     assert (cut["success"], cut["truncated"], len(cut["alternatives"]), len(cut["note"])) == (True, True, 10, 300)
     assert cut["message"] == ("Hallo " * 1000)[:2999] + "…"
     assert capped({"success": True, "message": "kurz"}) == {"success": True, "message": "kurz"}
+
+
+def test_christmas_day_is_called_closed_with_the_holiday_not_taken(salon, salon_client, salon_booking):
+    import datetime as dt
+
+    import time_machine
+
+    from tests.fixtures.appointments import BERLIN
+
+    with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=BERLIN), tick=False):
+        body = function_call(salon_client, "check-availability",
+                             {"service": "Haarschnitt", "date": "25.12.", "time": "09:00"}).json()
+
+    assert (body["available"], body["slot"]) == (False, None)
+    assert body["message"] == (
+        "Am Freitag, 25. Dezember, ist Feiertag (Erster Weihnachtstag): An diesem Tag ist geschlossen. "
+        "Frei wäre am Montag, 28. Dezember, um 09:00 Uhr, am Montag, 28. Dezember, um 10:00 Uhr oder am "
+        "Dienstag, 29. Dezember, um 09:00 Uhr.")
+
+
+def test_a_closed_sunday_is_called_closed(salon, salon_client, salon_booking, next_monday):
+    import datetime as dt
+
+    sunday = next_monday - dt.timedelta(days=1)
+
+    body = function_call(salon_client, "book-appointment",
+                         {"service": "Haarschnitt", "date": sunday.isoformat(), "time": "10:00",
+                          "name": "Max Muster"}, from_number=NEW_CALLER).json()
+
+    assert (body["success"], body["error"]["code"]) == (False, "SLOT_UNAVAILABLE")
+    assert body["message"].startswith(f"Am {said(sunday)}: An diesem Tag ist geschlossen. Frei wäre am ")
+    with tenant_context(salon):
+        assert Appointment.objects.count() == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -19,10 +19,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appointments.api.auth import ApiKeyAuthentication, ApiKeyRateThrottle, IsApiClientOrStaff
-from appointments.api.views import ERRORS
+from appointments.api.views import ERROR_SHAPE, ERRORS
 from integrations.calcom import drift, push
 from integrations.calcom.errors import InvalidStrategy
 from integrations.calcom.models import ConflictStrategy
+
+# Cal.com's own refusals pass through: 502 CALCOM_*, 503 CALCOM_RATE_LIMITED / CIRCUIT_OPEN.
+CALCOM_ERRORS = {**ERRORS, 502: ERROR_SHAPE, 503: ERROR_SHAPE}
 
 # As in the old system: pushing event types 10 per 5 minutes, drift runs 30 per minute.
 DEFAULT_RATES = {"calcom_event_types": "10/5min", "calcom_drift": "30/min"}
@@ -48,8 +51,13 @@ class CalcomApiView(APIView):
     throttle_classes = [CalcomThrottle]
 
 
+@extend_schema_field({"type": "string", "enum": ["platform_wins", "calcom_wins", ""]})
+class StrategyField(serializers.CharField):
+    """A strategy name; another value is refused by the view as ``INVALID_STRATEGY``."""
+
+
 class StrategyRequest(serializers.Serializer):
-    strategy = serializers.CharField(required=False, allow_blank=True, help_text="platform_wins or calcom_wins")
+    strategy = StrategyField(required=False, allow_blank=True, help_text="platform_wins or calcom_wins")
 
 
 class PushEventTypesView(CalcomApiView):
@@ -57,7 +65,7 @@ class PushEventTypesView(CalcomApiView):
 
     @extend_schema(request=None, responses={200: inline_serializer("PushEventTypes", {
         "success": serializers.BooleanField(), "event_types_created": serializers.IntegerField(),
-        "event_types_updated": serializers.IntegerField(), "errors": serializers.ListField()}), **ERRORS},
+        "event_types_updated": serializers.IntegerField(), "errors": serializers.ListField()}), **CALCOM_ERRORS},
         summary="Create or update a Cal.com event type per active service", tags=["calcom"])
     def post(self, request: Request) -> Response:
         return Response(push.push_event_types().as_dict())
@@ -69,7 +77,7 @@ class DetectDriftView(CalcomApiView):
     @extend_schema(request=None, responses={200: inline_serializer("DetectDrift", {
         "success": serializers.BooleanField(), "drift_detected": serializers.BooleanField(),
         "total_appointments": serializers.IntegerField(), "drifted_appointments": serializers.IntegerField(),
-        "details": serializers.ListField(child=serializers.DictField())}), **ERRORS},
+        "details": serializers.ListField(child=serializers.DictField())}), **CALCOM_ERRORS},
         summary="Compare appointments with Cal.com bookings changed since the last run", tags=["calcom"])
     def post(self, request: Request) -> Response:
         return Response(drift.detect_drift(full=_flag(request.data, "full")).as_dict())
@@ -81,7 +89,7 @@ class AutoResolveView(CalcomApiView):
     @extend_schema(request=StrategyRequest, responses={200: inline_serializer("AutoResolve", {
         "success": serializers.BooleanField(), "strategy": serializers.CharField(),
         "resolved_count": serializers.IntegerField(), "failed_count": serializers.IntegerField(),
-        "manual_review_count": serializers.IntegerField()}), **ERRORS},
+        "manual_review_count": serializers.IntegerField()}), **CALCOM_ERRORS},
         summary="Resolve open drift by strategy (attendee differences go to manual review)", tags=["calcom"])
     def post(self, request: Request) -> Response:
         data = StrategyRequest(data=request.data)
