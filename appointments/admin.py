@@ -29,6 +29,7 @@ from appointments.models import (
     AvailabilityOverride,
     Branch,
     CustomerBookingStats,
+    DataExport,
     PolicyConfiguration,
     RecurringSeries,
     Service,
@@ -37,7 +38,9 @@ from appointments.models import (
     WorkingHour,
 )
 from askpro.admin_sites import tenant_admin_site
+from askpro.display import euros
 from askpro.errors import DomainError
+from askpro.exports import ExportAdminMixin
 
 
 def actor(request: HttpRequest) -> str:
@@ -126,7 +129,7 @@ class ServiceAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     @display(description=_("price"), ordering="price_cents")
     def price_display(self, obj: Service) -> str:
-        return f"{obj.price_cents / 100:.2f} {obj.currency}"
+        return euros(obj.price_cents, currency=obj.currency)
 
 
 @admin.register(AvailabilityOverride, site=tenant_admin_site)
@@ -148,6 +151,24 @@ class CustomerStatsInline(StackedInline):
                        "last_modification_at")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DataExport, site=tenant_admin_site)
+class DataExportAdmin(ModelAdmin):
+    """Who exported customer data, when, how many rows (data protection); written by askpro.exports."""
+
+    list_display = ("created_at", "user", "model", "rows", "file_format", "filters")
+    list_filter = ("model", "file_format")
+    search_fields = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -218,7 +239,9 @@ class RescheduleForm(BaseDialogForm):
 
 
 @admin.register(Appointment, site=tenant_admin_site)
-class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
+class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
+    export_fields = ("starts_at", "ends_at", "customer", "service", "staff", "branch", "status", "source",
+                     "price_cents", "notes")
     list_display = ("starts_at", "customer", "service", "staff", "branch", "status", "source", "price_cents")
     list_filter = ("status", "source", "branch", "staff", "service", ("starts_at", admin.DateFieldListFilter))
     search_fields = ("customer__name", "customer__phone", "customer__email", "external_ref", "notes")
@@ -316,8 +339,8 @@ class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
             report_error(request, exc)
             return self._back(object_id)
         if result.policy.violated:
-            messages.warning(request, _("Cancelled, in violation of the policy (%(rules)s). Fee: %(fee).2f EUR.")
-                             % {"rules": ", ".join(result.policy.violations), "fee": result.policy.fee_cents / 100})
+            messages.warning(request, _("Cancelled, in violation of the policy (%(rules)s). Fee: %(fee)s.")
+                             % {"rules": ", ".join(result.policy.violations), "fee": euros(result.policy.fee_cents)})
         else:
             messages.success(request, _("Appointment cancelled."))
         return self._back(object_id)

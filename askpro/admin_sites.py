@@ -18,14 +18,23 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.sites import UnfoldAdminSite
 
+from askpro.admin_display import with_euros
 
-class PlatformAdminSite(UnfoldAdminSite):
+
+class AskProAdminSite(UnfoldAdminSite):
+    """Every registered admin (and its inlines) shows money as euros: see askpro.admin_display."""
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        super().register(model_or_iterable, with_euros(admin_class or ModelAdmin), **options)
+
+
+class PlatformAdminSite(AskProAdminSite):
     site_header = _("AskPro Platform")
     site_title = _("AskPro Platform")
     index_title = _("Platform operations")
 
 
-class TenantAdminSite(UnfoldAdminSite):
+class TenantAdminSite(AskProAdminSite):
     site_header = _("AskPro")
     site_title = _("AskPro")
     index_title = _("Your business")

@@ -67,6 +67,7 @@ SHARED_APPS = [
     "unfold.contrib.forms",
     "unfold.contrib.simple_history",
     "unfold.contrib.guardian",
+    "unfold.contrib.import_export",
     "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -78,6 +79,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "guardian",
     "simple_history",
+    "import_export",
     # platform (public schema) domains
     "tenants",
     "integrations",
@@ -341,8 +343,12 @@ UNFOLD = {
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
+        "navigation": "askpro.navigation.navigation",  # grouped per site and role, in order of daily use
     },
 }
+
+# Admin exports (askpro.exports): whoever may view a list may export it.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- AskPro behaviour -----------------------------------------------------------------------
 

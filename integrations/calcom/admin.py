@@ -98,6 +98,9 @@ class BookingSyncAdmin(SimpleHistoryAdmin, ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the sync state is written by the sync; "push now" is an action
+
     @display(description=_("last error"))
     def short_error(self, obj: BookingSync) -> str:
         return obj.last_error[:80]
