@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from threading import Lock
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -28,6 +29,7 @@ from appointments.models import (
     Staff,
     WorkingHour,
 )
+from askpro.lru import BoundedCache
 from askpro.tenancy import current_schema
 
 TOKEN_SQL = "SELECT token::text FROM appointments_schedule_generation WHERE id = 1"
@@ -72,7 +74,8 @@ class Schedule:
         return found
 
 
-_snapshots: dict[str, Schedule] = {}
+# Bounded: a process serving a thousand tenants keeps the most recently used schedules only.
+_snapshots: BoundedCache[str, Schedule] = BoundedCache(settings.ASKPRO_SNAPSHOT_CACHE_SIZE)
 _load_lock = Lock()
 
 

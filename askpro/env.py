@@ -39,7 +39,8 @@ def database_from_url(url: str) -> dict[str, Any]:
     if "host" in query:  # unix socket directory, as pgserver hands out
         host = query["host"][0]
     return {
-        "ENGINE": "django_tenants.postgresql_backend",
+        # django-tenants' backend, made safe behind a transaction-mode pooler (askpro/db/base.py).
+        "ENGINE": "askpro.db",
         "NAME": unquote(parsed.path.lstrip("/")) or "askpro",
         "USER": unquote(parsed.username or "postgres"),
         "PASSWORD": unquote(parsed.password or ""),

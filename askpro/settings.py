@@ -124,6 +124,10 @@ TENANT_LIMIT_SET_CALLS = True
 # it is a real tenant row, see tenants.services.ensure_template_tenant).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Spare copies of the template kept ready, so creating a tenant is a schema rename (tenants/schema_pool.py).
+ASKPRO_SCHEMA_POOL_SIZE = envint("ASKPRO_SCHEMA_POOL_SIZE", 2)
+# Schedule snapshots kept per process (most recently used tenants); a miss reloads in ~9 queries.
+ASKPRO_SNAPSHOT_CACHE_SIZE = envint("ASKPRO_SNAPSHOT_CACHE_SIZE", 256)
 EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
 
 MIDDLEWARE = [
@@ -173,6 +177,15 @@ if not DATABASE_URL:
         "use `./manage.py` (which starts the embedded services), or set DATABASE_URL."
     )
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+# "transaction" when DATABASE_URL points at PgBouncer in transaction pooling mode: the tenant's
+# search_path is then set inside every transaction (askpro/db/base.py), prepared statements and
+# server-side cursors are off, and a kept connection is pointless (the pooler keeps them).
+DATABASE_POOL_MODE = envstr("DATABASE_POOL_MODE", "session")
+if DATABASE_POOL_MODE not in {"session", "transaction"}:
+    raise RuntimeError("DATABASE_POOL_MODE must be 'session' or 'transaction'")
+DATABASES["default"]["POOL_MODE"] = DATABASE_POOL_MODE
+if DATABASE_POOL_MODE == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379")

@@ -44,6 +44,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"test-{_checkout}:"}
 CACHES["default"]["LOCATION"] = redis_db(REDIS_URL, 3)  # noqa: F405
 ASKPRO_TENANT_CACHE_SECONDS = 0
+ASKPRO_SCHEMA_POOL_SIZE = 0  # tests that use the pool fill and drain it themselves
 # A live Celery worker started by a test must use the test database, not the dev one.
 if os.environ.get("ASKPRO_USE_TEST_DATABASE") == "1":
     DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"]

@@ -1,6 +1,6 @@
 """Availability benchmark: slot search in process, and the HTTP endpoint under 20 clients.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/askpro_dev REDIS_URL=redis://127.0.0.1:6379/ \\
+    [DATABASE_URL=postgresql://postgres@127.0.0.1:5432/askpro_dev REDIS_URL=redis://127.0.0.1:6379/] \\
         .venv/bin/python -m benchmarks.availability
 
 Uses its own database (``<name>_bench_availability`` next to DATABASE_URL's), creates it,
@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import random
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -36,9 +35,10 @@ SEARCH_RUNS = 60
 
 
 def _bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        sys.exit("Set DATABASE_URL (a PostgreSQL server the benchmark may create a database on).")
+    from askpro.embedded import ensure_services
+
+    ensure_services()  # without DATABASE_URL / REDIS_URL: the embedded servers, as `make run` uses
+    base = os.environ["DATABASE_URL"]
     parsed = urlparse(base)
     name = (parsed.path.lstrip("/") or "askpro") + "_bench_availability"
     return urlunparse(parsed._replace(path=f"/{name}"))

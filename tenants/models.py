@@ -111,3 +111,20 @@ class VoiceAgent(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.agent_id
+
+
+class SpareSchema(models.Model):
+    """A ready copy of the template schema, renamed to a new tenant's schema on creation
+    (tenants/schema_pool.py). ``fingerprint`` names the template state it was copied from."""
+
+    schema_name = models.CharField(_("schema"), max_length=63, unique=True)
+    fingerprint = models.CharField(_("template fingerprint"), max_length=64, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("spare schema")
+        verbose_name_plural = _("spare schemas")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.schema_name

@@ -124,9 +124,7 @@ def create_tenant(
         tenant = Tenant(
             schema_name=schema_name, name=name.strip(), slug=slug, locale=locale, time_zone=time_zone
         )
-        tenant.save(verbosity=0)  # clones the template schema (DDL + seed rows), outside atomic
-        with transaction.atomic():
-            Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+        _create_schema_and_save(tenant, domain)
 
     username, password = None, None
     if admin_email:
@@ -135,6 +133,39 @@ def create_tenant(
         )
     logger.info("tenant created: %s (%s)", tenant.slug, tenant.schema_name)
     return CreatedTenant(tenant=tenant, admin_username=username or "", admin_password=password)
+
+
+def _create_schema_and_save(tenant: Tenant, domain: str) -> None:
+    """The tenant's schema from a spare copy (a rename) or the template's script, in the same
+    transaction as its rows; django-tenants' own clone only where pg_dump is missing."""
+    from tenants import schema_pool
+
+    try:
+        with transaction.atomic():
+            claimed = schema_pool.claim(tenant.schema_name)
+            if not claimed:
+                schema_pool.clone_template(tenant.schema_name)
+            tenant.auto_create_schema = False
+            tenant.save(verbosity=0)
+            Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    except FileNotFoundError:  # no pg_dump on this machine: the slow, always-available path
+        logger.warning("pg_dump not found: cloning %s with django-tenants", tenant.schema_name)
+        tenant.auto_create_schema = True
+        tenant.save(verbosity=0)
+        with transaction.atomic():
+            Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+        return
+    if claimed and settings.ASKPRO_SCHEMA_POOL_SIZE > 0:
+        transaction.on_commit(_queue_pool_refill)
+
+
+def _queue_pool_refill() -> None:
+    from tenants.tasks import refill_schema_pool
+
+    try:
+        refill_schema_pool.delay()
+    except Exception:  # the broker is down: beat refills the pool within a minute anyway
+        logger.warning("could not queue the schema pool refill", exc_info=True)
 
 
 def create_tenant_user(
