@@ -220,9 +220,9 @@ class ModificationInline(TabularInline):
 
 
 class AppointmentBookingForm(forms.ModelForm):
-    staff = forms.ModelChoiceField(Staff.objects.filter(is_active=True), required=False,
+    staff = forms.ModelChoiceField(Staff.objects.filter(is_active=True), required=False, label=_("Staff member"),
                                    help_text=_("Empty: any qualified staff member who is free."))
-    branch = forms.ModelChoiceField(Branch.objects.filter(is_active=True), required=False)
+    branch = forms.ModelChoiceField(Branch.objects.filter(is_active=True), required=False, label=_("Branch"))
 
     class Meta:
         model = Appointment

@@ -37,6 +37,11 @@ def euro_label(label: Any) -> str:
     return _CENTS_IN_LIST.sub("(", text)
 
 
+def euro_help(text: Any) -> str:
+    """A help text without "in cents" (the field takes euros)."""
+    return re.sub(r"\s+in\s+(?:Cent|cents)\b", "", str(text or ""))
+
+
 def upper_first(text: Any) -> str:
     """``"e-mail-Adresse"`` → ``"E-mail-Adresse"`` (``str.capitalize`` would lower the rest)."""
     text = str(text)
@@ -144,7 +149,7 @@ class EuroDisplayMixin:
 
             return EuroField(
                 label=upper_first(euro_label(db_field.verbose_name)) if db_field.verbose_name else None,
-                required=not db_field.blank, help_text=db_field.help_text,
+                required=not db_field.blank, help_text=euro_help(db_field.help_text),
                 allow_negative=not isinstance(db_field, POSITIVE),
                 widget=UnfoldAdminTextInputWidget(attrs={"inputmode": "decimal"}),
                 initial=db_field.get_default() if db_field.has_default() else None,
