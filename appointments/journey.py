@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from appointments.customers import change_journey_status
@@ -89,7 +90,9 @@ def recompute(customer_id: int, *, actor: str = "system", now: datetime | None =
             return customer.journey_status
         target = derive(history(customer_id, now=now), now=now)
         if target != customer.journey_status:
-            change_journey_status(customer_id, target, reason=_("derived from the history"), actor=actor)
+            with translation.override(settings.LANGUAGE_CODE):  # stored text: the business's language
+                reason = _("derived from the history")
+            change_journey_status(customer_id, target, reason=reason, actor=actor)
         return target
 
 
