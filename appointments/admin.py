@@ -22,6 +22,7 @@ from unfold.forms import BaseDialogForm
 from appointments import services
 from appointments.api_keys import create_api_key, revoke_api_key, rotate_api_key
 from appointments.models import (
+    RELEASED_STATUSES,
     ApiKey,
     Appointment,
     AppointmentModification,
@@ -248,7 +249,7 @@ class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
     date_hierarchy = "starts_at"
     list_select_related = ("customer", "service", "staff", "branch")
     autocomplete_fields = ("customer",)
-    actions = ["confirm", "start", "complete", "mark_no_show"]
+    actions = ["confirm", "start", "complete", "mark_no_show", "send_reminder"]
     actions_detail = ["cancel_detail", "reschedule_detail"]
     readonly_fields = ("customer", "service", "staff", "branch", "starts_at", "ends_at", "status", "source",
                        "price_cents", "currency", "series", "version", "reschedule_count", "cancelled_at",
@@ -321,6 +322,21 @@ class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
     @action(description=_("Mark as no-show"))
     def mark_no_show(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._transition(request, queryset, Appointment.Status.NO_SHOW)
+
+    @action(description=_("Send reminder now"), permissions=["change"])
+    def send_reminder(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        from notifications import events as notification_events
+        from notifications.services import notify_appointment_event
+
+        upcoming = queryset.filter(starts_at__gt=timezone.now()).exclude(status__in=RELEASED_STATUSES)
+        queued = sum(len(notify_appointment_event(notification_events.REMINDER_24H, appointment_id))
+                     for appointment_id in upcoming.values_list("pk", flat=True))
+        skipped = queryset.count() - queued
+        if queued:
+            messages.success(request, _("%(count)s reminder(s) queued.") % {"count": queued})
+        if skipped:
+            messages.warning(request, _("%(count)s appointment(s) skipped: past, cancelled or already reminded.")
+                             % {"count": skipped})
 
     def _back(self, object_id: Any) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[object_id]))

@@ -243,6 +243,10 @@ class CustomerJourneyTransitionAdmin(ModelAdmin):
 # --- calls ----------------------------------------------------------------------------------
 
 
+class LinkCustomerForm(BaseDialogForm):
+    customer = forms.ModelChoiceField(Customer.objects.order_by("name"), label=_("Customer"))
+
+
 class BookFromCallForm(BaseDialogForm):
     service = forms.ModelChoiceField(Service.objects.filter(is_active=True), label=_("Service"))
     starts_at = forms.DateTimeField(label=_("Start"), help_text=_("Local time, e.g. 2025-10-06 15:00"))
@@ -264,13 +268,13 @@ class CallAdmin(ExportAdminMixin, ModelAdmin):
     date_hierarchy = "started_at"
     list_select_related = ("customer",)
     actions = ["mark_reviewed"]
-    actions_detail = ["create_appointment"]
+    actions_detail = ["create_appointment", "link_customer"]
     fieldsets = (
         (None, {"fields": ("call_id", "status", "direction", "from_number", "to_number", "customer_link", "appointment_link",
                            "started_at", "ended_at", "duration", "disconnection_reason",
                            "transfer_destination", "is_reviewed", "reviewed_at", "reviewed_by")}),
         (_("Analysis"), {"fields": ("summary", "user_sentiment", "call_successful", "in_voicemail", "appointment_made", "custom_analysis_data")}),
-        (_("Transcript"), {"fields": ("transcript_view", "recording_url", "public_log_url")}),
+        (_("Transcript"), {"fields": ("transcript_view", "recording", "public_log_url")}),
         (_("Cost"), {"fields": ("cost", "cost_breakdown", "usage_emitted_at")}),
         (_("Agent"), {"fields": ("agent_id", "agent_version", "agent_name", "call_type", "metadata", "dynamic_variables",
                                  "collected_dynamic_variables", "transfers", "latency")}),
@@ -325,6 +329,15 @@ class CallAdmin(ExportAdminMixin, ModelAdmin):
             return str(obj.appointment)
         return format_html('<a href="{}">{}</a>', url, obj.appointment)
 
+    @action(description=_("Link to a customer"), url_path="link-customer", permissions=["change"],
+            dialog={"title": _("Link this call to a customer"),
+                    "description": _("Replaces the customer the system matched by phone number, if any."),
+                    "form_class": LinkCustomerForm, "form_submit_text": _("Link")})
+    def link_customer(self, request: HttpRequest, form: LinkCustomerForm, object_id: Any) -> HttpResponse:
+        call = services.assign_customer(int(object_id), form.cleaned_data["customer"].pk)
+        messages.success(request, _("Call linked to %(customer)s.") % {"customer": call.customer})
+        return HttpResponseRedirect(reverse("admin:calls_call_change", args=[object_id]))
+
     def has_book_from_call_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
         return bool(request.user.has_perm("appointments.add_appointment"))
 
@@ -352,6 +365,13 @@ class CallAdmin(ExportAdminMixin, ModelAdmin):
             messages.success(request, _("Appointment booked for %(time)s.") % {
                 "time": timezone.localtime(appointment.starts_at).strftime("%d.%m.%Y %H:%M")})
         return HttpResponseRedirect(reverse("admin:calls_call_change", args=[object_id]))
+
+    @display(description=_("recording"))
+    def recording(self, obj: Call) -> str:
+        # Retell's recording links expire (10 min to 24 h): the player shows while the link is given.
+        if not obj.recording_url:
+            return "–"
+        return format_html('<audio controls preload="none" src="{}"></audio>', obj.recording_url)
 
     @display(description=_("transcript"))
     def transcript_view(self, obj: Call) -> str:

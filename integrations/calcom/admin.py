@@ -151,6 +151,9 @@ class BookingSyncInline(TabularInline):
     max_num = 0
     can_delete = False
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # written by the sync (no "Cal.com-Abgleich hinzufügen" link)
+
 
 def _show_sync_on_appointments() -> None:
     import appointments.admin  # noqa: F401  (registers the appointment admin first)

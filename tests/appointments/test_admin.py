@@ -103,3 +103,17 @@ def test_creating_an_api_key_in_the_admin_shows_it_once(admin_client):
 
     text = " ".join(str(m) for m in response.context["messages"])
     assert "ak_" in text
+
+
+def test_send_reminder_now_queues_one_reminder_and_skips_a_repeat(admin_client, erika_haarschnitt):
+    from notifications.models import NotificationDelivery
+
+    data = {"action": "send_reminder", "_selected_action": [erika_haarschnitt.pk]}
+    first = admin_client.post("/admin/appointments/appointment/", data, headers={"Accept-Language": "de"})
+    admin_client.get("/admin/appointments/appointment/")  # shows (and so consumes) the first message
+    again = admin_client.post("/admin/appointments/appointment/", data, headers={"Accept-Language": "de"})
+
+    assert [str(m) for m in get_messages(first.wsgi_request)] == ["1 Erinnerung(en) eingereiht."]
+    assert [str(m) for m in get_messages(again.wsgi_request)] == [
+        "1 Termin(e) übersprungen: vergangen, storniert oder schon erinnert."]
+    assert NotificationDelivery.objects.filter(appointment=erika_haarschnitt, event="reminder_24h").count() == 1

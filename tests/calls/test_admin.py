@@ -134,3 +134,24 @@ def test_an_appointment_is_created_from_a_call_through_the_booking_service(salon
         assert (call.appointment_id, call.appointment_made) == (appointment.pk, True)
         assert Appointment.objects.count() == 1
     assert "This time is no longer available." in taken.content.decode()
+
+
+def test_the_call_page_plays_the_recording_when_there_is_one(salon, salon_admin, a_call):
+    with tenant_context(salon):
+        Call.objects.filter(pk=a_call.pk).update(recording_url="https://recordings.example/call_admin.wav")
+
+    page = salon_admin.get(f"/admin/calls/call/{a_call.pk}/change/").content.decode()
+
+    assert '<audio controls preload="none" src="https://recordings.example/call_admin.wav"></audio>' in page
+
+
+def test_linking_a_call_to_another_customer(salon, salon_admin, a_call):
+    with tenant_context(salon):
+        other = Customer.objects.create(name="Max Meier", phone="+4917612345678")
+
+    response = salon_admin.post(f"/admin/calls/call/{a_call.pk}/link-customer/",
+                                {"_form_submitted": "1", "customer": other.pk})
+
+    assert response.status_code == 302
+    with tenant_context(salon):
+        assert Call.objects.get(pk=a_call.pk).customer_id == other.pk
