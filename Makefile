@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench lint install clean-data messages
+.PHONY: run test bench lint install clean-data messages vendor
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -35,3 +35,13 @@ messages:
 
 clean-data:
 	rm -rf .askpro
+
+# Refresh the vendored calendar bundle (needs npm; `make run` does not).
+EVENT_CALENDAR_VERSION ?= 5.10.1
+EVENT_CALENDAR_DIR := appointments/static/appointments/vendor/event-calendar
+vendor:
+	rm -rf .vendor-tmp && mkdir -p .vendor-tmp
+	cd .vendor-tmp && npm pack --silent @event-calendar/build@$(EVENT_CALENDAR_VERSION) && tar xzf event-calendar-build-*.tgz
+	cp .vendor-tmp/package/dist/event-calendar.min.js .vendor-tmp/package/dist/event-calendar.min.css $(EVENT_CALENDAR_DIR)/
+	rm -rf .vendor-tmp
+	@echo "event-calendar $(EVENT_CALENDAR_VERSION) vendored into $(EVENT_CALENDAR_DIR) (update its README.md)"

@@ -255,6 +255,31 @@ class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
                        "price_cents", "currency", "series", "version", "reschedule_count", "cancelled_at",
                        "created_at", "updated_at")
     fields = readonly_fields[:7] + ("notes", "external_ref") + readonly_fields[7:]
+    list_before_template = "appointments/calendar_link.html"
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        from appointments import calendar_views as cv
+
+        def api(view: Any) -> Any:
+            return view  # the JSON views check login, role and CSRF themselves
+
+        calendar = [
+            path("calendar/", self.admin_site.admin_view(lambda request: cv.calendar_page(request, self.admin_site)),
+                 name="appointments_appointment_calendar"),
+            path("calendar/api/feed/", api(cv.feed), name="appointments_calendar_feed"),
+            path("calendar/api/changes/", api(cv.changes), name="appointments_calendar_changes"),
+            path("calendar/api/customers/", api(cv.customer_search), name="appointments_calendar_customers"),
+            path("calendar/api/book/", api(cv.book), name="appointments_calendar_book"),
+            path("calendar/api/appointments/<int:pk>/", api(cv.detail), name="appointments_calendar_detail"),
+            path("calendar/api/appointments/<int:pk>/move/", api(cv.move), name="appointments_calendar_move"),
+            path("calendar/api/appointments/<int:pk>/status/", api(cv.change_status),
+                 name="appointments_calendar_status"),
+            path("calendar/api/appointments/<int:pk>/remind/", api(cv.send_reminder),
+                 name="appointments_calendar_remind"),
+        ]
+        return calendar + super().get_urls()
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:

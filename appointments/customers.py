@@ -1,20 +1,26 @@
-"""Customer services: phone normalisation and lookup, callers becoming leads, the journey, notes
-and consent. Writes lock the customer row; reads by phone are one indexed query."""
+"""The one customer identity service: phone normalisation and lookup, first contacts becoming
+leads, the journey, notes and consent. The voice agent, the booking API, the admin and the
+Cal.com pull find and create customers only here.
+
+A phone number is one identity: every creation by number takes a transaction-level advisory
+lock on the normalised number (``askpro.locks``, scoped to the tenant schema) and then looks the
+number up as main *or* other number, so concurrent first contacts in different notations make
+one customer. Writes lock the customer row; reads by phone are one indexed query."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import phonenumbers
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from appointments.errors import InvalidBookingRequest
 from appointments.models import Customer, CustomerJourneyTransition, CustomerNote
 from askpro.errors import ValidationFailed
-from askpro.tenancy import current_schema
+from askpro.locks import lock_names
 
 DEFAULT_REGION = "DE"
 MIN_SIGNIFICANT_DIGITS = 6
@@ -67,36 +73,88 @@ def find_customer_by_phone(raw: str | None) -> Customer | None:
     )
 
 
-def _lock_phone(number: str) -> None:
-    # Serialises concurrent first calls from the same new number inside this tenant's schema.
-    key = int.from_bytes(hashlib.sha256(f"{current_schema()}:{number}".encode()).digest()[:8], "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+def lock_phone_numbers(numbers: list[str]) -> None:
+    """Serialise identity changes of these (normalised) numbers in this tenant until the
+    transaction ends: whoever creates or assigns a number holds its lock."""
+    lock_names(f"phone:{number}" for number in numbers if number)
 
 
 def get_or_create_caller(
-    phone: str, *, name: str = "", source: str = Customer.Source.PHONE, actor: str = "system"
+    phone: str, *, name: str = "", email: str = "", language: str = Customer.Language.DE,
+    source: str = Customer.Source.PHONE, actor: str = "system",
 ) -> tuple[Customer, bool]:
-    """The customer behind a phone number; a first-time caller becomes a ``lead`` (exactly once,
-    even for concurrent calls). A given name fills an empty name, never overwrites one."""
+    """The customer behind a phone number (main or other number, any notation); a first contact
+    becomes a ``lead`` (exactly once, even for concurrent contacts). A given name or email fills
+    an empty field, never overwrites one."""
     number = require_phone(phone)
     with transaction.atomic():
-        _lock_phone(number)
+        lock_phone_numbers([number])
         customer = find_customer_by_phone(number)
         if customer is not None:
-            if name.strip() and not customer.name:
-                fill_customer_name(customer.pk, name)
-                customer.refresh_from_db()
+            _fill_blanks(customer, name=name, email=email)
             return customer, False
-        customer = Customer.objects.create(
-            name=name.strip()[:200], phone=number, source=source,
-            journey_status=Customer.Journey.LEAD, journey_changed_at=timezone.now(),
-        )
-        CustomerJourneyTransition.objects.create(
-            customer=customer, from_status="", to_status=Customer.Journey.LEAD,
-            reason="first contact", actor=actor,
-        )
+        customer = _create_lead(phone=number, name=name, email=email, language=language, source=source, actor=actor)
         return customer, True
+
+
+def ensure_customer(
+    *, phone: str = "", name: str = "", email: str = "", language: str = Customer.Language.DE,
+    source: str = Customer.Source.OTHER, actor: str = "system",
+) -> Customer:
+    """The customer for a booking by someone outside (booking API, Cal.com): by phone number
+    as :func:`get_or_create_caller`; without a number by email (locked per address, oldest
+    first), else a new customer from the name."""
+    if phone:
+        return get_or_create_caller(phone, name=name, email=email, language=language, source=source, actor=actor)[0]
+    email = email.strip()
+    if not (name.strip() or email):
+        raise InvalidBookingRequest(_("A customer needs a name, phone or email."), details={"field": "customer"})
+    with transaction.atomic():
+        if email:
+            lock_names([f"email:{email.lower()}"])
+            existing = Customer.objects.filter(email__iexact=email).order_by("created_at", "id").first()
+            if existing is not None:
+                _fill_blanks(existing, name=name, email="")
+                return existing
+        return _create_lead(phone="", name=name, email=email, language=language, source=source, actor=actor)
+
+
+def _create_lead(*, phone: str, name: str, email: str, language: str, source: str, actor: str) -> Customer:
+    customer = Customer.objects.create(
+        name=" ".join(name.split())[:200], phone=phone, email=email.strip(),
+        language=language if language in Customer.Language.values else Customer.Language.DE, source=source,
+        journey_status=Customer.Journey.LEAD, journey_changed_at=timezone.now(),
+    )
+    CustomerJourneyTransition.objects.create(
+        customer=customer, from_status="", to_status=Customer.Journey.LEAD, reason="first contact", actor=actor,
+    )
+    return customer
+
+
+def _fill_blanks(customer: Customer, *, name: str, email: str) -> None:
+    name, email = " ".join(name.split())[:200], email.strip()
+    if not (name and not customer.name) and not (email and not customer.email):
+        return
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    changed = [field for field, value in (("name", name), ("email", email)) if value and not getattr(locked, field)]
+    for field in changed:
+        setattr(locked, field, name if field == "name" else email)
+    if changed:
+        locked.save(update_fields=[*changed, "updated_at"])
+    customer.refresh_from_db()
+
+
+def numbers_taken(numbers: list[str], *, exclude_pk: int | None = None) -> dict[str, Customer]:
+    """Which of these normalised numbers another customer already has (main or other number)."""
+    taken: dict[str, Customer] = {}
+    others = Customer.objects.all() if exclude_pk is None else Customer.objects.exclude(pk=exclude_pk)
+    for number in numbers:
+        owner = (
+            others.filter(Q(phone=number) | Q(other_phones__contains=[number])).order_by("created_at", "id").first()
+        )
+        if owner is not None:
+            taken[number] = owner
+    return taken
 
 
 def fill_customer_name(customer_id: int, name: str) -> bool:
@@ -117,6 +175,7 @@ def add_phone_number(customer_id: int, phone: str) -> Customer:
     """Remember another number the customer uses (idempotent)."""
     number = require_phone(phone)
     with transaction.atomic():
+        lock_phone_numbers([number])
         customer = Customer.objects.select_for_update().get(pk=customer_id)
         if number not in customer.phone_numbers:
             if not customer.phone:

@@ -27,6 +27,14 @@ from appointments.models import (
 )
 
 WEEKS_BACK, WEEKS_AHEAD = 3, 4
+# Public holidays on fixed dates (month, day) when every branch is closed: no demo appointments,
+# and a branch closure so availability agrees. Movable feasts are left out of the demo.
+FIXED_HOLIDAYS = {(1, 1): "Neujahr", (5, 1): "Tag der Arbeit", (10, 3): "Tag der Deutschen Einheit",
+                  (12, 25): "1. Weihnachtstag", (12, 26): "2. Weihnachtstag"}
+
+
+def is_holiday(day: date) -> bool:
+    return (day.month, day.day) in FIXED_HOLIDAYS
 
 
 @dataclass(frozen=True)
@@ -171,8 +179,20 @@ def _seed(branch_specs: Any, service_specs: Any, staff_specs: Any, *, seed: int,
         holiday = today + timedelta(days=(9 - today.weekday()) % 7 + 7)  # a Wednesday in 1-2 weeks
         AvailabilityOverride.objects.create(staff=first_staff, kind="vacation", date_from=holiday,
                                             date_until=holiday + timedelta(days=2), reason="Urlaub")
+    _holiday_closures(list(branches.values()), today)
     if not Appointment.objects.exists():
         _appointments(staff_rows, branches, services, list(Customer.objects.all()), rng, today)
+
+
+def _holiday_closures(branches: list[Branch], today: date) -> None:
+    for offset in range(-7 * WEEKS_BACK, 7 * WEEKS_AHEAD + 14):
+        day = today + timedelta(days=offset)
+        if not is_holiday(day):
+            continue
+        for branch in branches:
+            AvailabilityOverride.objects.get_or_create(
+                branch=branch, staff=None, kind=AvailabilityOverride.Kind.CLOSED, date_from=day, date_until=day,
+                defaults={"reason": FIXED_HOLIDAYS[(day.month, day.day)]})
 
 
 def _appointments(staff_rows: Any, branches: dict[str, Branch], services: dict[str, Service],
@@ -185,10 +205,12 @@ def _appointments(staff_rows: Any, branches: dict[str, Branch], services: dict[s
         branch = branches[spec.branches[0]]
         own = [services[s] for s in spec.services]
         hours = {wh.weekday: wh for wh in WorkingHour.objects.filter(staff=staff)}
+        away = [(o.date_from, o.date_until) for o in AvailabilityOverride.objects.filter(staff=staff)
+                .exclude(kind=AvailabilityOverride.Kind.EXTRA_HOURS)]
         for offset in range(-7 * WEEKS_BACK, 7 * WEEKS_AHEAD):
             day = today + timedelta(days=offset)
             wh = hours.get(day.weekday())
-            if wh is None:
+            if wh is None or is_holiday(day) or any(start <= day <= end for start, end in away):
                 continue
             fill = 0.75 if offset < 0 else max(0.15, 0.7 - offset * 0.02)  # busier soon, emptier later
             cursor = datetime.combine(day, wh.start_time, tzinfo=branch.tzinfo)
@@ -207,7 +229,7 @@ def _appointments(staff_rows: Any, branches: dict[str, Branch], services: dict[s
                     cursor = pause[1] if pause and cursor < pause[1] else cursor + timedelta(minutes=15)
                     continue
                 if rng.random() < fill:
-                    status = _status(rng, finish < now)
+                    status = _status(rng, finish < now, cursor <= now < finish)
                     appointments.append(Appointment(
                         customer=rng.choice(customers), service=service, staff=staff, branch=branch,
                         starts_at=cursor, ends_at=finish, status=status, source=rng.choice(
@@ -258,8 +280,12 @@ def _segment_rows(appointment: Appointment, service: Service, position: int, nam
     return rows
 
 
-def _status(rng: random.Random, past: bool) -> str:
+def _status(rng: random.Random, past: bool, running: bool = False) -> str:
+    """Past: mostly completed, some no-shows, few cancelled; running now: in progress; later:
+    mostly confirmed, some pending (booked by phone, not yet confirmed), few cancelled."""
     roll = rng.random()
+    if running:
+        return "in_progress"
     if past:
-        return "completed" if roll < 0.85 else "no_show" if roll < 0.92 else "cancelled"
+        return "completed" if roll < 0.88 else "no_show" if roll < 0.95 else "cancelled"
     return "confirmed" if roll < 0.85 else "pending" if roll < 0.95 else "cancelled"

@@ -4,7 +4,6 @@ and the booking itself (Appointment). Lives in each tenant's schema."""
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -515,19 +514,6 @@ class PolicyConfiguration(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.get_policy_type_display()} · {self.scope_label}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
-        from appointments.policies import forget_cached_policies
-
-        forget_cached_policies()
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        result = super().delete(*args, **kwargs)
-        from appointments.policies import forget_cached_policies
-
-        forget_cached_policies()
-        return result
 
     @property
     def scope_label(self) -> str:

@@ -1,5 +1,10 @@
 """Effective booking policies: staff -> service -> branch -> company, read from a cached copy
-of the tenant's (few) policy rows. The cache is dropped whenever a policy is saved or deleted."""
+of the tenant's (few) policy rows.
+
+The copy is keyed by the tenant's policy token (``appointments_policy_generation``, rewritten by a
+statement-level trigger on every write to the policy table, migration 0006), so any change, also
+a queryset delete in the admin or raw SQL, is seen by the next read in every process: one small
+query for the token instead of trusting a cache for five minutes."""
 
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection
 
 from appointments.models import PolicyConfiguration
 
-CACHE_KEY = "appointments:policies:v1"  # the cache key function adds the tenant's schema
+CACHE_KEY = "appointments:policies:v2"  # the cache key function adds the tenant's schema
 CACHE_SECONDS = 300
 
 
@@ -43,17 +48,22 @@ class PolicyDecision:
         return {"warn": "warned", "charge_fee": "fee_charged", "block": "blocked"}[self.action]
 
 
+TOKEN_SQL = "SELECT token::text FROM appointments_policy_generation WHERE id = 1"
+
+
 def forget_cached_policies() -> None:
-    cache.delete(CACHE_KEY)
-    # A reader racing the writer may re-cache the old rows before the commit; drop them again.
-    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+    """Nothing to do any more: the token changes with every write (kept for callers' sake)."""
 
 
 def _all_policies() -> list[dict[str, Any]]:
-    rows = cache.get(CACHE_KEY)
+    with connection.cursor() as cursor:
+        cursor.execute(TOKEN_SQL)
+        row = cursor.fetchone()
+    key = f"{CACHE_KEY}:{row[0] if row else '-'}"
+    rows = cache.get(key)
     if rows is None:
         rows = list(PolicyConfiguration.objects.filter(is_active=True).values())
-        cache.set(CACHE_KEY, rows, CACHE_SECONDS)
+        cache.set(key, rows, CACHE_SECONDS)
     return rows
 
 

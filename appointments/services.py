@@ -5,9 +5,12 @@ modification row, and emits an ``askpro.hooks`` event after commit (Cal.com push
 notifications listen to those). ``actor`` says who acted: ``admin:<user id>``,
 ``phone:<call id>``, ``api:<key prefix>``, ``calcom``.
 
-Double booking is refused by the database (exclusion constraint ``no_double_booking`` on
-``AppointmentSegment``); the availability check before the insert only gives a friendlier
-answer earlier. Both end in :class:`SlotUnavailable` with the next free alternatives.
+Booking, rescheduling and series first lock the calendars of the staff they may write
+(``appointments.locking``: advisory locks per staff member, fixed order), then check
+availability and insert, so conflicting requests queue instead of deadlocking. Double booking
+is still refused by the database (exclusion constraint ``no_double_booking`` on
+``AppointmentSegment``) as the last guard; a residual deadlock is retried once. All end in
+:class:`SlotUnavailable` with the next free alternatives.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import phonenumbers
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments import policies
+from appointments import locking, policies
 from appointments.availability import (
     AvailabilityContext,
     BookingPlan,
@@ -41,6 +43,12 @@ from appointments.errors import (
     PolicyViolation,
     SlotUnavailable,
     StaleAppointment,
+)
+from appointments.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    AppointmentStatusChanged,
 )
 from appointments.models import (
     Appointment,
@@ -60,7 +68,6 @@ __all__ = [
     "book_appointment",
     "cancel_appointment",
     "create_series",
-    "ensure_customer",
     "find_slots",
     "reschedule_appointment",
     "transition_appointment",
@@ -288,41 +295,20 @@ def _refuse_if_blocked(decision: policies.PolicyDecision, what: str) -> None:
         )
 
 
-# --- customers ------------------------------------------------------------------------------
-
-
-def normalise_phone(phone: str, region: str = "DE") -> str:
-    """E.164 form of a phone number, or InvalidBookingRequest."""
-    try:
-        parsed = phonenumbers.parse(phone, region)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise InvalidBookingRequest(_("The phone number is not valid."), details={"phone": phone})
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def ensure_customer(*, phone: str = "", name: str = "", email: str = "", language: str = "de") -> Customer:
-    """The customer with this phone number (E.164), created if unknown; blank fields get filled."""
-    with transaction.atomic():
-        if phone:
-            phone = normalise_phone(phone)
-            customer = Customer.objects.select_for_update().filter(phone=phone).order_by("pk").first()
-            if customer is not None:
-                changed = [f for f, v in (("name", name), ("email", email)) if v and not getattr(customer, f)]
-                for field_name in changed:
-                    setattr(customer, field_name, name if field_name == "name" else email)
-                if changed:
-                    customer.save(update_fields=[*changed, "updated_at"])
-                return customer
-        if not (phone or name or email):
-            raise InvalidBookingRequest(_("A customer needs a name, phone or email."), details={"field": "customer"})
-        return Customer.objects.create(phone=phone, name=name, email=email, language=language)
-
-
 # --- booking --------------------------------------------------------------------------------
 
 
+def _unavailable_after_retry(
+    *, starts_at: datetime, service_id: int, sequence: Sequence[SegmentRequest] | None = None,
+    duration_minutes: int | None = None, staff_id: int | None = None, branch_id: int | None = None,
+    now: datetime | None = None, **_ignored: Any,
+) -> SlotUnavailable:
+    service = active_service(sequence[0].service_id if sequence else service_id)
+    plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
+    return _slot_unavailable(plan, starts_at, staff_id, branch_id, now)
+
+
+@locking.retry_once(give_up=_unavailable_after_retry)
 def book_appointment(
     *,
     customer_id: int,
@@ -341,6 +327,7 @@ def book_appointment(
     check_availability: bool = True,
     now: datetime | None = None,
     _series_id: int | None = None,
+    notify_customer: bool = True,
 ) -> Appointment:
     """Book a service for a customer at ``starts_at`` (with ``staff_id`` or any qualified staff
     member); raises SlotUnavailable (with alternatives) when the time is not free.
@@ -357,8 +344,11 @@ def book_appointment(
         if branch_id is not None and not Branch.objects.filter(pk=branch_id, is_active=True).exists():
             raise InvalidBookingRequest(_("Unknown or inactive branch."), details={"branch_id": branch_id})
         plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
+        locked = locking.lock_candidates(plan, staff_id=staff_id, branch_id=branch_id)
         if check_availability:
-            slot = _find_assignment(plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now)
+            slot = locking.assign_under_lock(
+                lambda: _find_assignment(plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
+            )
             if slot is None:
                 raise _slot_unavailable(plan, starts_at, staff_id, branch_id, now)
         else:
@@ -387,13 +377,26 @@ def book_appointment(
             if not _is_double_booking(exc):
                 raise
             raise _slot_unavailable(plan, starts_at, staff_id, branch_id, now) from None
-        payload: dict[str, Any] = {"appointment_id": appointment.pk, "source": source, "actor": actor}
-        if _series_id is not None:
-            payload["series_id"] = _series_id
-        emit("appointment.booked", **payload)
+        emit(AppointmentBooked(
+            appointment_id=appointment.pk, source=source, actor=actor, series_id=_series_id,
+            notify_customer=notify_customer,
+        ))
     return appointment
 
 
+def _unavailable_for_move(
+    *, appointment_id: int, new_starts_at: datetime, staff_id: int | None = None, now: datetime | None = None,
+    **_ignored: Any,
+) -> SlotUnavailable:
+    appointment = Appointment.objects.get(pk=appointment_id)
+    plan = _plan_of(appointment)
+    return _slot_unavailable(
+        plan, new_starts_at, staff_id if staff_id is not None or plan.is_composite else appointment.staff_id,
+        appointment.branch_id, now, appointment.pk,
+    )
+
+
+@locking.retry_once(give_up=_unavailable_for_move)
 def reschedule_appointment(
     *,
     appointment_id: int,
@@ -405,6 +408,7 @@ def reschedule_appointment(
     expected_version: int | None = None,
     check_availability: bool = True,
     now: datetime | None = None,
+    notify_customer: bool = True,
 ) -> RescheduleResult:
     """Move a pending or confirmed appointment to ``new_starts_at`` (same staff member unless
     ``staff_id`` is given), subject to the reschedule policy; records the modification."""
@@ -438,10 +442,17 @@ def reschedule_appointment(
         plan = _plan_of(appointment)
         if staff_id is None and not plan.is_composite:
             staff_id = appointment.staff_id
+        locked = locking.lock_candidates(
+            plan, staff_id=staff_id if check_availability else staff_id or appointment.staff_id,
+            branch_id=appointment.branch_id,
+        )
         if check_availability:
-            slot = _find_assignment(
-                plan, new_starts_at, staff_id=staff_id, branch_id=appointment.branch_id, now=now,
-                ignore_appointment_id=appointment.pk,
+            slot = locking.assign_under_lock(
+                lambda: _find_assignment(
+                    plan, new_starts_at, staff_id=staff_id, branch_id=appointment.branch_id, now=now,
+                    ignore_appointment_id=appointment.pk,
+                ),
+                locked,
             )
             if slot is None:
                 raise _slot_unavailable(plan, new_starts_at, staff_id, appointment.branch_id, now, appointment.pk)
@@ -469,10 +480,10 @@ def reschedule_appointment(
             appointment, kind=AppointmentModification.Kind.RESCHEDULE, reason=reason, actor=actor, source=source,
             previous_starts_at=previous_starts_at, new_starts_at=appointment.starts_at, decision=decision, now=now,
         )
-        emit(
-            "appointment.rescheduled", appointment_id=appointment.pk, source=source, actor=actor,
-            previous_starts_at=previous_starts_at.astimezone(UTC).isoformat(),
-        )
+        emit(AppointmentRescheduled(
+            appointment_id=appointment.pk, source=source, actor=actor,
+            previous_starts_at=previous_starts_at.astimezone(UTC), notify_customer=notify_customer,
+        ))
     return RescheduleResult(appointment, previous_starts_at, decision)
 
 
@@ -531,10 +542,10 @@ def cancel_appointment(
             appointment, kind=AppointmentModification.Kind.CANCELLATION, reason=reason, actor=actor, source=source,
             previous_starts_at=appointment.starts_at, new_starts_at=None, decision=decision, now=now,
         )
-        emit(
-            "appointment.cancelled", appointment_id=appointment.pk, source=source, actor=actor,
-            previous_status=previous_status, notify_customer=notify_customer, fee_cents=decision.fee_cents,
-        )
+        emit(AppointmentCancelled(
+            appointment_id=appointment.pk, source=source, actor=actor, previous_status=str(previous_status),
+            notify_customer=notify_customer, fee_cents=int(decision.fee_cents or 0),
+        ))
     return CancellationResult(appointment, decision)
 
 
@@ -577,10 +588,10 @@ def transition_appointment(
         appointment.version += 1
         appointment._change_reason = f"{to_status} by {actor}"  # type: ignore[attr-defined]
         appointment.save()
-        emit(
-            "appointment.status_changed", appointment_id=appointment.pk, source=source, actor=actor,
-            previous_status=previous, status=to_status,
-        )
+        emit(AppointmentStatusChanged(
+            appointment_id=appointment.pk, source=source, actor=actor, previous_status=str(previous),
+            status=str(to_status),
+        ))
     return appointment
 
 
@@ -611,6 +622,14 @@ def _occurrences(first: datetime, tz: Any, frequency: str, count: int | None, un
     return found
 
 
+def _unavailable_for_series(
+    *, service_id: int, first_starts_at: datetime, staff_id: int | None = None, branch_id: int | None = None,
+    now: datetime | None = None, **_ignored: Any,
+) -> SlotUnavailable:
+    return _slot_unavailable(plan_for(active_service(service_id)), first_starts_at, staff_id, branch_id, now)
+
+
+@locking.retry_once(give_up=_unavailable_for_series)
 def create_series(
     *,
     customer_id: int,
@@ -642,7 +661,10 @@ def create_series(
     with transaction.atomic():
         # The first occurrence fixes staff and branch for the whole series.
         plan = plan_for(service)
-        first = _find_assignment(plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now)
+        locked = locking.lock_candidates(plan, staff_id=staff_id, branch_id=branch_id)
+        first = locking.assign_under_lock(
+            lambda: _find_assignment(plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
+        )
         if first is None:
             raise _slot_unavailable(plan, first_starts_at, staff_id, branch_id, now)
         branch = Branch.objects.get(pk=first.branch_id)

@@ -8,10 +8,14 @@ worker and Celery beat in one terminal with prefixed log lines. Ctrl-C stops eve
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from askpro.embedded import DATA_DIR, ensure_services, stop_services
@@ -24,6 +28,47 @@ LOCALSTRIPE_PORT = os.environ.get("ASKPRO_LOCALSTRIPE_PORT", "8420")
 
 def _manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, check=True)  # noqa: S603
+
+
+def configure_stripe(environ: MutableMapping[str, str]) -> None:
+    """Without a real Stripe key, use localstripe; give it and AskPro one generated webhook secret
+    (unless STRIPE_WEBHOOK_SECRET is set), so its signed events are accepted instead of 401."""
+    if not environ.get("STRIPE_API_KEY") and not environ.get("STRIPE_API_BASE"):
+        environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
+        environ["ASKPRO_LOCALSTRIPE"] = "1"
+    if environ.get("ASKPRO_LOCALSTRIPE") == "1" and not environ.get("STRIPE_WEBHOOK_SECRET"):
+        environ["STRIPE_WEBHOOK_SECRET"] = "whsec_dev_" + secrets.token_hex(24)
+
+
+def register_localstripe_webhook(base: str, url: str, secret: str, *, name: str = "askpro",
+                                 events: list[str] | None = None, timeout: float = 120.0) -> None:
+    """Wait until localstripe answers, then register AskPro's endpoint with the shared secret
+    (localstripe keeps registrations in memory: done on every start)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    data: dict[str, object] = {"url": url, "secret": secret}
+    if events is not None:
+        data["events"] = events
+    while True:
+        try:
+            httpx.post(f"{base}/_config/webhooks/{name}", json=data, timeout=5).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _register_in_background(base: str, url: str, secret: str) -> None:
+    def register() -> None:
+        try:
+            register_localstripe_webhook(base, url, secret)
+            print(f"localstripe: webhooks go to {url}", flush=True)
+        except Exception as exc:  # the runner goes on; top-ups still work, events are not delivered
+            print(f"localstripe: webhook registration failed: {exc}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=register, name="localstripe-webhook", daemon=True).start()
 
 
 def processes() -> dict[str, str]:
@@ -46,9 +91,7 @@ def run() -> int:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     ensure_services()
-    if not os.environ.get("STRIPE_API_KEY") and not os.environ.get("STRIPE_API_BASE"):
-        os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
-        os.environ["ASKPRO_LOCALSTRIPE"] = "1"
+    configure_stripe(os.environ)
     print(f"PostgreSQL: {os.environ['DATABASE_URL']}")
     print(f"Redis:      {os.environ['REDIS_URL']}")
     _manage("migrate_schemas", "--shared", "-v", "0")
@@ -72,6 +115,9 @@ def run() -> int:
         "  Logins are printed by seed_demo above. Ctrl-C stops everything.\n",
         flush=True,
     )
+    if os.environ.get("ASKPRO_LOCALSTRIPE") == "1":
+        _register_in_background(os.environ["STRIPE_API_BASE"], f"http://127.0.0.1:{PORT}/webhooks/stripe",
+                                os.environ["STRIPE_WEBHOOK_SECRET"])
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
     try:
         manager.loop()

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf_exceptions
@@ -80,6 +81,15 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF EXCEPTION_HANDLER: every API error has the same shape, and no error is a bare 500."""
     if isinstance(exc, DomainError):
         return Response({"success": False, "error": exc.as_dict()}, status=exc.http_status)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable for an API request: %s", exc)
+        response = Response(
+            error_body("DATABASE_UNAVAILABLE", _("The service is temporarily unavailable.")), status=503,
+        )
+        response["Retry-After"] = "5"
+        return response
+    if isinstance(exc, RecursionError):
+        return Response(error_body("JSON_TOO_DEEP", _("The request is nested too deeply.")), status=400)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

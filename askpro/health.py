@@ -1,7 +1,9 @@
 """Health checks: database, cache and queue, plus integration checks that apps register.
 
-``GET /api/health`` is cheap enough for a load balancer; ``/api/health/detailed`` adds
-latencies, queue lengths and the ``integrations`` section.
+``GET /api/health`` is public and cheap enough for a load balancer: statuses only, never an
+error text. ``/api/health/detailed`` adds latencies, queue lengths, error texts and the
+``integrations`` section (which calls providers), so it answers only an operator session of the
+platform admin or ``Authorization: Bearer $ASKPRO_HEALTH_TOKEN``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
+
+from askpro.admin_auth import is_operator_request
+from askpro.errors import error_response
 
 # name -> callable returning {"status": "ok"|"degraded"|"down", ...}
 _integration_checks: dict[str, Callable[[], dict[str, Any]]] = {}
@@ -109,5 +115,9 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def health_detailed(request: HttpRequest) -> JsonResponse:
+    if not is_operator_request(request, settings.HEALTH_TOKEN):
+        return error_response(
+            "OPERATOR_ONLY", _("Only operators may see the detailed health report."), 403
+        )
     body, status = collect(detailed=True)
     return JsonResponse(body, status=status)

@@ -22,11 +22,11 @@ class BoundedCache(Generic[K, V]):
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
         self._data: OrderedDict[K, V] = OrderedDict()
-        self._lock = Lock()
+        self._mutex = Lock()
         self.evictions = 0
 
     def get(self, key: K, default: V | None = None) -> V | None:
-        with self._lock:
+        with self._mutex:
             try:
                 self._data.move_to_end(key)
             except KeyError:
@@ -34,7 +34,7 @@ class BoundedCache(Generic[K, V]):
             return self._data[key]
 
     def __setitem__(self, key: K, value: V) -> None:
-        with self._lock:
+        with self._mutex:
             self._data[key] = value
             self._data.move_to_end(key)
             while len(self._data) > self.maxsize:
@@ -42,11 +42,11 @@ class BoundedCache(Generic[K, V]):
                 self.evictions += 1
 
     def pop(self, key: K, default: V | None = None) -> V | None:
-        with self._lock:
+        with self._mutex:
             return self._data.pop(key, default)
 
     def clear(self) -> None:
-        with self._lock:
+        with self._mutex:
             self._data.clear()
 
     def __len__(self) -> int:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import secrets
+import warnings
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +60,13 @@ CSRF_TRUSTED_ORIGINS = envlist(
 )
 # Host names that serve the platform (public schema) even without a Domain row.
 PUBLIC_HOSTS = envlist("ASKPRO_PUBLIC_HOSTS", "localhost,127.0.0.1,testserver")
+
+# Request bodies (askpro.request_frame): provider webhooks carry whole transcripts, clients do not.
+ASKPRO_WEBHOOK_MAX_BODY_BYTES = envint("ASKPRO_WEBHOOK_MAX_BODY_BYTES", 25 * 1024 * 1024)
+ASKPRO_MAX_BODY_BYTES = envint("ASKPRO_MAX_BODY_BYTES", 2_621_440)
+ASKPRO_MAX_JSON_DEPTH = envint("ASKPRO_MAX_JSON_DEPTH", 64)
+# Django's own limit is the largest of ours; the frame refuses earlier per path, with JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(ASKPRO_WEBHOOK_MAX_BODY_BYTES, ASKPRO_MAX_BODY_BYTES)
 BASE_DOMAIN = envstr("ASKPRO_BASE_DOMAIN", "localhost")  # tenants get <slug>.<BASE_DOMAIN>
 PUBLIC_URL = envstr("ASKPRO_PUBLIC_URL", "http://localhost:8000")
 
@@ -77,9 +88,16 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our origin (CSP: no CDN)
+    "csp",
     "guardian",
     "simple_history",
     "import_export",
+    # Login lockout and second factor: their tables live in every schema that has a login.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # platform (public schema) domains
     "tenants",
     "integrations",
@@ -94,6 +112,10 @@ TENANT_APPS = [
     "django.contrib.admin",
     "guardian",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # business (tenant schema) domains
     "appointments",
     "calls",
@@ -132,18 +154,23 @@ EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
 
 MIDDLEWARE = [
     "askpro.middleware.CorrelationIdMiddleware",
+    "askpro.request_frame.RequestFrameMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "askpro.csp.AskProCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.SuspendedTenantMiddleware",
+    # Last, so a locked-out login is answered with the lockout page (axes' documented order).
+    "axes.middleware.AxesMiddleware",
 ]
 
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
@@ -159,6 +186,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the few inline scripts
             ],
             "builtins": ["askpro.display_tags"],
         },
@@ -242,6 +270,8 @@ CELERY_DB_REUSE_MAX = 1000
 # --- auth, i18n, time -----------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -253,6 +283,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "admin:login"
 # A login without ?next= (a bookmarked /admin/login/) lands on the admin index, not /accounts/profile/.
 LOGIN_REDIRECT_URL = "admin:index"
+
+# Admin login lockout (django-axes, database handler: the attempts live in the schema of the host
+# where the login happens). A username is locked after N failures from anywhere, an address after
+# N failures for any usernames; `manage.py unlock_login` or the admin's "Login lockouts" page
+# lifts it before the cool-off ends.
+AXES_ENABLED = envbool("ASKPRO_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = envint("ASKPRO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("ASKPRO_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # registered with our two admin sites instead (askpro/admin_sites.py)
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "askpro.admin_auth.login_username"
+# Second factor (django-otp): required for platform operators, offered to tenant logins.
+OTP_TOTP_ISSUER = envstr("ASKPRO_OTP_ISSUER", "AskPro")
+OTP_STATIC_THROTTLE_FACTOR = 1
+ASKPRO_RECOVERY_CODES = 10
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -288,6 +337,25 @@ SECURE_SSL_REDIRECT = HTTPS and envbool("ASKPRO_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_REDIRECT_EXEMPT = [r"^api/health"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+# A strict Content-Security-Policy for every response (askpro/csp.py adds 'unsafe-eval' on /admin/
+# for unfold's Alpine.js). Inline scripts need {{ CSP_NONCE }}; styles may be inline (unfold and
+# Swagger UI set style attributes), images may be data: URIs (icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- API ------------------------------------------------------------------------------------
 
@@ -304,6 +372,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Booking, availability and voice-agent endpoints of the AskPro back office.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- logging --------------------------------------------------------------------------------
@@ -367,6 +438,9 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 DEFAULT_TENANT_TIME_ZONE = "Europe/Berlin"
 HEALTH_CHECK_TIMEOUT_SECONDS = float(envstr("ASKPRO_HEALTH_TIMEOUT", "2"))
+# Bearer token for /api/health/detailed and the diagnostics probe (monitoring); empty: operators'
+# platform-admin sessions only.
+HEALTH_TOKEN = envstr("ASKPRO_HEALTH_TOKEN")
 
 # --- notifications --------------------------------------------------------------------------
 # "outbox" records messages (admin + log) and sends nothing; "live" talks to SMTP/Twilio/Telegram.
@@ -401,8 +475,16 @@ RETELL_RATE_LIMIT_PER_MINUTE = envint("RETELL_RATE_LIMIT_PER_MINUTE", 100)
 
 STRIPE_API_KEY = envstr("STRIPE_API_KEY")
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET")
+if STRIPE_API_KEY and not STRIPE_WEBHOOK_SECRET:
+    # Every Stripe event would be refused with 401: top-ups paid but never credited.
+    _stripe_problem = ("STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not: every Stripe webhook would be "
+                       "refused (401) and paid top-ups never credited. Set the endpoint's signing secret (whsec_...).")
+    if ENVIRONMENT == "production":
+        raise ImproperlyConfigured(_stripe_problem)
+    warnings.warn(_stripe_problem, stacklevel=1)
 CALCOM_API_URL = envstr("CALCOM_API_URL", "https://api.cal.com")  # per-tenant override possible
 CALCOM_SLOTS_CACHE_SECONDS = envint("CALCOM_SLOTS_CACHE_SECONDS", 60)
+CALCOM_TIMEOUT_SECONDS = float(envstr("CALCOM_TIMEOUT_SECONDS", "10"))  # read timeout of one Cal.com request
 CALCOM_PUSH_MAX_ATTEMPTS = envint("CALCOM_PUSH_MAX_ATTEMPTS", 8)  # then the sync stays "failed" for an operator
 CALCOM_PUSH_RETRY_BASE_SECONDS = envint("CALCOM_PUSH_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped
 CALCOM_PUSH_RETRY_MAX_SECONDS = envint("CALCOM_PUSH_RETRY_MAX_SECONDS", 3600)
@@ -414,6 +496,14 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ...
 WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600)
 WEBHOOK_STUCK_AFTER_SECONDS = envint("WEBHOOK_STUCK_AFTER_SECONDS", 120)  # sweeper re-queues after this
+WEBHOOK_SWEEP_SECONDS = envint("WEBHOOK_SWEEP_SECONDS", 60)  # how often the beat runs the webhook sweeper
+# The transactional outbox (askpro.outbox): effects owed after a commit, delivered by a dispatcher.
+OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8)  # then the effect is "failed" for an operator
+OUTBOX_RETRY_BASE_SECONDS = envint("OUTBOX_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped
+OUTBOX_RETRY_MAX_SECONDS = envint("OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_STUCK_AFTER_SECONDS = envint("OUTBOX_STUCK_AFTER_SECONDS", 60)  # sweeper re-queues after this
+OUTBOX_SWEEP_SECONDS = envint("OUTBOX_SWEEP_SECONDS", 30)  # how often the beat runs the outbox sweeper
+OUTBOX_DEADLINE_SECONDS = envint("OUTBOX_DEADLINE_SECONDS", 900)  # health check: owed effects older than this
 CIRCUIT_BREAKER_FAILURE_THRESHOLD = envint("CIRCUIT_BREAKER_FAILURE_THRESHOLD", 5)
 CIRCUIT_BREAKER_RESET_SECONDS = envint("CIRCUIT_BREAKER_RESET_SECONDS", 60)
 

@@ -88,22 +88,3 @@ def for_each_tenant(func: Callable[[Any], None], *, include_suspended: bool = Fa
             func(tenant)
         count += 1
     return count
-
-
-def delay_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Queue ``task`` after the current transaction commits, in the schema active NOW.
-
-    ``transaction.on_commit(lambda: task.delay(...))`` is a trap inside ``tenant_context`` under an
-    outer transaction: the callback fires after the context exited and the task would be tagged
-    with the wrong schema. This helper pins the schema at call time.
-    """
-    from django.db import transaction
-    from django_tenants.utils import schema_context
-
-    schema = current_schema()
-
-    def send() -> None:
-        with schema_context(schema):
-            task.apply_async(args=args, kwargs=kwargs)
-
-    transaction.on_commit(send)

@@ -1,7 +1,6 @@
 """URLs of the platform host (public schema): platform admin, health, incoming webhooks."""
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -19,4 +18,9 @@ urlpatterns = [
     path("", include("calls.urls_public")),
     path("", include("billing.urls_public")),
     path("", include("notifications.urls_public")),
-] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # MEDIA_ROOT (invoice PDFs) is never served as files, in no mode: invoices and receipts are
+    # downloaded through the admins' views, which check the tenant and the role.
+]
+
+handler404 = "askpro.request_frame.not_found"
+handler500 = "askpro.request_frame.server_error"

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from askpro import health
 from askpro.admin_sites import tenant_admin_site
@@ -13,7 +13,7 @@ urlpatterns = [
     path("api/health", health.health, name="health"),
     path("api/health/detailed", health.health_detailed, name="health-detailed"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", tenant_admin_site.urls),
     path("", include("tenants.urls_tenant")),
@@ -23,3 +23,6 @@ urlpatterns = [
     path("", include("billing.urls_tenant")),
     path("", include("notifications.urls_tenant")),
 ]
+
+handler404 = "askpro.request_frame.not_found"
+handler500 = "askpro.request_frame.server_error"

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
@@ -30,12 +30,14 @@ from askpro.display import euros
 from askpro.errors import DomainError
 from askpro.exports import ExportAdminMixin
 from billing import invoicing, pdf, services, stripe_gateway
+from billing.events import InvoiceIssued
 from billing.models import (
     BillingAccount,
     BillingRun,
     BonusTier,
     CommissionRecord,
     Invoice,
+    InvoiceHold,
     InvoiceLine,
     MonthlyCostReport,
     PlatformCost,
@@ -63,6 +65,14 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def _open_holds(account: BillingAccount) -> str:
+    """What keeps the account's invoices from being issued, one line per held period."""
+    holds = account.invoice_holds.filter(released_at=None).order_by("period")
+    if not holds:
+        return "–"
+    return format_html_join("", "<p>{}: {}</p>", ((f"{hold.period:%m/%Y}", hold.explanation) for hold in holds))
 
 
 def _pdf_response(invoice: Invoice) -> FileResponse:
@@ -97,15 +107,19 @@ class ResellerAdmin(SimpleHistoryAdmin, ModelAdmin):
 
 @admin.register(BillingAccount, site=platform_admin_site)
 class BillingAccountAdmin(SimpleHistoryAdmin, ModelAdmin):
-    list_display = ("tenant", "balance", "plan", "reseller", "credit_limit_cents", "calls_accepted", "auto_topup_enabled", "country")
+    list_display = ("tenant", "balance", "plan", "reseller", "credit_limit_cents", "calls_accepted", "auto_topup_enabled", "country", "invoices_on_hold")
     list_filter = ("plan", "reseller", "auto_topup_enabled", "reject_calls_when_exhausted", "country", "low_balance_notified")
     search_fields = ("tenant__name", "tenant__slug", "company_name", "vat_id", "stripe_customer_id")
-    readonly_fields = ("balance_cents", "low_balance_notified", "stripe_subscription_id", "stripe_subscription_status", "created_at", "updated_at", "calls_accepted")
+    readonly_fields = ("balance_cents", "low_balance_notified", "stripe_subscription_id", "stripe_subscription_status", "created_at", "updated_at", "calls_accepted", "invoices_on_hold")
     autocomplete_fields = ("tenant",)
 
     @display(description=_("balance"))
     def balance(self, obj: BillingAccount) -> str:
         return format_eur(obj.balance_cents)
+
+    @display(description=_("invoices on hold"))
+    def invoices_on_hold(self, obj: BillingAccount) -> str:
+        return _open_holds(obj)
 
     @display(description=_("calls accepted"))
     def calls_accepted(self, obj: BillingAccount) -> str:
@@ -211,8 +225,10 @@ class InvoiceAdmin(ExportAdminMixin, InvoicePdfMixin, SimpleHistoryAdmin, ModelA
     @action(description=_("Send selected invoices to the tenant"))
     def send_invoices(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset.exclude(number=None):
-            hooks.emit("billing.invoice_issued", tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk,
-                       number=invoice.number, gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents, resend=True)
+            hooks.emit(InvoiceIssued(
+                tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk, number=str(invoice.number),
+                gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents, resend=True,
+            ))
             Invoice.objects.filter(pk=invoice.pk).update(sent_at=timezone.now())
         messages.success(request, _("Invoices queued for sending."))
 
@@ -241,9 +257,30 @@ class StripeInvoiceAdmin(ReadOnlyMixin, ModelAdmin):
 
 @admin.register(BillingRun, site=platform_admin_site)
 class BillingRunAdmin(ReadOnlyMixin, ModelAdmin):
-    list_display = ("period", "status", "accounts_total", "invoices_created", "started_at", "finished_at")
+    list_display = ("period", "status", "accounts_total", "invoices_created", "invoices_held", "started_at", "finished_at")
     list_filter = ("status",)
     search_fields = ("period",)
+
+
+@admin.register(InvoiceHold, site=platform_admin_site)
+class InvoiceHoldAdmin(ReadOnlyMixin, ModelAdmin):
+    list_display = ("period", "account", "reason", "missing_fields", "gross", "created_at", "released_at")
+    list_filter = ("reason", "period", ("released_at", admin.EmptyFieldListFilter))
+    search_fields = ("account__tenant__name", "account__company_name")
+    readonly_fields = ("account", "period", "reason", "missing_fields", "gross", "explanation", "created_at", "updated_at", "released_at")
+    fields = readonly_fields
+
+    @display(description=_("missing"))
+    def missing_fields(self, obj: InvoiceHold) -> str:
+        return ", ".join(obj.missing_labels)
+
+    @display(description=_("invoice amount"))
+    def gross(self, obj: InvoiceHold) -> str:
+        return format_eur(obj.gross_cents)
+
+    @display(description=_("reason"))
+    def explanation(self, obj: InvoiceHold) -> str:
+        return obj.explanation
 
 
 @admin.register(CommissionRecord, site=platform_admin_site)
@@ -298,8 +335,8 @@ class TopupForm(forms.Form):
 
 class TenantBillingAccountAdmin(TenantScoped, ModelAdmin):
     tenant_lookup = "tenant"
-    list_display = ("tenant", "balance", "low_balance_threshold_cents", "credit_limit_cents", "calls_accepted", "topup_link")
-    fields = ("balance", "calls_accepted", "plan", "low_balance_threshold_cents", "credit_limit_cents", "reject_calls_when_exhausted", "auto_topup_enabled", "auto_topup_threshold_cents", "auto_topup_amount_cents", "company_name", "street", "postal_code", "city", "country", "vat_id", "tax_number", "billing_email")
+    list_display = ("tenant", "balance", "low_balance_threshold_cents", "credit_limit_cents", "calls_accepted", "invoices_on_hold", "topup_link")
+    fields = ("balance", "calls_accepted", "invoices_on_hold", "plan", "low_balance_threshold_cents", "credit_limit_cents", "reject_calls_when_exhausted", "auto_topup_enabled", "auto_topup_threshold_cents", "auto_topup_amount_cents", "company_name", "street", "postal_code", "city", "country", "vat_id", "tax_number", "billing_email")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -320,6 +357,10 @@ class TenantBillingAccountAdmin(TenantScoped, ModelAdmin):
         accepted, reason = services.can_accept_calls(obj.tenant)
         answer = _("yes") if accepted else _("no")  # outside the f-string so makemessages finds it
         return str(answer) if accepted and not reason else f"{answer}: {reason}"
+
+    @display(description=_("invoices on hold"))
+    def invoices_on_hold(self, obj: BillingAccount) -> str:
+        return _open_holds(obj)
 
     @display(description=_("top up"))
     def topup_link(self, obj: BillingAccount) -> str:

@@ -12,6 +12,18 @@ class InvalidAmount(ValidationFailed):
     default_message = _("The amount is not allowed.")
 
 
+class PeriodNotFinished(ValidationFailed):
+    code = "PERIOD_NOT_FINISHED"
+    default_message = _("A month can only be invoiced after it has ended.")
+
+
+class BuyerAddressIncomplete(ValidationFailed):
+    """§14 Abs. 4 Nr. 1 UStG: above the small-amount limit the buyer's full name and address are required."""
+
+    code = "BUYER_ADDRESS_INCOMPLETE"
+    default_message = _("The invoice is above 250 € and the buyer's name and address are incomplete.")
+
+
 class InvalidPeriod(ValidationFailed):
     code = "INVALID_PERIOD"
     default_message = _("Use a period in the form YYYY-MM.")

@@ -21,13 +21,15 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from askpro import hooks
-from billing import services
-from billing.errors import InvalidAmount, InvalidInvoiceState
+from billing import ledger
+from billing.errors import BuyerAddressIncomplete, InvalidInvoiceState, PeriodNotFinished
+from billing.events import InvoiceIssued
 from billing.models import (
     BillingAccount,
     BillingRun,
     CommissionRecord,
     Invoice,
+    InvoiceHold,
     InvoiceLine,
     InvoiceNumberCounter,
     MonthlyCostReport,
@@ -35,9 +37,13 @@ from billing.models import (
     Transaction,
     UsageRecord,
 )
-from billing.money import Period, format_eur, vat_of, vat_rate_for
+from billing.money import Period, format_eur, round_cents, vat_of, vat_rate_for
 
 logger = logging.getLogger(__name__)
+
+# §33 UStDV: invoices up to 250 EUR gross (Kleinbetragsrechnung) need fewer fields; above it
+# §14 Abs. 4 Nr. 1 UStG requires the buyer's full name and address.
+SMALL_AMOUNT_LIMIT_CENTS = 25000
 
 MONTHS_DE = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"]
 
@@ -60,10 +66,16 @@ def next_invoice_number(year: int) -> str:
 
 
 def phone_bookings(account: BillingAccount, period: Period) -> int:
-    """Appointments the voice agent booked in the period (read in the tenant's schema)."""
+    """Appointments the voice agent booked in the period, from the account's start on (read in
+    the tenant's schema)."""
+    from datetime import datetime, time
+
     from appointments.models import Appointment
 
     start, end = period.bounds(account.tenant.tzinfo)
+    start = max(start, datetime.combine(account.billing_starts_on, time.min, tzinfo=account.tenant.tzinfo))
+    if start >= end:
+        return 0
     with tenant_context(account.tenant):
         return Appointment.objects.filter(source="phone", created_at__gte=start, created_at__lt=end).count()
 
@@ -93,6 +105,32 @@ def _period_text(period: Period) -> str:
     return f"{period.first:%d.%m.}–{period.last:%d.%m.%Y}"
 
 
+def _priced(description: str, quantity: Decimal, unit: str, unit_price_cents: Decimal) -> _Line:
+    """A line whose net is quantity x unit price, rounded half up to cents (EN 16931: BT-131 =
+    BT-129 x BT-146), so the PDF and the Factur-X XML add up whatever the ledger booked."""
+    return _Line(description, quantity, unit, unit_price_cents, round_cents(quantity * unit_price_cents))
+
+
+def base_fee_line(account: BillingAccount, period: Period) -> _Line | None:
+    """The plan's base fee for the period: none before the account's start, pro rata by days in
+    the month it starts (quantity in days, unit price = fee / days of the month), else one month."""
+    fee = account.plan.monthly_base_fee_cents
+    starts = account.billing_starts_on
+    if not fee or starts > period.last:
+        return None
+    month = f"{MONTHS_DE[period.first.month - 1]} {period.first.year}"
+    if starts <= period.first:
+        return _priced(f"Grundgebühr {month}, Tarif {account.plan.name}", Decimal(1), "MON", Decimal(fee))
+    days_in_month = period.last.day
+    days = (period.last - starts).days + 1
+    unit_price = (Decimal(fee) / Decimal(days_in_month)).quantize(Decimal("0.0001"))
+    return _priced(
+        f"Grundgebühr {month} anteilig {starts:%d.%m.}–{period.last:%d.%m.%Y} ({days} von {days_in_month} Tagen), "
+        f"Tarif {account.plan.name}",
+        Decimal(days), "DAY", unit_price,
+    )
+
+
 def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | None = None) -> tuple[Invoice | None, bool]:
     """Issue the month's invoice once per account (returns it and whether it was created now).
 
@@ -102,9 +140,33 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
     """
     issue_date = issue_date or local_today()
     if issue_date < period.last:
-        raise InvalidAmount(_("A month can only be invoiced after it has ended."), details={"period": str(period)})
+        raise PeriodNotFinished(details={"period": str(period)})
+    try:
+        return _issue_usage_invoice(account_id, period, issue_date)
+    except BuyerAddressIncomplete as exc:
+        hold_invoice(account_id, period, missing=exc.details["missing"], gross_cents=exc.details["gross_cents"])
+        raise
+
+
+def hold_invoice(account_id: int, period: Period, *, missing: list[str], gross_cents: int) -> InvoiceHold:
+    """Record (or refresh) why the period's invoice of this account was not issued."""
+    hold, _created = InvoiceHold.objects.update_or_create(
+        account_id=account_id, period=period.first,
+        defaults={"reason": InvoiceHold.Reason.BUYER_ADDRESS_INCOMPLETE, "missing": missing,
+                  "gross_cents": gross_cents, "released_at": None},
+    )
+    logger.warning("invoice of account %s for %s held: buyer %s missing (%s cents)", account_id, period,
+                   ", ".join(missing), gross_cents)
+    return hold
+
+
+def open_hold(account_id: int, period: Period) -> InvoiceHold | None:
+    return InvoiceHold.objects.filter(account_id=account_id, period=period.first, released_at=None).first()
+
+
+def _issue_usage_invoice(account_id: int, period: Period, issue_date: date) -> tuple[Invoice | None, bool]:
     with transaction.atomic():
-        account = services._lock(account_id)
+        account = ledger.lock_account(account_id)
         existing = Invoice.objects.filter(account=account, period=period.first).order_by("-pk").first()
         if existing is not None:
             return existing, False
@@ -129,10 +191,11 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
                     included_minutes, "MIN", Decimal(0), 0,
                 ))
             if charged_seconds:
-                unit_price = (Decimal(row["net"]) / minutes).quantize(Decimal("0.0001")) if minutes else Decimal(row["price_per_minute_cents"])
-                lines.append(_Line(
+                # The tariff is the unit price; the line net is minutes x tariff. The calls were
+                # debited one by one (each rounded), the difference is booked below with the VAT's.
+                lines.append(_priced(
                     f"Gesprächsminuten {_period_text(period)}",
-                    minutes, "MIN", unit_price, row["net"],
+                    minutes, "MIN", Decimal(row["price_per_minute_cents"]),
                 ))
         fee_gross = 0
         if plan.booking_fee_cents:
@@ -144,20 +207,18 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
                     Decimal(bookings), "C62", Decimal(plan.booking_fee_cents), net,
                 ))
                 gross = net + vat_of(net, rate)
-                services._post(
+                ledger.post(
                     account, kind=Transaction.Kind.USAGE, amount_cents=-gross,
                     idempotency_key=f"bookings:{account.pk}:{period}", reference_type="period", reference_id=str(period),
                     description=_("%(count)s phone bookings %(period)s") % {"count": bookings, "period": period},
                 )
                 fee_gross += gross
-        if plan.monthly_base_fee_cents:
-            net = plan.monthly_base_fee_cents
-            lines.append(_Line(
-                f"Grundgebühr {MONTHS_DE[period.first.month - 1]} {period.first.year}, Tarif {plan.name}",
-                Decimal(1), "MON", Decimal(net), net,
-            ))
+        base_fee = base_fee_line(account, period)
+        if base_fee is not None:
+            lines.append(base_fee)
+            net = base_fee.net_cents
             gross = net + vat_of(net, rate)
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.USAGE, amount_cents=-gross,
                 idempotency_key=f"basefee:{account.pk}:{period}", reference_type="period", reference_id=str(period),
                 description=_("Base fee %(period)s") % {"period": period},
@@ -169,6 +230,13 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
         net_total = sum(line.net_cents for line in lines)
         vat_total = vat_of(net_total, rate)
         gross_total = net_total + vat_total
+        missing = account.missing_buyer_fields()
+        if gross_total > SMALL_AMOUNT_LIMIT_CENTS and missing:
+            # Not issued: everything above (fees) rolls back; the hold is recorded after the rollback.
+            raise BuyerAddressIncomplete(details={"account_id": account.pk, "period": str(period),
+                                                  "gross_cents": gross_total, "missing": missing})
+        InvoiceHold.objects.filter(account=account, period=period.first, released_at=None).update(
+            released_at=timezone.now())
         invoice = Invoice.objects.create(
             account=account, period=period.first, service_start=period.first, service_end=period.last,
             net_cents=net_total, vat_rate=rate, vat_cents=vat_total, gross_cents=gross_total,
@@ -181,10 +249,10 @@ def create_usage_invoice(account_id: int, period: Period, *, issue_date: date | 
         ])
         difference = gross_total - (usage_gross + fee_gross)
         if difference:
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.ADJUSTMENT, amount_cents=-difference,
                 idempotency_key=f"vat-rounding:{invoice.pk}", reference_type="invoice", reference_id=str(invoice.pk),
-                description=_("VAT rounding difference to the invoice"),
+                description=_("Rounding difference to the invoice"),
             )
         debt = max(0, -account.balance_cents)
         open_elsewhere = Invoice.objects.filter(
@@ -209,13 +277,16 @@ def invoice_account(account_id: int, period: Period, *, issue_date: date | None 
     """The run's unit of work: issue the invoice if missing, render its PDF if missing, announce it."""
     from billing import pdf
 
-    invoice, _created = create_usage_invoice(account_id, period, issue_date=issue_date)
+    try:
+        invoice, _created = create_usage_invoice(account_id, period, issue_date=issue_date)
+    except BuyerAddressIncomplete:
+        invoice = None  # recorded as an InvoiceHold; the run goes on with the other accounts
     if invoice is not None and not invoice.pdf:
         pdf.store_invoice_pdf(invoice)
-        hooks.emit(
-            "billing.invoice_issued", tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk,
-            number=invoice.number, gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents,
-        )
+        hooks.emit(InvoiceIssued(
+            tenant_id=invoice.account.tenant_id, invoice_id=invoice.pk, number=str(invoice.number),
+            gross_cents=invoice.gross_cents, amount_due_cents=invoice.amount_due_cents,
+        ))
     build_cost_report(account_id, period)
     return invoice
 
@@ -247,7 +318,7 @@ def build_cost_report(account_id: int, period: Period) -> MonthlyCostReport:
 def start_billing_run(period: Period) -> tuple[BillingRun, list[int]]:
     """Open (or resume) the period's run; returns the accounts still without an invoice."""
     if period.next.first > local_today():
-        raise InvalidAmount(_("A month can only be invoiced after it has ended."), details={"period": str(period)})
+        raise PeriodNotFinished(details={"period": str(period)})
     run, _created = BillingRun.objects.get_or_create(period=period.first)
     done = Invoice.objects.filter(period=period.first).values_list("account_id", flat=True)
     todo = list(BillingAccount.objects.exclude(pk__in=done).order_by("pk").values_list("pk", flat=True))
@@ -263,6 +334,7 @@ def finish_billing_run(period: Period) -> BillingRun:
     run = BillingRun.objects.get(period=period.first)
     created = Invoice.objects.filter(period=period.first).exclude(status=Invoice.Status.VOID).count()
     run.invoices_created = created
+    run.invoices_held = InvoiceHold.objects.filter(period=period.first, released_at=None).count()
     run.status = BillingRun.Status.DONE
     run.finished_at = timezone.now()
     run.save()
@@ -281,9 +353,9 @@ def mark_invoice_paid(invoice: Invoice, *, actor: str, method: str = "bank_trans
             return locked
         if locked.status not in {Invoice.Status.OPEN, Invoice.Status.OVERDUE, Invoice.Status.UNCOLLECTIBLE}:
             raise InvalidInvoiceState(details={"status": locked.status})
-        account = services._lock(locked.account_id)
+        account = ledger.lock_account(locked.account_id)
         if locked.amount_due_cents:
-            services._post(
+            ledger.post(
                 account, kind=Transaction.Kind.TOPUP, amount_cents=locked.amount_due_cents,
                 idempotency_key=f"invoice-paid:{locked.pk}", reference_type="invoice", reference_id=str(locked.pk),
                 description=_("Payment of invoice %(number)s (%(method)s)") % {"number": locked.number, "method": method},
@@ -301,8 +373,8 @@ def void_invoice(invoice: Invoice, *, actor: str) -> Invoice:
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if locked.status == Invoice.Status.VOID:
             return locked
-        account = services._lock(locked.account_id)
-        services._post(
+        account = ledger.lock_account(locked.account_id)
+        ledger.post(
             account, kind=Transaction.Kind.REVERSAL, amount_cents=locked.gross_cents,
             idempotency_key=f"invoice-void:{locked.pk}", reference_type="invoice", reference_id=str(locked.pk),
             description=_("Cancellation of invoice %(number)s") % {"number": locked.number}, actor=actor,

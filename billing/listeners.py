@@ -1,20 +1,31 @@
-"""Billing reacts to other domains' events (see askpro/hooks.py)."""
+"""Billing reacts to other domains' events (``askpro.hooks``) and runs its own owed effects
+(``askpro.outbox``); both run in a worker, durably, and are idempotent."""
 
 from __future__ import annotations
 
-from askpro.hooks import Event, listens_to
-from billing.tasks import charge_call
+from typing import Any
+
+from askpro.hooks import listens_to
+from askpro.outbox import effect_handler
+from billing import ledger, services
+from calls.events import CallEnded
+from tenants.models import Tenant
 
 
-@listens_to("calls.call_ended")
-def charge_finished_call(event: Event) -> None:
-    """A call ended: charge its minutes against the tenant's balance, in a billing task."""
-    payload = event.payload
-    charge_call.delay(
-        payload["tenant_id"],
-        payload["call_id"],
-        int(payload["duration_seconds"]),
-        int(payload.get("provider_cost_cents") or 0),
-        payload["ended_at"],
-        payload.get("provider_currency") or "USD",
+@listens_to(CallEnded, queue="billing")
+def charge_finished_call(event: CallEnded) -> None:
+    """A call ended: charge its minutes against the tenant's balance (once per ``call_id``)."""
+    services.record_call_usage(
+        tenant=Tenant.objects.get(pk=event.tenant_id),
+        call_id=event.call_id,
+        duration_seconds=event.duration_seconds,
+        provider_cost_cents=event.provider_cost_cents,
+        provider_currency=event.provider_currency or "USD",
+        ended_at=event.ended_at,
     )
+
+
+@effect_handler(ledger.AUTO_TOPUP_EFFECT, queue="billing")
+def run_auto_topup(payload: dict[str, Any]) -> None:
+    """The balance crossed the auto top-up threshold: charge the saved card (guarded by a cool-off)."""
+    services.run_auto_topup(int(payload["account_id"]))

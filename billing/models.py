@@ -8,12 +8,14 @@ ledger (see migration 0002), so corrections are always new rows.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, NoReturn
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -118,6 +120,10 @@ class BonusTier(models.Model):
         return self.name
 
 
+def _today() -> date:
+    return timezone.localdate()
+
+
 class BillingAccount(models.Model):
     """A tenant's prepaid balance, billing address, tax data and Stripe links."""
 
@@ -171,6 +177,11 @@ class BillingAccount(models.Model):
     )
     tax_number = models.CharField(_("tax number"), max_length=30, blank=True)
     billing_email = models.EmailField(_("invoice e-mail"), blank=True)
+    billing_starts_on = models.DateField(
+        _("billed from"), default=_today,
+        help_text=_("First day the account is billed: no base fee or booking fee before it; "
+                    "the base fee of its first month is charged pro rata by days."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     history = HistoricalRecords(excluded_fields=["balance_cents", "low_balance_notified", "updated_at"])
@@ -196,6 +207,12 @@ class BillingAccount(models.Model):
     @property
     def display_name(self) -> str:
         return self.company_name or self.tenant.name
+
+    def missing_buyer_fields(self) -> list[str]:
+        """Names of the invoice-recipient fields §14 Abs. 4 Nr. 1 UStG needs that are empty."""
+        values = {"name": self.display_name, "street": self.street, "postal_code": self.postal_code,
+                  "city": self.city, "country": self.country}
+        return [name for name, value in values.items() if not (value or "").strip()]
 
 
 class Transaction(models.Model):
@@ -504,6 +521,9 @@ class BillingRun(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.RUNNING)
     accounts_total = models.PositiveIntegerField(_("accounts"), default=0)
     invoices_created = models.PositiveIntegerField(_("invoices created"), default=0)
+    invoices_held = models.PositiveIntegerField(
+        _("invoices held"), default=0, help_text=_("Invoices not issued for a reason an operator must fix (see invoice holds)."),
+    )
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -514,6 +534,49 @@ class BillingRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period:%Y-%m}"
+
+
+class InvoiceHold(models.Model):
+    """An invoice the monthly run did not issue, and what must be fixed before it can be.
+
+    Open while ``released_at`` is empty; the run issues the invoice (and releases the hold) once
+    the cause is gone, e.g. after the buyer's address was completed.
+    """
+
+    class Reason(models.TextChoices):
+        BUYER_ADDRESS_INCOMPLETE = "buyer_address_incomplete", _("Buyer name or address incomplete")
+
+    account = models.ForeignKey(BillingAccount, verbose_name=_("account"), on_delete=models.PROTECT, related_name="invoice_holds")
+    period = models.DateField(_("period (first of month)"))
+    reason = models.CharField(_("reason"), max_length=40, choices=Reason.choices)
+    missing = models.JSONField(_("missing fields"), default=list, blank=True)
+    gross_cents = models.BigIntegerField(_("invoice amount (cents, gross)"), default=0)
+    created_at = models.DateTimeField(_("held since"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last checked"), auto_now=True)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invoice hold")
+        verbose_name_plural = _("invoice holds")
+        ordering = ["-period", "account"]
+        constraints = [models.UniqueConstraint(fields=["account", "period"], name="billing_one_hold_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.period:%Y-%m}"
+
+    @property
+    def missing_labels(self) -> list[str]:
+        labels: dict[str, Any] = {field.name: field.verbose_name for field in BillingAccount._meta.fields}
+        labels["name"] = _("company name")
+        return [str(labels.get(name, name)) for name in self.missing]
+
+    @property
+    def explanation(self) -> str:
+        from billing.money import format_eur
+
+        return str(_("Invoice of %(amount)s not issued: above 250 € §14 Abs. 4 Nr. 1 UStG requires the buyer's "
+                     "full name and address. Missing: %(missing)s.")) % {
+            "amount": format_eur(self.gross_cents), "missing": ", ".join(self.missing_labels)}
 
 
 class CommissionRecord(models.Model):

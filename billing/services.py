@@ -1,8 +1,8 @@
 """Billing writes: the ledger, call charging, top-ups and adjustments.
 
-Every balance change goes through :func:`_post` while the account row is locked
-(``select_for_update``) inside one database transaction, so concurrent charges and top-ups
-never lose an update and ``balance_cents`` always equals the sum of the account's ledger.
+Every balance change goes through :func:`billing.ledger.post` while the account row is locked
+(:func:`billing.ledger.lock_account`) inside one database transaction, so concurrent charges and
+top-ups never lose an update and ``balance_cents`` always equals the sum of the account's ledger.
 Side effects (hooks, Celery tasks, Stripe calls) happen after commit or outside the lock.
 """
 
@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from askpro import hooks
-from billing import stripe_gateway
+from billing import ledger, stripe_gateway
 from billing.errors import (
     AccountNotFound,
     InvalidAmount,
@@ -32,6 +32,7 @@ from billing.errors import (
     PaymentProviderError,
     UsageConflict,
 )
+from billing.events import PaymentFailed, TopupCompleted
 from billing.models import (
     BillingAccount,
     BonusTier,
@@ -103,63 +104,6 @@ def account_for(tenant: Tenant) -> BillingAccount:
 # --- the ledger -----------------------------------------------------------------------------
 
 
-def _lock(account_id: int) -> BillingAccount:
-    return BillingAccount.objects.select_for_update().select_related("plan", "tenant").get(pk=account_id)
-
-
-def _post(
-    account: BillingAccount,
-    *,
-    kind: str,
-    amount_cents: int,
-    idempotency_key: str,
-    reference_type: str = "",
-    reference_id: str = "",
-    description: str = "",
-    actor: str = "system",
-) -> Transaction:
-    """Append one ledger row to a LOCKED account and move its balance (caller holds the lock)."""
-    existing = Transaction.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    old_balance = account.balance_cents
-    new_balance = old_balance + int(amount_cents)
-    txn = Transaction.objects.create(
-        account=account, kind=kind, amount_cents=int(amount_cents), balance_after_cents=new_balance,
-        currency=account.currency, reference_type=reference_type, reference_id=str(reference_id),
-        description=description[:255], actor=actor[:200], idempotency_key=idempotency_key,
-    )
-    account.balance_cents = new_balance
-    _after_balance_change(account, old_balance, new_balance)
-    BillingAccount.objects.filter(pk=account.pk).update(
-        balance_cents=new_balance, low_balance_notified=account.low_balance_notified
-    )
-    return txn
-
-
-def _after_balance_change(account: BillingAccount, old: int, new: int) -> None:
-    """One low-balance event per downward crossing; the flag re-arms above the threshold."""
-    threshold = account.low_balance_threshold_cents
-    if new < threshold and not account.low_balance_notified:
-        account.low_balance_notified = True
-        hooks.emit(
-            "billing.low_balance", tenant_id=account.tenant_id, account_id=account.pk,
-            balance_cents=new, threshold_cents=threshold,
-        )
-    elif new >= threshold and account.low_balance_notified:
-        account.low_balance_notified = False
-    if (
-        account.auto_topup_enabled
-        and account.stripe_payment_method_id
-        and new < account.auto_topup_threshold_cents
-        and old >= account.auto_topup_threshold_cents
-    ):
-        from billing import tasks
-
-        account_id = account.pk
-        transaction.on_commit(lambda: tasks.auto_topup.delay(account_id))
-
-
 def post_transaction(
     account: BillingAccount,
     *,
@@ -175,8 +119,8 @@ def post_transaction(
     if kind not in Transaction.Kind.values:
         raise InvalidAmount(_("Unknown transaction type."), details={"kind": kind})
     with transaction.atomic():
-        locked = _lock(account.pk)
-        txn = _post(
+        locked = ledger.lock_account(account.pk)
+        txn = ledger.post(
             locked, kind=kind, amount_cents=amount_cents, idempotency_key=idempotency_key,
             reference_type=reference_type, reference_id=reference_id,
             description=description, actor=actor,
@@ -241,7 +185,7 @@ def record_call_usage(
     if existing is None:
         account = ensure_account(tenant)
         with transaction.atomic():
-            locked = _lock(account.pk)
+            locked = ledger.lock_account(account.pk)
             existing = UsageRecord.objects.filter(call_id=call_id).first()
             if existing is None:
                 cost = to_eur(provider_cost_cents, provider_currency, parse_exchange_rates(settings.BILLING_EUR_EXCHANGE_RATES))
@@ -265,7 +209,7 @@ def _charge_call(
     price = price_call(plan, duration_seconds, plan.included_minutes * 60 - used)
     vat = vat_of(price.net_cents, vat_rate_for(account.reverse_charge))
     gross = price.net_cents + vat
-    txn = _post(
+    txn = ledger.post(
         account, kind=Transaction.Kind.USAGE, amount_cents=-gross, idempotency_key=f"usage:{call_id}",
         reference_type="call", reference_id=call_id,
         description=_("Call %(call)s, %(seconds)s s") % {"call": call_id, "seconds": duration_seconds},
@@ -367,7 +311,7 @@ def ensure_stripe_customer(account: BillingAccount) -> str:
     except stripe.StripeError as exc:
         raise PaymentProviderError(details={"stripe": str(exc)[:200]}) from exc
     with transaction.atomic():
-        locked = _lock(account.pk)
+        locked = ledger.lock_account(account.pk)
         if not locked.stripe_customer_id:
             BillingAccount.objects.filter(pk=account.pk).update(stripe_customer_id=customer.id)
             locked.stripe_customer_id = customer.id
@@ -473,18 +417,18 @@ def complete_topup(*, payment_intent_id: str, amount_cents: int, charge_id: str 
             return None
         if topup.status == Topup.Status.SUCCEEDED:
             return topup
-        account = _lock(topup.account_id)
+        account = ledger.lock_account(topup.account_id)
         if amount_cents != topup.amount_cents:
             logger.warning("top-up %s paid %s instead of %s cents", topup.pk, amount_cents, topup.amount_cents)
             topup.bonus_tier, topup.bonus_cents = bonus_for(amount_cents)
             topup.amount_cents = amount_cents
-        _post(
+        ledger.post(
             account, kind=Transaction.Kind.TOPUP, amount_cents=topup.amount_cents,
             idempotency_key=f"topup:{payment_intent_id}", reference_type="topup", reference_id=str(topup.pk),
             description=_("Top-up via Stripe"), actor=topup.requested_by,
         )
         if topup.bonus_cents:
-            _post(
+            ledger.post(
                 account, kind=Transaction.Kind.BONUS, amount_cents=topup.bonus_cents,
                 idempotency_key=f"bonus:{payment_intent_id}", reference_type="topup", reference_id=str(topup.pk),
                 description=_("Bonus %(tier)s") % {"tier": topup.bonus_tier or ""}, actor=topup.requested_by,
@@ -497,10 +441,10 @@ def complete_topup(*, payment_intent_id: str, amount_cents: int, charge_id: str 
         if payment_method_id and topup.source == Topup.Source.TENANT and not account.stripe_payment_method_id:
             BillingAccount.objects.filter(pk=account.pk).update(stripe_payment_method_id=payment_method_id)
         settle_open_invoices(account)
-        hooks.emit(
-            "billing.topup_completed", tenant_id=account.tenant_id, topup_id=topup.pk,
-            amount_cents=topup.amount_cents, bonus_cents=topup.bonus_cents, balance_cents=account.balance_cents,
-        )
+        hooks.emit(TopupCompleted(
+            tenant_id=account.tenant_id, topup_id=topup.pk, amount_cents=topup.amount_cents,
+            bonus_cents=topup.bonus_cents, balance_cents=account.balance_cents,
+        ))
     return topup
 
 
@@ -513,10 +457,10 @@ def fail_topup(*, payment_intent_id: str, reason: str) -> Topup | None:
         topup.status = Topup.Status.FAILED
         topup.failure_reason = (reason or _("The payment failed."))[:500]
         topup.save(update_fields=["status", "failure_reason"])
-        hooks.emit(
-            "billing.payment_failed", tenant_id=topup.account.tenant_id, topup_id=topup.pk,
-            amount_cents=topup.amount_cents, reason=topup.failure_reason,
-        )
+        hooks.emit(PaymentFailed(
+            tenant_id=topup.account.tenant_id, topup_id=topup.pk, amount_cents=topup.amount_cents,
+            reason=topup.failure_reason,
+        ))
     return topup
 
 
@@ -530,8 +474,8 @@ def reverse_refunded_topup(*, payment_intent_id: str, charge_id: str, amount_ref
         delta = refunded - topup.refunded_cents
         if delta <= 0:
             return topup
-        account = _lock(topup.account_id)
-        _post(
+        account = ledger.lock_account(topup.account_id)
+        ledger.post(
             account, kind=Transaction.Kind.REVERSAL, amount_cents=-delta,
             idempotency_key=f"refund:{charge_id or payment_intent_id}:{refunded}",
             reference_type="topup", reference_id=str(topup.pk), description=_("Refund of a top-up"),
@@ -539,7 +483,7 @@ def reverse_refunded_topup(*, payment_intent_id: str, charge_id: str, amount_ref
         bonus_target = topup.bonus_cents * refunded // topup.amount_cents
         bonus_delta = bonus_target - topup.bonus_reversed_cents
         if bonus_delta > 0:
-            _post(
+            ledger.post(
                 account, kind=Transaction.Kind.REVERSAL, amount_cents=-bonus_delta,
                 idempotency_key=f"refund-bonus:{charge_id or payment_intent_id}:{refunded}",
                 reference_type="topup", reference_id=str(topup.pk), description=_("Bonus withdrawn after refund"),
@@ -553,7 +497,7 @@ def reverse_refunded_topup(*, payment_intent_id: str, charge_id: str, amount_ref
 def run_auto_topup(account_id: int) -> Topup | None:
     """Charge the saved payment method off-session when the balance is below the auto threshold."""
     with transaction.atomic():
-        account = _lock(account_id)
+        account = ledger.lock_account(account_id)
         if not (
             account.auto_topup_enabled and account.stripe_payment_method_id and account.stripe_customer_id
             and account.balance_cents < account.auto_topup_threshold_cents
@@ -587,10 +531,9 @@ def run_auto_topup(account_id: int) -> Topup | None:
         intent_id = (getattr(exc, "json_body", None) or {}).get("error", {}).get("payment_intent", {})
         Topup.objects.filter(pk=topup.pk).update(stripe_payment_intent_id=stripe_gateway.id_of(intent_id) or None)
         Topup.objects.filter(pk=topup.pk).update(status=Topup.Status.FAILED, failure_reason=str(exc.user_message or exc)[:500])
-        hooks.emit(
-            "billing.payment_failed", tenant_id=account.tenant_id, topup_id=topup.pk,
-            amount_cents=amount, reason=str(exc.user_message or exc),
-        )
+        hooks.emit(PaymentFailed(
+            tenant_id=account.tenant_id, topup_id=topup.pk, amount_cents=amount, reason=str(exc.user_message or exc),
+        ))
         return Topup.objects.get(pk=topup.pk)
     except stripe.StripeError as exc:
         Topup.objects.filter(pk=topup.pk).update(status=Topup.Status.FAILED, failure_reason=f"provider error: {exc}"[:500])

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import services
+from billing.events import PaymentFailed
 from billing.models import BillingAccount, Invoice, StripeInvoice, Topup
 from billing.stripe_gateway import id_of
 
@@ -152,10 +153,10 @@ def handle_invoice_payment_failed(event: dict[str, Any]) -> None:
 
     mirror = _mirror_invoice(event)
     if mirror.account is not None and mirror.status == "open":
-        hooks.emit(
-            "billing.payment_failed", tenant_id=mirror.account.tenant_id, stripe_invoice_id=mirror.stripe_id,
+        hooks.emit(PaymentFailed(
+            tenant_id=mirror.account.tenant_id, stripe_invoice_id=mirror.stripe_id,
             amount_cents=mirror.amount_due_cents, reason="invoice payment failed",
-        )
+        ))
 
 
 def handle_invoice_voided(event: dict[str, Any]) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from billing import services, stripe_events
-from integrations.inbox import tenant_resolver, webhook_handler
+from billing.stripe_gateway import id_of
+from integrations.inbox import IgnoreEvent, tenant_resolver, webhook_handler
 
 
 def _bind(event_type: str) -> None:
@@ -17,6 +18,11 @@ def _bind(event_type: str) -> None:
 
     @webhook_handler("stripe", event_type)
     def handle(event: Any) -> None:
+        if event.tenant is None:
+            # Neither tenant metadata nor a customer of ours: nothing of ours to change.
+            obj = (event.payload.get("data") or {}).get("object") or {}
+            customer = obj.get("id") if obj.get("object") == "customer" else id_of(obj.get("customer"))
+            raise IgnoreEvent(f"unknown Stripe customer {customer or '-'} (no billing account, no tenant metadata)")
         handler(event.payload)
 
     handle.__name__ = f"stripe_{event_type.replace('.', '_')}"

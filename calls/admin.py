@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
@@ -79,6 +80,20 @@ class CustomerForm(forms.ModelForm):
             if number not in numbers:
                 numbers.append(number)
         return numbers
+
+    def clean(self) -> dict[str, Any]:
+        # One number, one customer: the admin's save runs in one transaction, so the lock taken
+        # here holds until the customer is stored (appointments.customers is the identity service).
+        cleaned = super().clean() or {}
+        numbers = [n for n in [cleaned.get("phone") or "", *(cleaned.get("other_phones") or [])] if n]
+        if connection.in_atomic_block:
+            customer_services.lock_phone_numbers(numbers)
+        for number, owner in customer_services.numbers_taken(numbers, exclude_pk=self.instance.pk).items():
+            self.add_error(
+                "phone" if number == cleaned.get("phone") else "other_phones",
+                _("%(number)s already belongs to %(customer)s.") % {"number": number, "customer": owner},
+            )
+        return cleaned
 
 
 class CustomerNoteInline(TabularInline):
@@ -419,7 +434,7 @@ class VoiceSettingsForm(forms.ModelForm):
 
     class Meta:
         model = VoiceSettings
-        fields = ("spoken_company_name", "retell_api_key")
+        fields = ("spoken_company_name", "retell_api_key", "daypart_hours")
 
     def clean_retell_api_key(self) -> str:
         value = self.cleaned_data.get("retell_api_key") or ""

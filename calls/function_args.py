@@ -15,15 +15,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, Min, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
-from appointments.models import Branch, Service, ServiceSegment, Staff
+from appointments.models import Branch, Service, ServiceSegment, Staff, WorkingHour
 from askpro.errors import NotFound, ValidationFailed
 from askpro.tenancy import current_schema
-from calls.german_dates import local_datetime, local_today, parse_date, parse_datetime, parse_time
+from calls.errors import MISSING, BranchAmbiguous, CallErrorCode, DateInPast, StaffAmbiguous
+from calls.german_dates import (
+    DateNotUnderstood,
+    TimeNotUnderstood,
+    date_ambiguous,
+    local_datetime,
+    local_today,
+    parse_datetime,
+    time_ambiguous,
+    understood,
+)
+from calls.german_dates import parse_date as parse_date  # views read a day the caller names
+from calls.german_when import (
+    DAYPARTS,
+    NotUnderstood,
+    Understood,
+    combine,
+    parse_daypart_hours,
+    pick_readings,
+)
 from calls.matching import match_name
+from calls.models import VoiceSettings
 
 # What agents call the arguments (prompts differ; the first non-empty one wins).
 SERVICE_ARGS = ("service", "service_name", "service_id", "dienstleistung", "leistung")
@@ -36,30 +56,29 @@ _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 class ServiceNotFound(NotFound):
-    code = "SERVICE_NOT_FOUND"
+    code = CallErrorCode.SERVICE_NOT_FOUND
     default_message = _("Diese Leistung bieten wir leider nicht an.")
 
 
 class ServiceAmbiguous(ValidationFailed):
-    code = "SERVICE_AMBIGUOUS"
+    code = CallErrorCode.SERVICE_AMBIGUOUS
 
 
 class StaffNotFound(NotFound):
-    code = "STAFF_NOT_FOUND"
+    code = CallErrorCode.STAFF_NOT_FOUND
 
 
 class BranchNotFound(NotFound):
-    code = "BRANCH_NOT_FOUND"
+    code = CallErrorCode.BRANCH_NOT_FOUND
 
 
 def _missing(what: str, question: str) -> ValidationFailed:
     """A required argument the agent did not pass: ``<WHAT>_MISSING`` with the question to ask."""
-    error = ValidationFailed(question, details={"missing": what})
-    error.code = f"{what.upper()}_MISSING"
-    return error
+    return MISSING[what](question, details={"missing": what})
 
 
-def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[NotFound], ambiguous_code: str) -> Any:
+def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[NotFound],
+            ambiguous: type[ValidationFailed]) -> Any:
     if query in (None, ""):
         return None
     if isinstance(query, int) or (isinstance(query, str) and query.isdigit()):
@@ -70,16 +89,23 @@ def _choose(model_name: str, query: Any, items: Sequence[Any], not_found: type[N
     if match.item is not None:
         return match.item
     if match.is_ambiguous:
-        error = ValidationFailed(match.question, details={
-            "query": str(query), "candidates": [{"id": c.pk, "name": c.name} for c in match.candidates],
+        raise ambiguous(match.question, details={
+            "query": _said(query), "candidates": [{"id": c.pk, "name": c.name} for c in match.candidates],
         })
-        error.code = ambiguous_code
-        raise error
     names = ", ".join(item.name for item in items[:8])
+    said = _said(query)
     raise not_found(
-        pgettext("voice", "%(query)s habe ich nicht gefunden. Zur Auswahl stehen: %(names)s.") % {"query": query, "names": names},
-        details={"query": str(query), "options": [item.name for item in items]},
+        pgettext("voice", "%(query)s habe ich nicht gefunden. Zur Auswahl stehen: %(names)s.") % {"query": said, "names": names},
+        details={"query": said, "options": [item.name for item in items[:20]]},
     )
+
+
+SAID_CHARS = 80  # what a caller said, repeated back: a name, never a whole pasted text
+
+
+def _said(query: Any) -> str:
+    text = " ".join(str(query).split())
+    return text if len(text) <= SAID_CHARS else text[: SAID_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -124,7 +150,7 @@ def catalog() -> Catalog:
 def resolve_service(query: Any) -> Service:
     """The active service the caller means (id, exact or forgiving name); asks when ambiguous.
     Its composite segments are loaded, so planning a booking needs no further query."""
-    service = _choose("service", query, catalog().services, ServiceNotFound, "SERVICE_AMBIGUOUS")
+    service = _choose("service", query, catalog().services, ServiceNotFound, ServiceAmbiguous)
     if service is None:
         raise _missing("service", pgettext("voice", "Welche Leistung möchten Sie buchen?"))
     return service
@@ -137,7 +163,7 @@ def resolve_staff(query: Any, *, service: Service | None = None) -> Staff | None
     staff = Staff.objects.filter(is_active=True)
     if service is not None:
         staff = staff.filter(services=service)
-    return _choose("staff", query, list(staff.order_by("name")), StaffNotFound, "STAFF_AMBIGUOUS")
+    return _choose("staff", query, list(staff.order_by("name")), StaffNotFound, StaffAmbiguous)
 
 
 def resolve_branch(query: Any) -> Branch:
@@ -151,7 +177,7 @@ def resolve_branch(query: Any) -> Branch:
         names = " oder ".join(branch.name for branch in branches)
         raise ValidationFailed(pgettext("voice", "In welcher Filiale: %(names)s?") % {"names": names},
                                details={"missing": "branch", "options": [b.name for b in branches]})
-    return _choose("branch", query, branches, BranchNotFound, "BRANCH_AMBIGUOUS")
+    return _choose("branch", query, branches, BranchNotFound, BranchAmbiguous)
 
 
 def resolve_branch_or_any(query: Any) -> tuple[Branch | None, dict[int, Branch]]:
@@ -162,7 +188,7 @@ def resolve_branch_or_any(query: Any) -> tuple[Branch | None, dict[int, Branch]]
     by_id = {branch.pk: branch for branch in branches}
     if query in (None, ""):
         return (branches[0] if len(branches) == 1 else None), by_id
-    return _choose("branch", query, branches, BranchNotFound, "BRANCH_AMBIGUOUS"), by_id
+    return _choose("branch", query, branches, BranchNotFound, BranchAmbiguous), by_id
 
 
 def resolve_start(date_text: Any, time_text: Any, *, branch: Branch, now: dt.datetime | None = None) -> dt.datetime:
@@ -173,17 +199,105 @@ def resolve_start(date_text: Any, time_text: Any, *, branch: Branch, now: dt.dat
 
 @dataclass(frozen=True)
 class When:
-    """The day (and maybe the time) a caller asked for, in one time zone."""
+    """The day (and maybe the time) a caller asked for, in one time zone: one day, or a range of
+    days ("Anfang nächster Woche"), optionally narrowed to a part of the day ("vormittags")."""
 
     day: dt.date
-    starts_at: dt.datetime | None  # None when only a day was named
+    starts_at: dt.datetime | None  # None when no clock time was named
+    until: dt.date | None = None  # the last day of a range; None for one day
+    window: tuple[dt.time, dt.time] | None = None  # local wall-clock window ("vormittags": 08:00-12:00)
+    daypart: str | None = None  # the part of the day as said ("vormittags"), for the echo
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.until or self.day
+
+    def echo(self, tz: zoneinfo.ZoneInfo) -> dict[str, Any]:
+        """What was understood, so the agent can confirm it aloud (local times of the branch)."""
+        local = self.starts_at.astimezone(tz) if self.starts_at is not None else None
+        return {
+            "date": self.day.isoformat(),
+            "date_until": self.until.isoformat() if self.until else None,
+            "time": local.strftime("%H:%M") if local else None,
+            "starts_at": local.isoformat() if local else None,
+            "time_from": self.window[0].strftime("%H:%M") if self.window else None,
+            "time_until": self.window[1].strftime("%H:%M") if self.window else None,
+            "daypart": self.daypart,
+        }
+
+
+# (schema, branch ids, weekday) -> (expires_at, (first start, last end) or None): which readings of
+# "um drei" a branch can mean; like the catalog, cached briefly per process.
+_spans: dict[tuple[str, tuple[int, ...], int], tuple[float, tuple[dt.time, dt.time] | None]] = {}
+
+
+def opening_span(day: dt.date, branch_ids: Sequence[int]) -> tuple[dt.time, dt.time] | None:
+    """From the first staff start to the last staff end on ``day``'s weekday at these branches
+    (None when nobody works then). One query, then cached briefly."""
+    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    key = (current_schema(), tuple(sorted(branch_ids)), day.weekday())
+    cached = _spans.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    found = WorkingHour.objects.filter(
+        branch_id__in=branch_ids, weekday=day.weekday(), staff__is_active=True,
+    ).aggregate(start=Min("start_time"), end=Max("end_time"))
+    span = (found["start"], found["end"]) if found["start"] is not None else None
+    if ttl:
+        if len(_spans) > 10_000:
+            _spans.clear()
+        _spans[key] = (time.monotonic() + ttl, span)
+    return span
+
+
+_dayparts: dict[str, tuple[float, dict[str, tuple[dt.time, dt.time]]]] = {}
+
+
+def daypart_windows() -> dict[str, tuple[dt.time, dt.time]]:
+    """The tenant's parts of the day (``VoiceSettings.daypart_hours`` over ``german_when.DAYPARTS``);
+    read only when a caller names one, then cached briefly."""
+    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    schema = current_schema()
+    cached = _dayparts.get(schema)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    own = VoiceSettings.objects.values_list("daypart_hours", flat=True).first()
+    try:
+        windows = {**DAYPARTS, **parse_daypart_hours(own)}
+    except ValueError:  # saved around the admin's validation: the defaults rather than no answer
+        windows = dict(DAYPARTS)
+    if ttl:
+        _dayparts[schema] = (time.monotonic() + ttl, windows)
+    return windows
+
+
+def _understood_args(raw_date: Any, raw_time: Any, today: dt.date) -> Understood:
+    """The date argument and the time argument read together (each may hold both: "übermorgen um
+    15 Uhr" in ``date``); the part that cannot be read is asked again, never dropped."""
+    found = understood(str(raw_date), today=today, expect="date")
+    if raw_time in (None, ""):
+        return found
+    try:
+        return combine(found, understood(str(raw_time), today=today, expect="time"))
+    except NotUnderstood as exc:
+        raise understood_error(exc, f"{raw_date} {raw_time}") from exc
+
+
+def understood_error(exc: NotUnderstood, text: str) -> ValidationFailed:
+    """The question for the part of a phrase that could not be read."""
+    if exc.part == "time":
+        return TimeNotUnderstood(details={"time": text})
+    return DateNotUnderstood(details={"date": text})
 
 
 def resolve_when(
     arg: Callable[..., Any], *, tz: zoneinfo.ZoneInfo, require_time: bool, now: dt.datetime | None = None,
+    hours: Callable[[dt.date], tuple[dt.time, dt.time] | None] | None = None,
 ) -> When:
     """Date and time from the agent's arguments: an ISO datetime (``starts_at``), or a date (ISO or
-    German words) plus an optional time; a day in the past is refused with a question."""
+    German words, maybe with the time in it) plus an optional time. A clock hour that may be morning
+    or afternoon is read by the opening ``hours`` of that day, and asked back when both are open; a
+    day in the past is refused with a question."""
     raw_start = arg(*START_ARGS)
     raw_date = raw_start or arg(*DATE_ARGS)
     raw_time = arg(*TIME_ARGS)
@@ -193,20 +307,52 @@ def resolve_when(
     if _ISO_DATETIME.match(str(raw_date).strip()):
         starts_at = parse_datetime(str(raw_date), None, tz=tz, now=now)
         when = When(starts_at.astimezone(tz).date(), starts_at)
+        if raw_time not in (None, ""):
+            # a time argument beside a full datetime must say the same, else the caller is asked
+            said = understood(str(raw_time), today=today, expect="time").times
+            at = starts_at.astimezone(tz).time().replace(tzinfo=None)
+            if said and at not in said:
+                span = hours(when.day) if hours is not None else None
+                other = pick_readings(said, *(span or (None, None)))[0]
+                raise time_ambiguous(tuple(sorted({at, other})), text=f"{raw_date} {raw_time}")
     else:
-        day = parse_date(str(raw_date), today=today)
-        at = parse_time(str(raw_time)) if raw_time not in (None, "") else None
-        when = When(day, local_datetime(day, at, tz) if at is not None else None)
-    if when.day < today:
-        error = ValidationFailed(
+        when = _when(_understood_args(raw_date, raw_time, today), tz, hours, text=f"{raw_date} {raw_time or ''}".strip())
+    if when.last_day < today:
+        raise DateInPast(
             pgettext("voice", "Dieser Tag liegt in der Vergangenheit. Welcher Tag passt Ihnen?"),
             details={"date": str(raw_date)},
         )
-        error.code = "DATE_IN_PAST"
-        raise error
+    if require_time and when.starts_at is None and when.until is not None:
+        raise _missing("date", pgettext("voice", "An welchem Tag genau möchten Sie kommen?"))
     if require_time and when.starts_at is None:
         raise _missing("time", pgettext("voice", "Um wie viel Uhr möchten Sie kommen?"))
     return when
+
+
+def _when(found: Understood, tz: zoneinfo.ZoneInfo, hours: Callable[[dt.date], tuple[dt.time, dt.time] | None] | None,
+          *, text: str) -> When:
+    if found.day_choices:
+        raise date_ambiguous(found.day_choices, said_weekday=found.said_weekday, text=text)
+    if found.first_day is None:
+        raise _missing("date", pgettext("voice", "An welchem Tag möchten Sie kommen?"))
+    day, until = found.first_day, found.last_day if found.is_range else None
+    times = found.times
+    if len(times) > 1:
+        span = hours(day) if hours is not None else None
+        times = pick_readings(times, *(span or (None, None)))
+        if len(times) > 1:
+            raise time_ambiguous(times, text=text)
+    if times and until is not None:
+        # "Anfang nächster Woche um 10": that time on any day of the range
+        at = times[0]
+        end = (dt.datetime.combine(day, at) + dt.timedelta(minutes=1)).time()
+        return When(day, None, until=until, window=(at, end), daypart=found.daypart)
+    if times:
+        return When(day, local_datetime(day, times[0], tz), daypart=found.daypart)
+    window = found.window
+    if found.daypart is not None and window == DAYPARTS.get(found.daypart):
+        window = daypart_windows()[found.daypart]  # "vormittags" as this business means it
+    return When(day, None, until=until, window=window, daypart=found.daypart)
 
 
 def duration_arg(value: Any) -> int | None:

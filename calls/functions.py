@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -62,16 +63,46 @@ class FunctionCall:
     def actor(self) -> str:
         return f"phone:{self.call_id}"
 
-    @property
-    def caller_number(self) -> str | None:
-        """The caller's number in E.164: an explicit argument wins over the call object."""
-        for raw in (self.args.get("phone_number"), self.args.get("phone"), self.args.get("from_number")):
+    @cached_property
+    def caller_id(self) -> str | None:
+        """The number Retell reported for the other side of the call, in E.164 (never what the
+        caller said): the call object's; with args at the root the const argument ``from_number``
+        (``{{user_number}}``), else what the call's webhooks recorded. None for web calls."""
+        if self.call:
+            direction = self.call.get("direction")
+            raw = self.call.get("to_number") if direction == "outbound" else self.call.get("from_number")
+            return normalize_phone(raw)
+        for raw in (self.args.get("from_number"), self.args.get("user_number")):
             number = normalize_phone(raw)
             if number:
                 return number
-        direction = self.call.get("direction")
-        raw = self.call.get("to_number") if direction == "outbound" else self.call.get("from_number")
-        return normalize_phone(raw)
+        from calls.models import Call
+
+        recorded = Call.objects.filter(call_id=self.call_id).values_list("direction", "from_number", "to_number").first()
+        if recorded is None:
+            return None
+        direction, from_number, to_number = recorded
+        return normalize_phone(to_number if direction == Call.Direction.OUTBOUND else from_number)
+
+    @property
+    def stated_number(self) -> str | None:
+        """A number the caller said (the ``phone_number`` argument), in E.164."""
+        for raw in (self.args.get("phone_number"), self.args.get("phone")):
+            number = normalize_phone(raw)
+            if number:
+                return number
+        return None
+
+    @property
+    def caller_number(self) -> str | None:
+        """Who is calling: the caller ID. A stated number counts only when there is no caller ID
+        (a web call): it never reads or changes the appointments of the customer it belongs to."""
+        return self.caller_id or self.stated_number
+
+    @property
+    def callback_number(self) -> str | None:
+        """Where to call back: the number the caller gave, else the caller ID."""
+        return self.stated_number or self.caller_id
 
     def arg(self, *names: str, default: Any = None) -> Any:
         """The first non-empty argument among ``names`` (agents name things differently)."""
@@ -256,9 +287,77 @@ def _handle(request: HttpRequest, function_name: str, handler: FunctionHandler) 
         except Exception:
             logger.exception("retell function %s failed for call %s", function_name, call_id)
             answer = error_body("INTERNAL_ERROR", _("Da ist bei uns etwas schiefgelaufen."))
-            answer["message"] = _("Da ist bei uns gerade etwas schiefgelaufen. Ich notiere einen Rückruf für Sie.")
+            if _note_callback_after_failure(request_call, function_name):
+                answer["message"] = _("Da ist bei uns gerade etwas schiefgelaufen. Ich notiere einen Rückruf für Sie.")
+            else:
+                answer["message"] = _("Da ist bei uns gerade etwas schiefgelaufen. Bitte rufen Sie später noch einmal an.")
             return JsonResponse(answer, status=500, json_dumps_params={"ensure_ascii": False})
-    return JsonResponse(answer, status=200, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(capped(answer), status=200, json_dumps_params={"ensure_ascii": False})
+
+
+# Retell hands the agent at most 15,000 characters of a function result; stay well below.
+MAX_ANSWER_CHARS = 12_000
+MAX_VALUE_CHARS = 300  # a caller's words echoed back (a service name, a query) are cut to this
+MAX_MESSAGE_CHARS = 3_000
+MAX_LIST_ITEMS = 10
+
+
+def _length(answer: Any) -> int:
+    return len(json.dumps(answer, ensure_ascii=False, default=str))
+
+
+def _cut_text(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _cut(value: Any, *, key: str = "") -> Any:
+    if isinstance(value, str):
+        return _cut_text(value, MAX_MESSAGE_CHARS if key == "message" else MAX_VALUE_CHARS)
+    if isinstance(value, dict):
+        return {str(name)[:MAX_VALUE_CHARS]: _cut(item, key=str(name)) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut(item) for item in value[:MAX_LIST_ITEMS]]
+    return value
+
+
+def capped(answer: dict[str, Any]) -> dict[str, Any]:
+    """``answer`` when it fits Retell's limit; otherwise with long values cut (never a caller's
+    100 KB echoed whole) and, if still too long, only its outcome, message and error code."""
+    if _length(answer) <= MAX_ANSWER_CHARS:
+        return answer
+    cut = _cut(answer)
+    cut["truncated"] = True
+    if _length(cut) <= MAX_ANSWER_CHARS:
+        return cut
+    error = answer.get("error") if isinstance(answer.get("error"), dict) else None
+    minimal: dict[str, Any] = {
+        "success": bool(answer.get("success")), "truncated": True,
+        "message": _cut_text(str(answer.get("message", "")), MAX_MESSAGE_CHARS),
+    }
+    if error is not None:
+        minimal["error"] = {"code": _cut_text(str(error.get("code", "")), 64), "message": "", "details": {}}
+    return minimal
+
+
+def _note_callback_after_failure(request_call: FunctionCall, function_name: str) -> bool:
+    """Keep the promise the agent makes on an internal error: a high-priority callback for the
+    caller (one per call). False when none could be noted (no caller number, database down)."""
+    from calls import services
+    from calls.models import CallbackRequest
+
+    phone = request_call.caller_number
+    if phone is None:
+        return False
+    try:
+        services.request_callback(
+            phone=phone, reason=CallbackRequest.Reason.TECHNICAL, priority=CallbackRequest.Priority.HIGH,
+            call_id=request_call.call_id,
+            details=_("Technischer Fehler im Gespräch (Funktion %(function)s).") % {"function": function_name},
+        )
+    except Exception:
+        logger.exception("could not note the callback promised for call %s", request_call.call_id)
+        return False
+    return True
 
 
 def signature_refused(request: HttpRequest, function_name: str, reason: str) -> JsonResponse:

@@ -1,44 +1,31 @@
 """Dates and times as a German caller says them, turned into aware datetimes in a branch's zone.
 
-``parse_date("nächsten Dienstag", today=...)``: ISO (``2025-10-14``), German numeric
-(``14.10.2025``, ``14.10.``), spelled months (``14. Oktober``), ``heute``, ``morgen``,
-``übermorgen``, weekday names (the next such day after today; "nächsten"/"kommenden"/"diesen"
-are the same), ``<Wochentag> nächste Woche`` (that day in the next calendar week), ``in 3 Tagen``.
-``today`` must be the date in the branch's time zone (``local_today``); ``local_datetime`` turns
-a local wall-clock time into an aware datetime and is DST safe.
+The reading itself is ``calls.german_when`` (pure, no Django); this module adds our domain errors
+with the German question the agent asks back (``DATE_NOT_UNDERSTOOD``, ``TIME_NOT_UNDERSTOOD``,
+``DATE_AMBIGUOUS``, ``TIME_AMBIGUOUS``) and the time-zone arithmetic. ``today`` must be the date in
+the branch's time zone (``local_today``); ``local_datetime`` turns a local wall-clock time into an
+aware datetime and is DST safe.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 import zoneinfo
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from askpro.errors import ValidationFailed
+from calls.german_when import WEEKDAYS as WEEKDAYS
+from calls.german_when import NotUnderstood, Understood, conventional_reading, understand
+from calls.german_when import fold as fold
 
-WEEKDAYS = ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
 WEEKDAY_NAMES = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 MONTH_NAMES = (
     "Januar", "Februar", "März", "April", "Mai", "Juni",
     "Juli", "August", "September", "Oktober", "November", "Dezember",
 )
-_MONTHS = {
-    "januar": 1, "jan": 1, "jaenner": 1, "februar": 2, "feb": 2, "maerz": 3, "marz": 3, "mrz": 3,
-    "april": 4, "apr": 4, "mai": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11,
-    "dezember": 12, "dez": 12,
-}
-_ALIASES = {"sonnabend": "samstag", "mo": "montag", "di": "dienstag", "mi": "mittwoch", "do": "donnerstag",
-            "fr": "freitag", "sa": "samstag", "so": "sonntag"}
-_NUMBERS = {"einem": 1, "einen": 1, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6,
-            "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "vierzehn": 14}
-_DAYPARTS = {"vormittag", "vormittags", "nachmittag", "nachmittags", "abend", "abends", "mittag",
-             "mittags", "frueh"}
-_FILLER = {"am", "an", "dem", "den", "der", "die", "das", "im", "um", "fuer", "naechsten", "naechste",
-           "naechster", "kommenden", "kommende", "diesen", "diese", "dieser", "bitte", "also", "ja"}
 
 
 class DateNotUnderstood(ValidationFailed):
@@ -51,137 +38,82 @@ class TimeNotUnderstood(ValidationFailed):
     default_message = _("Die Uhrzeit habe ich nicht verstanden. Können Sie sie bitte noch einmal sagen?")
 
 
-def fold(text: str) -> str:
-    """Lowercase ASCII form: umlauts spelled out (ä -> ae, ß -> ss), accents dropped."""
-    text = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
 def local_today(tz: zoneinfo.ZoneInfo, now: dt.datetime | None = None) -> dt.date:
     """Today's date in the zone (the caller's "heute")."""
     return (now or dt.datetime.now(dt.UTC)).astimezone(tz).date()
 
 
-def _next_weekday(today: dt.date, weekday: int) -> dt.date:
-    days = (weekday - today.weekday()) % 7
-    return today + dt.timedelta(days=days or 7)
+def understood(text: str, *, today: dt.date, expect: str = "any") -> Understood:
+    """``german_when.understand`` with our domain errors: the part that was not understood is
+    asked again (``DATE_NOT_UNDERSTOOD`` / ``TIME_NOT_UNDERSTOOD``), never dropped."""
+    try:
+        return understand(text, today=today, expect=expect)
+    except NotUnderstood as exc:
+        raise _refusal(exc, text) from exc
+
+
+def _refusal(exc: NotUnderstood, text: str) -> DateNotUnderstood | TimeNotUnderstood:
+    if exc.part == "time":
+        return TimeNotUnderstood(details={"time": text})
+    return DateNotUnderstood(details={"date": text})
 
 
 def parse_date(text: str, *, today: dt.date) -> dt.date:
-    """The calendar date a caller means; raises ``DateNotUnderstood``."""
-    raw = (text or "").strip()
-    if not raw:
-        raise DateNotUnderstood(details={"date": text})
-    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", raw)
-    if iso:
-        return _make_date(int(iso[1]), int(iso[2]), int(iso[3]), text)
-    numeric = re.fullmatch(r"(?:\w+,?\s+)?(?:den\s+)?(\d{1,2})\.\s*(\d{1,2})\.(?:\s*(\d{2,4}))?", raw)
-    if numeric:
-        return _with_year(int(numeric[1]), int(numeric[2]), numeric[3], today, text)
-
-    words = [w for w in re.split(r"[\s,.]+", fold(raw)) if w]
-    spelled = _spelled_date(words, today, text)
-    if spelled is not None:
-        return spelled
-    content = [_ALIASES.get(w, w) for w in words if w not in _FILLER and w not in _DAYPARTS]
-    if content in (["heute"],):
-        return today
-    if content in (["morgen"],):
-        return today + dt.timedelta(days=1)
-    if content in (["uebermorgen"],):
-        return today + dt.timedelta(days=2)
-    if content in (["woche"],):  # "nächste Woche": its Monday
-        return today + dt.timedelta(days=7 - today.weekday())
-    if len(content) >= 3 and content[0] == "in" and content[-1] in ("tagen", "tag", "wochen", "woche"):
-        amount = _number(content[1])
-        if amount is not None:
-            unit = 7 if content[-1].startswith("woche") else 1
-            return today + dt.timedelta(days=amount * unit)
-    weekday_words = [w for w in content if w in WEEKDAYS]
-    if len(weekday_words) == 1:
-        weekday = WEEKDAYS.index(weekday_words[0])
-        rest = [w for w in content if w not in WEEKDAYS]
-        if rest in ([], ["morgen"]):  # "Dienstag morgen" is Tuesday morning
-            return _next_weekday(today, weekday)
-        if rest in (["woche"], ["in", "woche"]):
-            monday = today + dt.timedelta(days=7 - today.weekday())
-            return monday + dt.timedelta(days=weekday)
-    raise DateNotUnderstood(details={"date": text})
-
-
-def _number(word: str) -> int | None:
-    if word.isdigit():
-        return int(word)
-    return _NUMBERS.get(word)
-
-
-def _spelled_date(words: list[str], today: dt.date, text: str) -> dt.date | None:
-    # "14. Oktober", "Dienstag, 14. Oktober 2025", "den 3 maerz"
-    for index, word in enumerate(words):
-        if word in _MONTHS and index > 0 and words[index - 1].isdigit():
-            year = words[index + 1] if index + 1 < len(words) and words[index + 1].isdigit() else None
-            return _with_year(int(words[index - 1]), _MONTHS[word], year, today, text)
-    return None
-
-
-def _with_year(day: int, month: int, year: str | None, today: dt.date, text: str) -> dt.date:
-    if year:
-        full = int(year) + (2000 if len(year) == 2 else 0)
-        return _make_date(full, month, day, text)
-    candidate = _try_date(today.year, month, day)
-    if candidate is None or candidate < today:
-        # A date without a year that already passed means next year's.
-        return _make_date(today.year + 1, month, day, text)
-    return candidate
-
-
-def _try_date(year: int, month: int, day: int) -> dt.date | None:
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _make_date(year: int, month: int, day: int, text: str) -> dt.date:
-    value = _try_date(year, month, day)
-    if value is None:
-        raise DateNotUnderstood(details={"date": text})
-    return value
-
-
-_HOUR_WORDS = {"eins": 1, "ein": 1, "zwei": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6, "sieben": 7,
-               "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwoelf": 12}
+    """The calendar date a caller means (the first day of a range such as "nächste Woche");
+    raises ``DateNotUnderstood``, or ``DateAmbiguous`` with a question when the phrase allows two days."""
+    found = understood(text or "", today=today, expect="date")
+    if found.day_choices:
+        raise date_ambiguous(found.day_choices, said_weekday=found.said_weekday, text=text)
+    assert found.first_day is not None
+    return found.first_day
 
 
 def parse_time(text: str) -> dt.time:
     """A wall-clock time: ``14:30``, ``14.30``, ``14 Uhr``, ``14 Uhr 30``, ``9``, ``halb drei``
-    (= 14:30 in business hours), ``zehn Uhr``; raises ``TimeNotUnderstood``."""
-    raw = fold((text or "").strip())
-    match = re.fullmatch(r"(?:um\s+)?(\d{1,2})(?:[:.](\d{2}))?(?::\d{2})?(?:\s*uhr)?(?:\s*(\d{1,2}))?", raw)
-    if match:
-        hour, minute = int(match[1]), int(match[2] or match[3] or 0)
-        return _make_time(hour, minute, text)
-    words = [w for w in raw.split() if w not in ("um", "uhr")]
-    if len(words) == 2 and words[0] == "halb" and words[1] in _HOUR_WORDS:
-        hour = _business_hour(_HOUR_WORDS[words[1]] - 1)
-        return _make_time(hour, 30, text)
-    if len(words) == 1 and words[0] in _HOUR_WORDS:
-        return _make_time(_business_hour(_HOUR_WORDS[words[0]]), 0, text)
-    raise TimeNotUnderstood(details={"time": text})
-
-
-def _business_hour(hour: int) -> int:
-    # Spoken "drei" at a salon means 15:00, "neun" means 09:00.
-    return hour + 12 if 1 <= hour <= 7 else hour
-
-
-def _make_time(hour: int, minute: int, text: str) -> dt.time:
-    if hour == 24 and minute == 0:
-        hour = 0
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+    (= 14:30 in business hours), ``viertel nach zehn``, ``zwei Uhr nachmittags``; the conventional
+    reading of an hour without a part of the day. Raises ``TimeNotUnderstood`` (also for a part of
+    the day alone: "mittags" is a range, not a time)."""
+    found = understood(text or "", today=dt.date(2000, 1, 3), expect="time")
+    if not found.times:
         raise TimeNotUnderstood(details={"time": text})
-    return dt.time(hour, minute)
+    return conventional_reading(found.times)
+
+
+class DateAmbiguous(ValidationFailed):
+    code = "DATE_AMBIGUOUS"
+
+
+class TimeAmbiguous(ValidationFailed):
+    code = "TIME_AMBIGUOUS"
+
+
+def spoken_day(day: dt.date) -> str:
+    """"Montag, 15. März"."""
+    return f"{WEEKDAY_NAMES[day.weekday()]}, {day.day}. {MONTH_NAMES[day.month - 1]}"
+
+
+def date_ambiguous(choices: tuple[dt.date, ...], *, said_weekday: int | None, text: str) -> DateAmbiguous:
+    """The question when a phrase allows two days ("Montag, 15.03." when the 15th is a Sunday)."""
+    spoken = [spoken_day(day) for day in choices]
+    question = pgettext("voice", "Meinen Sie %(first)s, oder %(second)s?") % {
+        "first": ", ".join(spoken[:-1]), "second": spoken[-1],
+    }
+    mismatched = [day for day in choices if said_weekday is not None and day.weekday() != said_weekday]
+    if mismatched:
+        question = pgettext("voice", "Der %(day)s. %(month)s ist ein %(weekday)s.") % {
+            "day": mismatched[0].day, "month": MONTH_NAMES[mismatched[0].month - 1],
+            "weekday": WEEKDAY_NAMES[mismatched[0].weekday()],
+        } + " " + question
+    return DateAmbiguous(question, details={"date": text, "choices": [day.isoformat() for day in choices]})
+
+
+def time_ambiguous(choices: tuple[dt.time, ...], *, text: str) -> TimeAmbiguous:
+    """The question when an hour may be morning or evening and the branch is open at both."""
+    spoken = [f"{choice.hour}:{choice.minute:02d} Uhr" for choice in choices]
+    question = pgettext("voice", "Meinen Sie %(first)s oder %(second)s?") % {
+        "first": ", ".join(spoken[:-1]), "second": spoken[-1],
+    }
+    return TimeAmbiguous(question, details={"time": text, "choices": [choice.strftime("%H:%M") for choice in choices]})
 
 
 def local_datetime(day: dt.date, time: dt.time, tz: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -205,3 +137,4 @@ def parse_datetime(date_text: str, time_text: str | None, *, tz: zoneinfo.ZoneIn
         return value.astimezone(tz) if value.tzinfo else local_datetime(value.date(), value.time(), tz)
     day = parse_date(raw, today=local_today(tz, now))
     return local_datetime(day, parse_time(time_text or ""), tz)
+

@@ -21,6 +21,11 @@ class VoiceSettings(models.Model):
         _("spoken company name"), max_length=200, blank=True,
         help_text=_("How the agent says the business name. Empty: the account name."),
     )
+    daypart_hours = models.JSONField(
+        _("parts of the day"), default=dict, blank=True,
+        help_text=_('What a caller\'s "vormittags", "abends" etc. mean here, e.g. {"vormittags": "09:00-12:00", '
+                    '"nach der arbeit": "17:30-20:00"}. Not listed: the defaults.'),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -29,6 +34,16 @@ class VoiceSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("Voice settings"))
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from calls.german_when import parse_daypart_hours
+
+        try:
+            parse_daypart_hours(self.daypart_hours)
+        except ValueError as exc:
+            raise ValidationError({"daypart_hours": _("Invalid part of the day: %(error)s") % {"error": exc}}) from exc
 
 
 class Call(models.Model):

@@ -22,7 +22,7 @@ from appointments.models import (
     WorkingHour,
 )
 from appointments.queries import slots_for_plan
-from calls.models import Call, VoiceSettings
+from calls.models import Call, FunctionCallResult, VoiceSettings
 from calls.speech import spoken_moment
 from tenants.models import Tenant
 
@@ -236,10 +236,14 @@ def availability(
     now: dt.datetime | None = None,
     ignore_appointment_id: int | None = None,
     staff_names: dict[int, str] | None = None,
+    until: dt.date | None = None,
+    window: tuple[dt.time, dt.time] | None = None,
 ) -> Availability:
     """Free times for a plan around the caller's wish: one slot search over a few days (a second
     over the next weeks only when the alternatives run short), and one query for staff names
-    unless ``staff_names`` are given."""
+    unless ``staff_names`` are given. Without a requested time the wish may be a range of days
+    (``day`` to ``until``) and a part of the day (``window``, local wall-clock times): the free
+    times inside it are offered, else the next ones in that part of the day (or on those days)."""
 
     def search(date_from: dt.date, date_to: dt.date) -> list[Slot]:
         return slots_for_plan(
@@ -247,22 +251,37 @@ def availability(
             ignore_appointment_id=ignore_appointment_id,
         )
 
-    last_day = day + dt.timedelta(days=FIRST_SEARCH_DAYS - 1)
+    wish_last = until or day
+    last_day = max(day + dt.timedelta(days=FIRST_SEARCH_DAYS - 1), wish_last)
     slots = search(day, last_day)
     match: Slot | None = None
     day_slots: list[Slot] = []
+
+    def local(slot: Slot) -> dt.datetime:
+        return slot.starts_at.astimezone(slot.tz or dt.UTC)
+
+    def in_window(slot: Slot) -> bool:
+        return window is None or window[0] <= local(slot).time().replace(tzinfo=None) < window[1]
+
     if requested is not None:
         match = next((slot for slot in slots if slot.starts_at == requested), None)
         later = [slot for slot in slots if slot.starts_at > requested]
+    elif until is None and window is None:
+        day_slots = spread([slot for slot in slots if local(slot).date() == day], per_day=ALTERNATIVES)
+        later = [slot for slot in slots if local(slot).date() > day]
     else:
-        day_slots = spread(
-            [slot for slot in slots if slot.starts_at.astimezone(slot.tz or dt.UTC).date() == day],
-            per_day=ALTERNATIVES,
-        )
-        later = [slot for slot in slots if slot.starts_at.astimezone(slot.tz or dt.UTC).date() > day]
+        wished = [slot for slot in slots if day <= local(slot).date() <= wish_last]
+        day_slots = spread([slot for slot in wished if in_window(slot)],
+                           per_day=ALTERNATIVES if wish_last == day else ALTERNATIVES_PER_DAY)
+        # nothing in the wish: the same part of the day on the next days, or other times on those days
+        later = [slot for slot in slots if (local(slot).date() > wish_last and in_window(slot))
+                 or (day <= local(slot).date() <= wish_last and not in_window(slot))]
+        later.sort(key=lambda slot: slot.starts_at)
     chosen = spread(later, after=match)
     if match is None and not day_slots and len(chosen) < ALTERNATIVES:
         more = search(last_day + dt.timedelta(days=1), day + dt.timedelta(days=WIDE_SEARCH_DAYS - 1))
+        if window is not None:
+            more = [slot for slot in more if in_window(slot)] or more
         chosen = spread([*later, *more])
     offered = {slot.staff_id for slot in [*chosen, *day_slots, *([match] if match else [])]}
     names = staff_names if staff_names is not None and offered <= staff_names.keys() else dict(
@@ -291,6 +310,23 @@ def caller_customer(call_id: str, number: str | None) -> Customer | None:
         return find_customer_by_phone(number)
     customer_id = Call.objects.filter(call_id=call_id).values_list("customer_id", flat=True).first()
     return Customer.objects.filter(pk=customer_id).first() if customer_id else None
+
+
+def booked_in_call(call_id: str, *, service_id: int, starts_at: dt.datetime) -> Appointment | None:
+    """The still upcoming appointment this call already booked for this service and start, if any
+    (from the call's stored booking answers: one query for them, one for the appointment)."""
+    answers = FunctionCallResult.objects.filter(call_id=call_id, function="book_appointment").values_list(
+        "response", flat=True,
+    )
+    ids = [answer.get("appointment_id") for answer in answers if isinstance(answer, dict)]
+    ids = [pk for pk in ids if isinstance(pk, int)]
+    if not ids:
+        return None
+    return (
+        Appointment.objects.filter(pk__in=ids, service_id=service_id, starts_at=starts_at, status__in=UPCOMING)
+        .select_related("service", "staff", "branch")
+        .first()
+    )
 
 
 def upcoming_appointments(customer: Customer, *, now: dt.datetime | None = None, limit: int = 5) -> list[Appointment]:

@@ -25,8 +25,10 @@ from appointments import services as booking
 from appointments.models import Appointment
 from askpro import hooks
 from askpro.errors import NotFound, ValidationFailed
-from askpro.tenancy import current_tenant
+from askpro.tenancy import current_schema, current_tenant
+from calls.events import CallbackEscalated, CallbackRequested, CallEnded
 from calls.models import Call, CallbackRequest
+from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -231,15 +233,15 @@ def _emit_usage_once(call: Call, changed: set[str]) -> None:
     call.usage_emitted_at = timezone.now()
     changed.add("usage_emitted_at")
     ended = call.ended_at or call.usage_emitted_at
-    hooks.emit(
-        "calls.call_ended",
+    tenant = current_tenant() or Tenant.objects.get(schema_name=current_schema())
+    hooks.emit(CallEnded(
         call_id=call.call_id,
-        tenant_id=getattr(current_tenant(), "pk", None),
-        duration_seconds=call.duration_seconds,
+        tenant_id=tenant.pk,
+        duration_seconds=int(call.duration_seconds or 0),
         provider_cost_cents=call.cost_cents or 0,
-        provider_currency=call.cost_currency,
-        ended_at=ended.isoformat(),
-    )
+        provider_currency=call.cost_currency or "USD",
+        ended_at=ended,
+    ))
 
 
 def apply_call_event(payload: Mapping[str, Any]) -> Call:
@@ -426,12 +428,13 @@ def book_for_call(
     the customer's current status when the caller already has it (spares a read)."""
     actor = actor or f"phone:{call_id}"
     with transaction.atomic():
+        # The call row before the staff calendars (the lock order of appointments.locking).
+        call, _created = _locked_call(call_id)
         appointment = booking.book_appointment(
             customer_id=customer_id, service_id=service_id, starts_at=starts_at, staff_id=staff_id,
             branch_id=branch_id, duration_minutes=duration_minutes, notes=notes, source=Appointment.Source.PHONE,
             actor=actor, now=now,
         )
-        call, _created = _locked_call(call_id)
         call.customer_id = call.customer_id or customer_id  # the first identification wins
         call.appointment_id = appointment.pk
         call.appointment_made = True
@@ -447,6 +450,7 @@ def reschedule_for_call(
     """Move an appointment through ``reschedule_appointment`` (policy included, source ``phone``)
     and record on the call that it touched this appointment."""
     with transaction.atomic():
+        _locked_call(call_id)  # the call row before the staff calendars (appointments.locking)
         result = booking.reschedule_appointment(
             appointment_id=appointment_id, new_starts_at=new_starts_at, staff_id=staff_id, reason=reason,
             source=Appointment.Source.PHONE, actor=f"phone:{call_id}", now=now,
@@ -532,7 +536,10 @@ def request_callback(
             details=details, priority=priority,
             due_at=now + dt.timedelta(minutes=CALLBACK_DUE_MINUTES[CallbackRequest.Priority(priority)]),
         )
-        hooks.emit("calls.callback_requested", callback_id=callback.pk, priority=priority, reason=reason)
+        hooks.emit(CallbackRequested(
+            callback_id=callback.pk, priority=str(priority), reason=str(reason), phone=number,
+            name=callback.name, details=callback.details,
+        ))
     return callback, True
 
 
@@ -567,10 +574,10 @@ def escalate_overdue_callbacks(now: dt.datetime | None = None) -> list[int]:
             callback.escalation_count += 1
             callback.due_at = now + dt.timedelta(minutes=CALLBACK_DUE_MINUTES[CallbackRequest.Priority(callback.priority)])
             callback.save(update_fields=["priority", "escalated_at", "escalation_count", "due_at", "updated_at"])
-            hooks.emit(
-                "calls.callback_escalated", callback_id=callback.pk, priority=callback.priority,
-                escalation_count=callback.escalation_count,
-            )
+            hooks.emit(CallbackEscalated(
+                callback_id=callback.pk, priority=str(callback.priority), escalation_count=callback.escalation_count,
+                reason=str(callback.reason), phone=callback.phone, name=callback.name, details=callback.details,
+            ))
             escalated.append(callback.pk)
     return escalated
 

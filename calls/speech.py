@@ -65,6 +65,14 @@ def booked(moment: dt.datetime, tz: zoneinfo.ZoneInfo, service: str, staff: str 
     }
 
 
+def already_booked(moment: dt.datetime, tz: zoneinfo.ZoneInfo, service: str, staff: str = "") -> str:
+    """"Dieser Termin ist schon für Sie gebucht: Haarschnitt am Dienstag, 14. Oktober, um 14:00 Uhr bei Anna."."""
+    with_staff = pgettext("voice", " bei %(staff)s") % {"staff": staff} if staff else ""
+    return pgettext("voice", "Dieser Termin ist schon für Sie gebucht: %(service)s am %(moment)s%(staff)s.") % {
+        "service": service, "moment": spoken_moment(moment, tz), "staff": with_staff,
+    }
+
+
 def greeting_known(name: str) -> str:
     return pgettext("voice", "Ich habe Sie gefunden: %(name)s.") % {"name": name}
 
@@ -173,3 +181,27 @@ def which_appointment(entries: list[str]) -> str:
     return pgettext("voice", "Welchen Termin meinen Sie: den am %(entries)s?") % {
         "entries": ", den am ".join(entries[:-1]) + pgettext("voice", " oder den am ") + entries[-1],
     }
+
+
+def wish_options(moments: list[dt.datetime], tz: zoneinfo.ZoneInfo) -> str:
+    """"Frei wäre am Montag, 14. Dezember, um 09:00 Uhr oder am Dienstag, 15. Dezember, um 10:00 Uhr."
+    (free times in the days or the part of the day the caller asked for)."""
+    spoken = [spoken_moment(moment, tz) for moment in moments]
+    return pgettext("voice", "Frei wäre am %(options)s.") % {"options": _moments(spoken)}
+
+
+def wish_full_with_alternatives(alternatives: list[dt.datetime], tz: zoneinfo.ZoneInfo) -> str:
+    """"Zu dieser Zeit ist leider nichts frei. Frei wäre am ..."."""
+    if not alternatives:
+        return pgettext("voice", "Zu dieser Zeit ist leider nichts frei, und in den nächsten Wochen auch nicht.")
+    spoken = [spoken_moment(moment, tz) for moment in alternatives]
+    return pgettext("voice", "Zu dieser Zeit ist leider nichts frei. Frei wäre am %(options)s.") % {
+        "options": _moments(spoken),
+    }
+
+
+def _moments(spoken: list[str]) -> str:
+    """"Montag, ..., um 09:00 Uhr, am Dienstag, ... oder am Mittwoch, ..." (after an "am")."""
+    if len(spoken) <= 1:
+        return "".join(spoken)
+    return ", am ".join(spoken[:-1]) + pgettext("voice", " oder am ") + spoken[-1]

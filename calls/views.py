@@ -22,8 +22,9 @@ from appointments import customers as customer_services
 from appointments.availability import plan_for
 from appointments.errors import SlotUnavailable
 from appointments.models import Appointment, Branch, Customer, Service, Staff
-from askpro.errors import DomainError, NotFound, ValidationFailed
+from askpro.errors import DomainError
 from calls import function_args, queries, services, signatures, speech
+from calls.errors import AppointmentAmbiguous, AppointmentNotFound, PhoneMissing
 from calls.function_args import BRANCH_ARGS, SERVICE_ARGS, STAFF_ARGS, When
 from calls.functions import (
     FunctionCall,
@@ -86,7 +87,7 @@ def check_customer(request_call: FunctionCall) -> dict[str, Any]:
 @retell_function("request_callback")
 def request_callback(request_call: FunctionCall) -> dict[str, Any]:
     """Queue a callback when the agent cannot help (no slot, the caller wants a person)."""
-    number = request_call.caller_number
+    number = request_call.callback_number
     if number is None:
         return {
             "success": False, "error": {"code": "PHONE_MISSING", "message": "phone_number missing", "details": {}},
@@ -218,7 +219,9 @@ def _wish(request_call: FunctionCall, *, require_time: bool) -> Wish:
     staff = function_args.resolve_staff(request_call.arg(*STAFF_ARGS), service=service)
     branch, branches = function_args.resolve_branch_or_any(request_call.arg(*BRANCH_ARGS))
     tz = _zone(branch, branches, request_call.tenant)
-    when = function_args.resolve_when(request_call.arg, tz=tz, require_time=require_time)
+    branch_ids = [branch.pk] if branch is not None else list(branches)
+    when = function_args.resolve_when(request_call.arg, tz=tz, require_time=require_time,
+                                      hours=lambda day: function_args.opening_span(day, branch_ids))
     duration = function_args.duration_arg(request_call.arg("duration_minutes", "duration"))
     return Wish(service, staff, branch, branches, tz, when, duration)
 
@@ -227,6 +230,7 @@ def _availability(wish: Wish, *, ignore_appointment_id: int | None = None) -> qu
     return queries.availability(
         plan_for(wish.service, duration_minutes=wish.duration_minutes), day=wish.when.day,
         requested=wish.when.starts_at, branches=wish.branches, ignore_appointment_id=ignore_appointment_id,
+        until=wish.when.until, window=wish.when.window,
         staff_names=function_args.catalog().staff_names, **wish.plan_kwargs,
     )
 
@@ -236,10 +240,15 @@ def _service_dict(service: Service) -> dict[str, Any]:
             "price_cents": service.price_cents, "currency": service.currency}
 
 
-def _availability_message(found: queries.Availability, tz: zoneinfo.ZoneInfo) -> str:
+def _availability_message(found: queries.Availability, tz: zoneinfo.ZoneInfo, when: When | None = None) -> str:
     alternatives = [offer.starts_at for offer in found.alternatives]
     if found.offer is not None:
         return speech.slot_free_at(found.offer.starts_at, found.offer.tz, found.offer.staff)
+    if when is not None and (when.until is not None or when.window is not None):
+        # a range of days or a part of the day: say the free times with their days
+        if found.day_offers:
+            return speech.wish_options([offer.starts_at for offer in found.day_offers], found.day_offers[0].tz)
+        return speech.wish_full_with_alternatives(alternatives, tz)
     if found.day_offers:
         return speech.day_options(found.day, [offer.starts_at for offer in found.day_offers], found.day_offers[0].tz)
     if found.requested is not None:
@@ -252,18 +261,14 @@ def _availability_answer(wish: Wish, found: queries.Availability) -> dict[str, A
     return {
         "success": True,
         "available": found.available,
-        "requested": {
-            "date": found.day.isoformat(),
-            "time": found.requested.astimezone(wish.tz).strftime("%H:%M") if found.requested else None,
-            "starts_at": found.requested.astimezone(wish.tz).isoformat() if found.requested else None,
-        },
+        "requested": wish.when.echo(wish.tz),
         "service": _service_dict(wish.service),
         "slot": found.offer.as_dict() if found.offer else None,
         "free_times": [offer.as_dict() for offer in found.day_offers],
         "staff_name": first.staff if first else None,
         "branch_name": first.branch if first else None,
         "alternatives": [offer.as_dict() for offer in found.alternatives],
-        "message": _availability_message(found, wish.tz),
+        "message": _availability_message(found, wish.tz, wish.when),
     }
 
 
@@ -329,19 +334,26 @@ def _booking_refusal(error: DomainError, *, cancellation: bool = False) -> dict[
 
 
 def _customer_for_booking(request_call: FunctionCall) -> Customer:
-    """The caller's customer record (a first-time caller becomes a lead; a given name fills an empty one)."""
+    """The caller's customer record (a first-time caller becomes a lead; a given name fills an empty one).
+
+    The caller ID decides; a different stated number is used only for a new caller (neither
+    number known yet), never to book in the name of an existing customer."""
     number = request_call.caller_number
+    stated = request_call.stated_number
+    if request_call.caller_id and stated and stated != request_call.caller_id and (
+        customer_services.find_customer_by_phone(request_call.caller_id) is None
+        and customer_services.find_customer_by_phone(stated) is None
+    ):
+        number = stated
     name = _caller_name(request_call)
     if number:
         caller, _created = customer_services.get_or_create_caller(number, name=name, actor=request_call.actor)
         return caller
     customer = queries.caller_customer(request_call.call_id, None)
     if customer is None:
-        error = ValidationFailed(
+        raise PhoneMissing(
             pgettext("voice", "Unter welcher Telefonnummer erreichen wir Sie?"), details={"missing": "phone_number"},
         )
-        error.code = "PHONE_MISSING"
-        raise error
     if name:
         customer_services.fill_customer_name(customer.pk, name)
     return customer
@@ -355,6 +367,14 @@ def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
     assert starts_at is not None
 
     def book() -> dict[str, Any]:
+        earlier = queries.booked_in_call(request_call.call_id, service_id=wish.service.pk, starts_at=starts_at)
+        if earlier is not None:  # "10.30" after "10:30": the same booking, not a second one
+            return {
+                "success": True, "already_booked": True, "appointment_id": earlier.pk,
+                "customer_id": earlier.customer_id, "appointment": queries.describe_appointment(earlier),
+                "message": speech.already_booked(earlier.starts_at, earlier.branch.tzinfo, earlier.service.name,
+                                                 earlier.staff.name),
+            }
         customer = _customer_for_booking(request_call)
         booked = services.book_for_call(
             call_id=request_call.call_id, customer_id=customer.pk, service_id=wish.service.pk,
@@ -363,7 +383,7 @@ def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
         )
         appointment = Appointment.objects.select_related("service", "staff", "branch").get(pk=booked.pk)
         return {
-            "success": True, "appointment_id": appointment.pk, "customer_id": customer.pk,
+            "success": True, "already_booked": False, "appointment_id": appointment.pk, "customer_id": customer.pk,
             "appointment": queries.describe_appointment(appointment),
             "message": speech.booked(appointment.starts_at, appointment.branch.tzinfo, appointment.service.name,
                                      appointment.staff.name),
@@ -388,9 +408,8 @@ def _callers_appointment(request_call: FunctionCall) -> Appointment:
     on the named date, or the only one; several -> a question, none -> a spoken not-found."""
     customer = queries.caller_customer(request_call.call_id, request_call.caller_number)
     upcoming = queries.upcoming_appointments(customer, limit=10) if customer else []
-    not_found = NotFound(pgettext("voice", "Ich finde unter Ihrer Nummer keinen anstehenden Termin."),
-                         details={"customer_found": customer is not None})
-    not_found.code = "APPOINTMENT_NOT_FOUND"
+    not_found = AppointmentNotFound(pgettext("voice", "Ich finde unter Ihrer Nummer keinen anstehenden Termin."),
+                                    details={"customer_found": customer is not None})
     if not upcoming:
         raise not_found
     wanted = request_call.arg("appointment_id", "booking_id")
@@ -409,11 +428,9 @@ def _callers_appointment(request_call: FunctionCall) -> Appointment:
         upcoming = same_day or upcoming
     if len(upcoming) == 1:
         return upcoming[0]
-    question = ValidationFailed(speech.which_appointment(_entries(upcoming)), details={
+    raise AppointmentAmbiguous(speech.which_appointment(_entries(upcoming)), details={
         "candidates": [queries.describe_appointment(item) for item in upcoming],
     })
-    question.code = "APPOINTMENT_AMBIGUOUS"
-    raise question
 
 
 @retell_function("list_appointments")
@@ -439,7 +456,8 @@ def reschedule_appointment(request_call: FunctionCall) -> dict[str, Any]:
     branch = appointment.branch
     staff_query = request_call.arg(*STAFF_ARGS)
     staff = function_args.resolve_staff(staff_query, service=appointment.service) if staff_query else None
-    when = function_args.resolve_when(request_call.arg, tz=branch.tzinfo, require_time=True)
+    when = function_args.resolve_when(request_call.arg, tz=branch.tzinfo, require_time=True,
+                                      hours=lambda day: function_args.opening_span(day, [branch.pk]))
     assert when.starts_at is not None
     new_starts_at = when.starts_at
 

@@ -45,7 +45,7 @@ class WebhookEventAdmin(ModelAdmin):
         return False  # the inbox is evidence: read-only, changed only by the processor and retry
 
     @display(description=_("status"), label={
-        "received": "info", "processing": "warning", "processed": "success", "failed": "danger", "ignored": "info",
+        "received": "info", "processing": "warning", "processed": "success", "failed": "danger", "ignored": "info", "malformed": "danger",
     })
     def status_badge(self, obj: WebhookEvent) -> tuple[str, str]:
         return obj.status, str(obj.get_status_display())

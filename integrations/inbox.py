@@ -14,7 +14,8 @@ Domain apps plug in from ``<app>/webhook_handlers.py`` (discovered automatically
 
 A handler that raises is retried with exponential backoff (``WEBHOOK_RETRY_BASE_SECONDS`` * 2^n,
 at most ``WEBHOOK_MAX_ATTEMPTS`` attempts), then the event is ``failed`` for an operator.
-``IgnoreEvent`` marks it ``ignored``. Event types without a handler are stored and ignored.
+``IgnoreEvent`` marks it ``ignored``, ``MalformedEvent`` ``malformed`` (final, no retry). Event
+types without a handler are stored and ignored.
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ PERMANENT_TENANT_SUSPENDED = "TenantSuspended"
 
 class IgnoreEvent(Exception):
     """Raised by a handler: this event needs nothing (marks it ``ignored`` with the reason)."""
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class MalformedEvent(Exception):
+    """Raised by a handler: the event lacks what it needs (e.g. a booking without uid); it is kept
+    as ``malformed`` at once, never retried, since the same body would fail again."""
 
     def __init__(self, reason: str = "") -> None:
         self.reason = reason
@@ -229,6 +239,7 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
         # kept as failed (not retried on its own): an operator retries it after reactivation
         return WebhookEvent.Status.FAILED, f"{PERMANENT_TENANT_SUSPENDED}: {event.tenant.slug}"
     ignored: list[str] = []
+    malformed = ""
     with transaction.atomic():
         context = tenant_context(event.tenant) if event.tenant is not None else schema_context(get_public_schema_name())
         with context:
@@ -238,6 +249,10 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
                         handler(event)
                 except IgnoreEvent as exc:
                     ignored.append(exc.reason or handler.__name__)
+                except MalformedEvent as exc:
+                    malformed = exc.reason or handler.__name__
+    if malformed:
+        return WebhookEvent.Status.MALFORMED, malformed[:2000]
     if len(ignored) == len(handlers):
         return WebhookEvent.Status.IGNORED, "; ".join(ignored)[:2000]
     return WebhookEvent.Status.PROCESSED, ""

@@ -28,6 +28,7 @@ from django_tenants.utils import get_public_schema_name
 
 from askpro.logging import correlation_id
 from askpro.middleware import correlation_id_for
+from askpro.request_frame import body_limit, json_depth_exceeds
 from askpro.tenancy import in_public_schema, use_public_schema
 from integrations import inbox, providers, services
 from integrations.errors import MalformedPayload, SignatureInvalid
@@ -80,16 +81,19 @@ class WebhookFront:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:
-    """The body when its length is declared and small enough for Django too, else None."""
+    """The body when its length is declared, within the path's limit and not nested too deeply, else
+    None (Django answers: 413, 400)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or "")
     except ValueError:
         return None
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if length < 0 or (limit is not None and length > limit):
+    if length < 0 or length > body_limit(environ.get("PATH_INFO", "")):
         return None
-    raw_body = environ["wsgi.input"].read(length) if length else b""
-    return bytes(raw_body)
+    raw_body = bytes(environ["wsgi.input"].read(length) if length else b"")
+    if json_depth_exceeds(raw_body, settings.ASKPRO_MAX_JSON_DEPTH):
+        environ["wsgi.input"] = io.BytesIO(raw_body)  # Django's frame answers 400
+        return None
+    return raw_body
 
 
 def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id: str) -> HttpResponse | None:

@@ -26,9 +26,12 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed", _("Processed")
         FAILED = "failed", _("Failed")
         IGNORED = "ignored", _("Ignored")
+        MALFORMED = "malformed", _("Malformed")
 
     PENDING_STATUSES = (Status.RECEIVED, Status.PROCESSING)
-    FINAL_STATUSES = (Status.PROCESSED, Status.IGNORED)
+    # malformed: a handler found required fields missing; the same body can never succeed, so it
+    # is kept for inspection and never retried.
+    FINAL_STATUSES = (Status.PROCESSED, Status.IGNORED, Status.MALFORMED)
 
     provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices)
     event_key = models.CharField(
@@ -95,3 +98,52 @@ class WebhookEvent(models.Model):
 
     def header(self, name: str, default: Any = None) -> Any:
         return self.headers.get(name.lower(), default)
+
+
+class OutboxEffect(models.Model):
+    """An effect a committed change owes another domain or a worker (see ``askpro.outbox``).
+
+    Written in the same transaction as the change, from any schema (``public`` is on every
+    tenant's search path); ``schema_name`` says where the handler runs. One row per ``key``:
+    the handler is idempotent by it, and a row is done at most once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    handler = models.CharField(_("handler"), max_length=200)
+    key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    schema_name = models.CharField(_("schema"), max_length=63)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    queue = models.CharField(_("queue"), max_length=40, default="default")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    deadline_at = models.DateTimeField(_("deadline"), help_text=_("Reported by the health check when not done by then."))
+    queued_at = models.DateTimeField(
+        _("queued"), null=True, blank=True,
+        help_text=_("When a worker task was last published (or is due) for it; empty until the dispatcher claims it."),
+    )
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox effect")
+        verbose_name_plural = _("outbox effects")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "deadline_at"], name="outbox_status_deadline_idx"),
+            # what the dispatcher claims: pending, never queued
+            models.Index(
+                fields=["id"], name="outbox_undispatched_idx",
+                condition=models.Q(status="pending", queued_at__isnull=True),
+            ),
+            # what the sweeper scans: pending rows by their last queue time
+            models.Index(fields=["queued_at"], name="outbox_pending_queued_idx", condition=models.Q(status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} {self.key}"

@@ -6,6 +6,7 @@ The generic inbox (``integrations.services.receive_webhook``) only calls these p
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ from django.conf import settings
 from integrations import signatures
 from integrations.errors import SignatureInvalid
 from integrations.inbox import has_handler, resolve_tenant, tenant_resolver
+
+security_log = logging.getLogger("askpro.security")
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -142,17 +145,33 @@ def _retell_event_key(payload: dict[str, Any], raw_body: bytes) -> str:
 
 @tenant_resolver("retell")
 def tenant_from_retell_call(payload: dict[str, Any]) -> Tenant | None:
-    """Explicit ``metadata.tenant`` (slug) first, then the public agent / phone-number registry."""
+    """The rule of the function calls (``calls.functions.resolve_tenant``): the public agent /
+    phone-number registry decides (our number: ``to_number`` inbound, ``from_number`` outbound).
+    ``metadata.tenant`` only routes a call the registry does not know; naming another tenant than
+    the registry's, it is logged and ignored, so a call's functions and its record (and charge)
+    always land in the same tenant."""
+    from appointments.customers import normalize_phone
     from tenants.models import Tenant
     from tenants.queries import tenant_for_voice_call
 
     call = retell_call(payload)
-    slug = (call.get("metadata") or {}).get("tenant") or (call.get("retell_llm_dynamic_variables") or {}).get("tenant")
+    ours = call.get("from_number") if call.get("direction") == "outbound" else call.get("to_number")
+    agent_id = call.get("agent_id")
+    routed = tenant_for_voice_call(agent_id=str(agent_id) if agent_id else None,
+                                   to_number=normalize_phone(ours) if ours else None)
+    metadata = call.get("metadata") if isinstance(call.get("metadata"), dict) else {}
+    variables = call.get("retell_llm_dynamic_variables")
+    slug = metadata.get("tenant") or (variables.get("tenant") if isinstance(variables, dict) else None)
+    if routed is not None:
+        if slug and str(slug) != routed.slug:
+            security_log.warning(
+                "retell call %s: metadata.tenant %r conflicts with the routed tenant %r (agent %s, number %s); ignored",
+                call.get("call_id"), slug, routed.slug, agent_id, ours,
+            )
+        return routed
     if slug:
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is not None:
-            return tenant
-    return tenant_for_voice_call(agent_id=call.get("agent_id"), to_number=call.get("to_number"))
+        return Tenant.objects.filter(slug=str(slug), is_template=False).first()
+    return None
 
 
 # --- Cal.com --------------------------------------------------------------------------------

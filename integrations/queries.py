@@ -41,7 +41,7 @@ def inbox_stats(provider: str | None = None, since: datetime | None = None) -> I
             processing=Avg("processing_ms", filter=Q(processing_ms__isnull=False)),
             oldest=Min("received_at", filter=Q(status__in=WebhookEvent.PENDING_STATUSES)),
         )
-    finished = by_status["processed"] + by_status["ignored"] + by_status["failed"]
+    finished = by_status["processed"] + by_status["ignored"] + by_status["failed"] + by_status["malformed"]
     success = by_status["processed"] + by_status["ignored"]
     return InboxStats(
         total=totals["total"] or 0,

@@ -315,7 +315,28 @@ def stuck_events(now: datetime | None = None) -> Any:
         | (waiting & Q(queued_at__lte=now - stuck))
         | Q(status=WebhookEvent.Status.RECEIVED, next_attempt_at__lte=now - stuck)
         | Q(status=WebhookEvent.Status.PROCESSING, processing_started_at__lte=now - lost)
+        | Q(pk__in=_orphaned_processing(now - stuck))
     ).order_by("received_at")
+
+
+def _orphaned_processing(started_before: datetime) -> list[int]:
+    """Events marked processing whose worker is gone: nobody holds their processing lock (a
+    session advisory lock, released when the worker's connection dies, e.g. a SIGKILLed worker).
+
+    Found without waiting for the task time limit, so a killed worker delays an event by the
+    stuck interval only."""
+    from integrations.inbox import _LOCK_NAMESPACE
+
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.id FROM {table} e WHERE e.status = %s AND e.processing_started_at <= %s"  # noqa: S608
+            " AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND l.classid::bigint = %s AND l.objid::bigint = e.id)",
+            [WebhookEvent.Status.PROCESSING.value, started_before, _LOCK_NAMESPACE >> 32],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
 
 
 def sweep_stuck_events(*, now: datetime | None = None, limit: int = 500) -> int:

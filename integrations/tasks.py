@@ -20,3 +20,30 @@ def dispatch_webhooks() -> int:
 def sweep_webhooks() -> int:
     """Re-queue events stuck in received/processing (broker outage at receipt, lost worker)."""
     return services.sweep_stuck_events()
+
+
+# --- the transactional outbox (askpro.outbox) ---------------------------------------------------
+
+
+@app.task(name="outbox.process", acks_late=True, ignore_result=True)
+def process_outbox_effect(effect_id: int) -> str:
+    """Deliver one stored outbox effect (retries are scheduled by the processor, not by Celery)."""
+    from askpro import outbox
+
+    return outbox.process(effect_id)
+
+
+@app.task(name="outbox.dispatch", ignore_result=True)
+def dispatch_outbox() -> int:
+    """Queue ``outbox.process`` for every stored effect not queued yet (published once per burst)."""
+    from askpro import outbox
+
+    return outbox.dispatch_pending()
+
+
+@app.task(name="outbox.sweep", ignore_result=True)
+def sweep_outbox() -> int:
+    """Re-queue effects whose publish or message was lost (Redis down, a killed worker)."""
+    from askpro import outbox
+
+    return outbox.sweep()

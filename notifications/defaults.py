@@ -102,6 +102,18 @@ _TEXTS: dict[tuple[str, str], tuple[str, str, str]] = {
         "Topic: {{callback_reason|not given}}",
         "Callback requested: {{callback_name|unknown}}, {{callback_phone}}. {{callback_reason|}}",
     ),
+    (ev.CALLBACK_ESCALATED, "de"): (
+        "Rückruf überfällig: {{callback_name|Unbekannt}}",
+        "Ein erbetener Rückruf ist überfällig (Priorität jetzt: {{callback_priority}}).\n\n"
+        "Name: {{callback_name|unbekannt}}\nTelefon: {{callback_phone}}\nAnliegen: {{callback_reason|keine Angabe}}",
+        "Rückruf überfällig ({{callback_priority}}): {{callback_name|Unbekannt}}, {{callback_phone}}.",
+    ),
+    (ev.CALLBACK_ESCALATED, "en"): (
+        "Callback overdue: {{callback_name|unknown}}",
+        "A requested callback is overdue (priority now: {{callback_priority}}).\n\n"
+        "Name: {{callback_name|unknown}}\nPhone: {{callback_phone}}\nTopic: {{callback_reason|not given}}",
+        "Callback overdue ({{callback_priority}}): {{callback_name|unknown}}, {{callback_phone}}.",
+    ),
     (ev.LOW_BALANCE, "de"): (
         "Guthaben niedrig: {{balance}}",
         "Guten Tag,\n\ndas Guthaben von {{business_name}} beträgt nur noch {{balance}}. "

@@ -79,6 +79,7 @@ APPOINTMENT_CANCELLED = "appointment_cancelled"
 REMINDER_24H = "reminder_24h"
 REMINDER_2H = "reminder_2h"
 CALLBACK_REQUESTED = "callback_requested"
+CALLBACK_ESCALATED = "callback_escalated"
 LOW_BALANCE = "low_balance"
 PAYMENT_FAILED = "payment_failed"
 INVOICE_ISSUED = "invoice_issued"
@@ -99,6 +100,8 @@ for _event in (
     EventType(REMINDER_2H, _("Reminder 2 hours ahead"), _("Reminds the customer shortly before the appointment."),
               Channel.SMS, requires_customer=True, can_be_disabled=True, urgent=True),
     EventType(CALLBACK_REQUESTED, _("Callback requested"), _("Tells the business that a caller asked for a callback."),
+              Channel.EMAIL, requires_customer=False, can_be_disabled=True, audience=Audience.BUSINESS, urgent=True),
+    EventType(CALLBACK_ESCALATED, _("Callback overdue"), _("Tells the business that a requested callback is overdue."),
               Channel.EMAIL, requires_customer=False, can_be_disabled=True, audience=Audience.BUSINESS, urgent=True),
     EventType(LOW_BALANCE, _("Low balance"), _("Warns the business that its prepaid balance is running low."),
               Channel.EMAIL, requires_customer=False, can_be_disabled=False, audience=Audience.BUSINESS),

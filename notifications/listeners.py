@@ -1,114 +1,122 @@
-"""Reactions to other domains' events (askpro.hooks): create notifications and queue them.
+"""Reactions to other domains' typed events (``askpro.hooks``): create notifications and queue them.
 
-Appointment and call events arrive in the tenant's schema; billing events arrive in the public
-schema with ``tenant_id`` and are handled in that tenant's schema.
+Each listener runs in a worker, delivered through the outbox, and is idempotent: a delivery is
+created once per event, recipient and channel (``services`` dedupes by key). Appointment and
+call events arrive in the tenant's schema; billing events arrive in the public schema and are
+handled in the schema of their ``tenant_id``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import Any
 
-from django.apps import apps
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import get_tenant_model, tenant_context
 
-from askpro.hooks import Event, listens_to
+from appointments.events import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
+from askpro.hooks import listens_to
+from billing.events import InvoiceIssued, LowBalance, PaymentFailed, TopupCompleted
+from calls.events import CallbackEscalated, CallbackRequested
 from notifications import events as ev
 from notifications import queries, services
 from notifications.rendering import format_money
-from notifications.tasks import notify_appointment_change
 
 logger = logging.getLogger(__name__)
 
-_APPOINTMENT_EVENTS = {
-    "appointment.booked": ev.APPOINTMENT_CONFIRMED,
-    "appointment.rescheduled": ev.APPOINTMENT_RESCHEDULED,
-    "appointment.cancelled": ev.APPOINTMENT_CANCELLED,
+AppointmentEvent = AppointmentBooked | AppointmentRescheduled | AppointmentCancelled
+BillingEvent = LowBalance | TopupCompleted | PaymentFailed | InvoiceIssued
+
+_APPOINTMENT_EVENTS: dict[type[AppointmentEvent], str] = {
+    AppointmentBooked: ev.APPOINTMENT_CONFIRMED,
+    AppointmentRescheduled: ev.APPOINTMENT_RESCHEDULED,
+    AppointmentCancelled: ev.APPOINTMENT_CANCELLED,
 }
-_BILLING_EVENTS = {
-    "billing.low_balance": ev.LOW_BALANCE,
-    "billing.topup_completed": ev.TOPUP_COMPLETED,
-    "billing.payment_failed": ev.PAYMENT_FAILED,
-    "billing.invoice_issued": ev.INVOICE_ISSUED,
+_BILLING_EVENTS: dict[type[BillingEvent], str] = {
+    LowBalance: ev.LOW_BALANCE,
+    TopupCompleted: ev.TOPUP_COMPLETED,
+    PaymentFailed: ev.PAYMENT_FAILED,
+    InvoiceIssued: ev.INVOICE_ISSUED,
 }
-# The first of these payload ids names what a billing notification is about (its idempotency).
-_BILLING_REFS = ("invoice_id", "topup_id", "payment_id", "payment_intent_id", "transaction_id", "event_id")
 
 
-@listens_to(*_APPOINTMENT_EVENTS)
-def notify_customer_of_appointment_change(event: Event) -> None:
-    # Rendering and configuration lookups run in the worker, not in the booking request (the
-    # voice agent waits on that request); the task is idempotent like the service it calls.
-    notify_appointment_change.delay(
-        _APPOINTMENT_EVENTS[event.name], int(event.payload["appointment_id"]),
-        event.payload.get("previous_starts_at"),
-    )
-
-
-@listens_to(*_BILLING_EVENTS)
-def notify_business_of_billing_event(event: Event) -> None:
-    tenant = get_tenant_model().objects.filter(pk=event.payload.get("tenant_id")).first()
-    if tenant is None:
-        logger.warning("%s for unknown tenant %s", event.name, event.payload.get("tenant_id"))
+@listens_to(AppointmentBooked, AppointmentRescheduled, AppointmentCancelled, queue="notifications")
+def notify_customer_of_appointment_change(event: AppointmentEvent) -> None:
+    """The customer hears about a booking, move or cancellation unless the source said not to."""
+    if not event.notify_customer:
         return
-    payload = event.payload
+    previous = event.previous_starts_at if isinstance(event, AppointmentRescheduled) else None
+    services.notify_appointment_event(_APPOINTMENT_EVENTS[type(event)], event.appointment_id, previous_starts_at=previous)
+
+
+@listens_to(LowBalance, TopupCompleted, PaymentFailed, InvoiceIssued, queue="notifications")
+def notify_business_of_billing_event(event: BillingEvent) -> None:
+    tenant = get_tenant_model().objects.filter(pk=event.tenant_id).first()
+    if tenant is None:
+        logger.warning("%s for unknown tenant %s", event.event_name, event.tenant_id)
+        return
     with tenant_context(tenant):
         services.notify_business(
-            tenant, _BILLING_EVENTS[event.name], billing_values(payload, tenant.locale),
-            ref=billing_ref(payload, tenant),
+            tenant, _BILLING_EVENTS[type(event)], billing_values(event, tenant.locale), ref=billing_ref(event, tenant),
         )
 
 
-def billing_values(payload: dict[str, Any], language: str) -> dict[str, str]:
-    currency = str(payload.get("currency") or "EUR")
+def billing_values(event: BillingEvent, language: str) -> dict[str, str]:
+    """The template values of a billing event (amounts formatted in the tenant's language)."""
     values: dict[str, str] = {}
-    for cents_key, name in (("amount_cents", "amount"), ("balance_cents", "balance")):
-        if payload.get(cents_key) is not None:
-            values[name] = format_money(int(payload[cents_key]), currency, language)
-    if payload.get("invoice_number"):
-        values["invoice_number"] = str(payload["invoice_number"])
-    elif payload.get("invoice_id") is not None:
-        values["invoice_number"] = str(payload["invoice_id"])
+    if isinstance(event, InvoiceIssued):
+        values["amount"] = format_money(event.gross_cents, "EUR", language)
+        values["amount_due"] = format_money(event.amount_due_cents, "EUR", language)
+        values["invoice_number"] = event.number
+    elif isinstance(event, LowBalance):
+        values["balance"] = format_money(event.balance_cents, "EUR", language)
+    elif isinstance(event, TopupCompleted):
+        values["amount"] = format_money(event.amount_cents, "EUR", language)
+        values["balance"] = format_money(event.balance_cents, "EUR", language)
+    else:
+        values["amount"] = format_money(event.amount_cents, "EUR", language)
     return values
 
 
-def billing_ref(payload: dict[str, Any], tenant: Any) -> str:
-    for key in _BILLING_REFS:
-        if payload.get(key) not in (None, ""):
-            return f"{key}:{payload[key]}"
-    # Without an id (a low-balance warning) the business hears about it at most once a day.
-    return f"day:{timezone.now().astimezone(tenant.tzinfo).date().isoformat()}"
+def billing_ref(event: BillingEvent, tenant: object) -> str:
+    """What a billing notification is about (its idempotency): one message per invoice, top-up
+    or failed Stripe invoice; a low-balance warning at most once a day."""
+    if isinstance(event, InvoiceIssued):
+        return f"invoice_id:{event.invoice_id}" + (f":resend:{timezone.now():%Y%m%dT%H%M%S}" if event.resend else "")
+    if isinstance(event, TopupCompleted):
+        return f"topup_id:{event.topup_id}"
+    if isinstance(event, PaymentFailed):
+        if event.topup_id is not None:
+            return f"topup_id:{event.topup_id}"
+        if event.stripe_invoice_id:
+            return f"stripe_invoice_id:{event.stripe_invoice_id}"
+    tzinfo = getattr(tenant, "tzinfo", dt.UTC)
+    return f"day:{timezone.now().astimezone(tzinfo).date().isoformat()}"
 
 
-@listens_to("calls.callback_requested")
-def notify_business_of_callback(event: Event) -> None:
-    values = callback_values(event.payload)
-    services.notify_business(
-        queries.current_tenant(), ev.CALLBACK_REQUESTED, values, ref=f"callback:{event.payload['callback_id']}"
-    )
+@listens_to(CallbackRequested, queue="notifications")
+def notify_business_of_callback(event: CallbackRequested) -> None:
+    tenant = queries.current_tenant()
+    services.notify_business(tenant, ev.CALLBACK_REQUESTED, callback_values(event, tenant.locale),
+                             ref=f"callback:{event.callback_id}")
 
 
-def callback_values(payload: dict[str, Any]) -> dict[str, str]:
-    """Values from the payload, completed from the calls app's callback row when it has one."""
-    source: dict[str, Any] = dict(payload)
-    for model_name in ("CallbackRequest", "Callback"):
-        try:
-            model = apps.get_model("calls", model_name)
-        except LookupError:
-            continue
-        row = model.objects.filter(pk=payload.get("callback_id")).first()
-        if row is not None:
-            for attr in ("name", "customer_name", "caller_name", "phone", "phone_number", "caller_phone", "reason", "notes", "topic"):
-                if attr not in source and getattr(row, attr, None):
-                    source[attr] = getattr(row, attr)
-        break
+@listens_to(CallbackEscalated, queue="notifications")
+def notify_business_of_escalated_callback(event: CallbackEscalated) -> None:
+    """An overdue callback stepped up its priority: the business hears about it once per step."""
+    tenant = queries.current_tenant()
+    services.notify_business(tenant, ev.CALLBACK_ESCALATED, callback_values(event, tenant.locale),
+                             ref=f"callback:{event.callback_id}:escalation:{event.escalation_count}")
 
-    def first(*keys: str) -> str:
-        return next((str(source[k]) for k in keys if source.get(k)), "")
 
+def callback_values(event: CallbackRequested | CallbackEscalated, language: str) -> dict[str, str]:
+    """Name, phone and a readable reason (in the business's language) from the event."""
+    with translation.override(language or "de"):
+        reason = event.reason_text()
+        priority = event.priority_text()
     return {
-        "callback_name": first("caller_name", "customer_name", "name"),
-        "callback_phone": first("caller_phone", "phone", "phone_number"),
-        "callback_reason": first("reason", "topic", "notes"),
+        "callback_name": event.name,
+        "callback_phone": event.phone,
+        "callback_reason": reason,
+        "callback_priority": priority,
     }

@@ -190,9 +190,11 @@ def sample_values(language: str) -> dict[str, str]:
         "callback_name": "Max Mustermann",
         "callback_phone": "+4915112345678",
         "callback_reason": "Terminfrage" if language == "de" else "Question about an appointment",
+        "callback_priority": "Hoch" if language == "de" else "High",
         "amount": format_money(5000, "EUR", language),
         "balance": format_money(450, "EUR", language),
         "invoice_number": "AP-2026-0042",
+        "amount_due": format_money(0, "EUR", language),
     }
 
 

@@ -40,9 +40,11 @@ PLACEHOLDERS: dict[str, StrOrPromise] = {
     "callback_name": _("Name of the caller asking for a callback"),
     "callback_phone": _("Phone number to call back"),
     "callback_reason": _("What the caller wants"),
+    "callback_priority": _("Priority of an overdue callback"),
     "amount": _("Amount of a payment or top-up"),
     "balance": _("Current prepaid balance"),
     "invoice_number": _("Invoice number"),
+    "amount_due": _("Amount still due on an invoice"),
 }
 
 WEEKDAYS = {

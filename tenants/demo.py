@@ -50,6 +50,29 @@ DEMO_TENANTS = (
 )
 
 
+def operator_second_factor() -> tuple[str, str, list[str]]:
+    """The demo operator's authenticator secret, current code and unused recovery codes (the
+    platform admin requires a second factor; `make run` prints these so the demo stays usable)."""
+    from django.contrib.auth import get_user_model
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_static.models import StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_tenants.utils import get_public_schema_name, schema_context
+
+    from askpro import admin_auth
+
+    with schema_context(get_public_schema_name()):
+        user = get_user_model().objects.get(username=OPERATOR_EMAIL)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device, _codes = admin_auth.provision_totp(user)
+        codes = list(
+            StaticToken.objects.filter(device__user=user).order_by("pk").values_list("token", flat=True)
+        )
+        code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+        return admin_auth.totp_secret(device), code, codes
+
+
 def _seeders(function_name: str) -> list[Callable[..., Any]]:
     return [
         getattr(module, function_name)
@@ -62,6 +85,7 @@ def seed(log: Callable[[str], None] = print) -> list[Tenant]:
     services.ensure_public_tenant()
     services.ensure_template_tenant()
     services.create_operator(email=OPERATOR_EMAIL, password=DEMO_PASSWORD, superuser=True)
+    operator_second_factor()
     for seeder in _seeders("seed_platform"):
         seeder()
 

@@ -17,6 +17,9 @@ TENANT_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "billing": ("view", "add"),
         "integrations": ("view",),
         "tenants": ("view",),
+        # Login security: see and lift lockouts, turn off a lost authenticator app.
+        "axes": ("view", "delete"),
+        "otp_totp": ("view", "delete"),
     },
     "manager": {
         **{app: ALL for app in TENANT_BUSINESS_APPS},
@@ -41,6 +44,8 @@ PLATFORM_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "integrations": ALL,
         "billing": ALL,
         "auth": ("view",),
+        "axes": ("view", "delete"),
+        "otp_totp": ("view", "delete"),
     },
 }
 
@@ -76,6 +81,7 @@ ADMIN_NEVER: dict[str, tuple[str, ...]] = {
     "appointments.dataexport": ("add", "change", "delete"),
     "calcom.bookingsync": ("add", "change", "delete"),
     "calcom.driftrecord": ("add",),
+    "calcom.bookingtombstone": ("add", "change"),
     "calls.call": ("add", "delete"),
     "calls.functioncallresult": ("add",),
     "billing.transaction": ("add", "change", "delete"),
@@ -86,6 +92,7 @@ ADMIN_NEVER: dict[str, tuple[str, ...]] = {
     "billing.stripeinvoice": ("add", "change", "delete"),
     "billing.billingrun": ("add", "change", "delete"),
     "billing.commissionrecord": ("add", "change", "delete"),
+    "billing.invoicehold": ("add", "change", "delete"),
     "billing.invoice": ("add", "delete"),
     "billing.billingaccount@tenant": ("add", "change", "delete"),
     "integrations.webhookevent": ("add", "change"),

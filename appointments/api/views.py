@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appointments import queries, services
+from appointments import customers, queries, services
 from appointments.api import schema  # noqa: F401  (registers the auth scheme)
 from appointments.api import serializers as s
 from appointments.api.auth import (
@@ -31,7 +31,7 @@ from appointments.api.auth import (
     actor_of,
 )
 from appointments.availability import SegmentRequest, plan_for
-from appointments.models import Appointment
+from appointments.models import Appointment, Customer
 
 ERROR_SHAPE = inline_serializer(
     "Error",
@@ -154,7 +154,9 @@ class BookingsView(BookingApiView):
         v = data.validated_data
         customer_id = v.get("customer_id")
         if not customer_id:
-            customer_id = services.ensure_customer(**v["customer"]).pk
+            customer_id = customers.ensure_customer(
+                **v["customer"], source=Customer.Source.ONLINE, actor=actor_of(request)
+            ).pk
         sequence = [SegmentRequest(item["service_id"], item.get("duration")) for item in v.get("services") or []]
         appointment = services.book_appointment(
             customer_id=customer_id, service_id=v["service_id"], starts_at=v["starts_at"], source=v["source"],

@@ -10,7 +10,7 @@ from billing.money import format_eur
 
 register = template.Library()
 
-UNIT_LABELS = {"MIN": "Min.", "C62": "Stück", "MON": "Monat"}
+UNIT_LABELS = {"MIN": "Min.", "C62": "Stück", "MON": "Monat", "DAY": "Tage"}
 
 
 @register.filter

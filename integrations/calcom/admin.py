@@ -15,9 +15,10 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
 from askpro.admin_sites import tenant_admin_site
-from askpro.tenancy import delay_on_commit
+from askpro.outbox import delay_on_commit
 from integrations.calcom.models import (
     BookingSync,
+    BookingTombstone,
     CalcomConnection,
     DriftRecord,
     EventTypeMapping,
@@ -165,3 +166,18 @@ def _show_sync_on_appointments() -> None:
 
 
 _show_sync_on_appointments()
+
+
+@admin.register(BookingTombstone, site=tenant_admin_site)
+class BookingTombstoneAdmin(ModelAdmin):
+    """Read-only evidence: Cal.com bookings cancelled before AskPro knew them (never imported)."""
+
+    list_display = ("booking_uid", "status", "reason", "created_at")
+    search_fields = ("booking_uid",)
+    readonly_fields = ("booking_uid", "status", "reason", "remote_updated_at", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

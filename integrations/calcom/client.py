@@ -238,7 +238,7 @@ class CalcomClient:
         self.base_url = (base_url or settings.CALCOM_API_URL).rstrip("/")
         self.http = http or ResilientClient(
             "calcom", self.base_url, headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
-            retry=retry, transport=transport,
+            retry=retry, transport=transport, timeout=httpx.Timeout(settings.CALCOM_TIMEOUT_SECONDS, connect=3.0),
         )
 
     @classmethod
@@ -320,6 +320,8 @@ class CalcomClient:
     # bookings
 
     def list_bookings(self, *, status: list[str] | None = None, after_updated_at: datetime | None = None,
+                      after_created_at: datetime | None = None, after_start: datetime | None = None,
+                      before_end: datetime | None = None,
                       event_type_ids: list[int] | None = None, attendee_email: str | None = None,
                       take: int = 100, skip: int = 0, sort_updated_at: str = "asc") -> BookingPage:
         params: dict[str, Any] = {"take": min(max(take, 1), 250), "skip": skip, "sortUpdatedAt": sort_updated_at}
@@ -327,6 +329,12 @@ class CalcomClient:
             params["status"] = ",".join(status)
         if after_updated_at:
             params["afterUpdatedAt"] = utc_iso(after_updated_at)
+        if after_created_at:
+            params["afterCreatedAt"] = utc_iso(after_created_at)
+        if after_start:
+            params["afterStart"] = utc_iso(after_start)
+        if before_end:
+            params["beforeEnd"] = utc_iso(before_end)
         if event_type_ids:
             params["eventTypeIds"] = ",".join(str(i) for i in event_type_ids)
         if attendee_email:

@@ -250,7 +250,8 @@ def _resolve_missing(record: DriftRecord, client: CalcomClient, now: datetime) -
         _set_state([record.pk], DriftRecord.State.MANUAL_REVIEW, "", now, "gone from Cal.com")
         return
     outcome = pull.apply_remote_booking(booking, client=client, force=True, now=now)
-    if outcome in (pull.CREATED, pull.IGNORED, pull.SUPERSEDED, pull.UNCHANGED):
+    if outcome in (pull.CREATED, pull.IGNORED, pull.SUPERSEDED, pull.UNCHANGED, pull.CANCELLED_UNKNOWN,
+                   pull.CANCELLED_BEFORE):
         _set_state([record.pk], DriftRecord.State.RESOLVED, ConflictStrategy.CALCOM_WINS, now, f"imported ({outcome})")
     elif outcome == pull.UNMAPPED:
         _set_state([record.pk], DriftRecord.State.MANUAL_REVIEW, "", now, "event type no longer mapped")

@@ -148,6 +148,13 @@ class BookingSync(TimeStamped):
         help_text=_("When a failed or lost push is tried again (the reconciliation re-queues due pushes)."),
     )
     last_pulled_at = models.DateTimeField(_("last pulled"), null=True, blank=True)
+    push_key = models.CharField(
+        _("unanswered create"), max_length=64, blank=True,
+        help_text=_("Idempotency key (booking metadata askpro_push_key) of a create whose answer never came "
+                    "(timeout): Cal.com may have booked it, so the next push looks it up before creating again."),
+    )
+    push_key_sent_at = models.DateTimeField(_("unanswered create sent"), null=True, blank=True)
+    push_key_start = models.DateTimeField(_("unanswered create start"), null=True, blank=True)
     remote_updated_at = models.DateTimeField(
         _("Cal.com updated"), null=True, blank=True,
         help_text=_("Newest Cal.com change applied; older webhooks arriving late are not applied over it."),
@@ -199,3 +206,22 @@ class DriftRecord(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.get_field_display()} · {self.booking_uid} ({self.state})"
+
+
+class BookingTombstone(TimeStamped):
+    """A Cal.com booking that was cancelled before AskPro knew it (BOOKING_CANCELLED arrived first,
+    or a cancelled booking was seen without an appointment). Webhooks are unordered and the API may
+    not return such a booking, so a later BOOKING_CREATED for the uid is not imported."""
+
+    booking_uid = models.CharField(_("Cal.com booking uid"), max_length=100, unique=True)
+    status = models.CharField(_("Cal.com status"), max_length=20)
+    reason = models.TextField(_("cancellation reason"), blank=True)
+    remote_updated_at = models.DateTimeField(_("Cal.com updated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cancelled-first booking")
+        verbose_name_plural = _("cancelled-first bookings")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.booking_uid} ({self.status})"

@@ -42,6 +42,7 @@ from integrations.calcom.client import (
 )
 from integrations.calcom.models import (
     BookingSync,
+    BookingTombstone,
     CalcomConnection,
     ConflictStrategy,
     DriftRecord,
@@ -59,15 +60,39 @@ _CHAIN_LIMIT = 10
 CREATED, RESCHEDULED, CANCELLED, CONFIRMED, UNCHANGED = "created", "rescheduled", "cancelled", "confirmed", "unchanged"
 SUPERSEDED, STALE, DEFERRED, UNMAPPED, IGNORED = "superseded", "stale", "deferred", "unmapped", "ignored"
 CONFLICT, MANUAL_REVIEW, DRIFT = "conflict", "manual_review", "drift"
-NOTHING_DONE = frozenset({SUPERSEDED, STALE, UNMAPPED, IGNORED})
+# a cancellation of a booking AskPro never had (kept as a tombstone), and a later creation of it
+CANCELLED_UNKNOWN, CANCELLED_BEFORE = "cancelled_before_known", "already_cancelled"
+# (CANCELLED_UNKNOWN is not among them: its tombstone is written, and an ignored event's writes roll back)
+NOTHING_DONE = frozenset({SUPERSEDED, STALE, UNMAPPED, IGNORED, CANCELLED_BEFORE})
+
+
+class MalformedBookingWebhook(ValueError):
+    """A booking webhook that lacks what any booking has (uid, start, end): it can never apply."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(f"Cal.com booking webhook without {', '.join(missing)}")
+
+
+def _webhook_time(payload: dict[str, Any], key: str) -> datetime | None:
+    value = payload.get(key)
+    try:
+        return parse_time(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def booking_from_webhook(envelope: dict[str, Any]) -> Booking:
-    """A webhook payload (v2021-10-20) as a :class:`Booking` (upper-case status, ``startTime``…)."""
-    payload = envelope.get("payload") or {}
-    start, end = parse_time(payload.get("startTime")), parse_time(payload.get("endTime"))
-    if start is None or end is None or not payload.get("uid"):
-        raise InvalidBookingRequest("Cal.com webhook without uid, startTime or endTime")
+    """A webhook payload (v2021-10-20) as a :class:`Booking` (upper-case status, ``startTime``…);
+    :class:`MalformedBookingWebhook` when uid, start or end is missing or unreadable."""
+    payload = envelope.get("payload")
+    payload = payload if isinstance(payload, dict) else {}
+    start, end = _webhook_time(payload, "startTime"), _webhook_time(payload, "endTime")
+    missing = [name for name, value in (("uid", payload.get("uid")), ("startTime", start), ("endTime", end))
+               if not value]
+    if missing:
+        raise MalformedBookingWebhook(missing)
+    assert start is not None and end is not None
     organizer = payload.get("organizer") or {}
     return Booking(
         id=int(payload.get("bookingId") or 0), uid=str(payload["uid"]),
@@ -159,7 +184,18 @@ def find_sync(booking: Booking, client: CalcomClient | None) -> tuple[BookingSyn
 
 def _import(booking: Booking, now: datetime) -> str:
     if booking.status not in queries.ACTIVE_REMOTE:
-        return IGNORED  # cancelled before we ever knew it
+        # Cancelled before we ever knew it. Deliveries are unordered and the API may not return
+        # the booking at all: remember the uid, so its BOOKING_CREATED arriving later is not imported.
+        BookingTombstone.objects.get_or_create(
+            booking_uid=booking.uid,
+            defaults={"status": booking.status, "reason": (booking.cancellation_reason or "")[:2000],
+                      "remote_updated_at": booking.updated_at},
+        )
+        return CANCELLED_UNKNOWN
+    if BookingTombstone.objects.filter(booking_uid=booking.uid).exists():
+        # Cal.com never revives a cancelled booking (a reschedule gets a new uid): whatever says
+        # "accepted" here is older than the cancellation we already saw.
+        return CANCELLED_BEFORE
     mapping = queries.service_for_event_type(booking.event_type_id)
     if mapping is None:
         return UNMAPPED
@@ -181,7 +217,7 @@ def _import(booking: Booking, now: datetime) -> str:
             duration_minutes=None if service.segments.exists() else _minutes(booking),
             status=Status.PENDING if booking.status == "pending" else Status.CONFIRMED,
             source=SOURCE, actor=ACTOR, external_ref=booking.uid, notes=booking.title[:500],
-            check_availability=False, now=now,
+            check_availability=False, now=now, notify_customer=False,  # Cal.com tells its attendee
         )
     except SlotUnavailable:
         note_drift(None, booking.uid, DriftRecord.Field.MISSING, None, remote,
@@ -265,6 +301,7 @@ def _apply_active(sync: BookingSync, appointment: Appointment, booking: Booking,
             booking_services.reschedule_appointment(
                 appointment_id=appointment.pk, new_starts_at=booking.start,
                 source=SOURCE, actor=ACTOR, reason="Verschoben in Cal.com", check_availability=False, now=now,
+                notify_customer=False,
             )
         except SlotUnavailable:
             note_drift(appointment.pk, booking.uid, DriftRecord.Field.TIME, appointment.starts_at.isoformat(),
@@ -287,21 +324,17 @@ def _apply_active(sync: BookingSync, appointment: Appointment, booking: Booking,
 
 
 def _customer_for(attendee: Attendee) -> Customer:
-    """The customer behind a Cal.com attendee: by phone, then email; created when unknown."""
+    """The customer behind a Cal.com attendee: by phone (main or other number), else by email;
+    created when unknown (through the one identity service, locked per number or address)."""
+    language = "en" if attendee.language.startswith("en") else "de"
     phone = customer_services.normalize_phone(attendee.phone_number) if attendee.phone_number else None
     if phone:
-        customer, _created = customer_services.get_or_create_caller(
-            phone, name=attendee.name, source=Customer.Source.CALCOM, actor=ACTOR,
+        return customer_services.ensure_customer(
+            phone=phone, name=attendee.name, email=attendee.email, language=language,
+            source=Customer.Source.CALCOM, actor=ACTOR,
         )
-        if attendee.email and not customer.email:
-            customer = booking_services.ensure_customer(phone=phone, email=attendee.email)
-        return customer
-    if attendee.email:
-        existing = Customer.objects.filter(email__iexact=attendee.email).order_by("created_at", "pk").first()
-        if existing is not None:
-            return existing
-    return booking_services.ensure_customer(
-        name=attendee.name, email=attendee.email, language="en" if attendee.language.startswith("en") else "de",
+    return customer_services.ensure_customer(
+        name=attendee.name, email=attendee.email, language=language, source=Customer.Source.CALCOM, actor=ACTOR,
     )
 
 

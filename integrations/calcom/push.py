@@ -14,6 +14,7 @@ drift record for manual review.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +30,7 @@ from integrations.calcom.client import (
     CalcomAuthError,
     CalcomClient,
     CalcomConflict,
+    CalcomError,
     CalcomNotFound,
     CalcomRateLimited,
     CalcomSlotUnavailable,
@@ -48,7 +50,10 @@ logger = logging.getLogger(__name__)
 
 Status = Appointment.Status
 PUSH_SOURCE = "askpro"  # metadata "source" of bookings AskPro created (echo suppression)
+PUSH_KEY = "askpro_push_key"  # metadata: the idempotency key of one create request
 _CHAIN_LIMIT = 10
+# Cal.com's createdAt and our clock may differ: look a little further back for an unanswered create.
+_CREATED_SLACK = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -136,22 +141,23 @@ def _push_locked(client: CalcomClient, connection: CalcomConnection, sync: Booki
 def _converge(client: CalcomClient, connection: CalcomConnection, sync: BookingSync, appointment: Appointment,
               event_type_id: int, recreate_cancelled: bool, now: datetime) -> str:
     if appointment.status == Status.CANCELLED:
-        remote = current_booking(client, sync)
+        remote = current_booking(client, sync) if sync.booking_uid else _unanswered_create(client, sync, appointment,
+                                                                                          event_type_id)
         if remote is not None and remote.status not in queries.CANCELLED_REMOTE:
             client.cancel_booking(remote.uid, reason=_cancel_reason(appointment))
+        _forget_create(sync)
         return SyncState.SYNCED
     if appointment.status not in (Status.PENDING, Status.CONFIRMED):
         return SyncState.SYNCED  # in progress / done: Cal.com keeps its booking as it is
     remote = current_booking(client, sync) if sync.booking_uid else None
+    if remote is None and not sync.booking_uid:
+        remote = _unanswered_create(client, sync, appointment, event_type_id)
     if remote is not None and remote.status in queries.CANCELLED_REMOTE and not recreate_cancelled:
         note_drift(appointment.pk, remote.uid, DriftRecord.Field.STATUS, appointment.status, remote.status,
                    "Cancelled in Cal.com while AskPro changed the appointment.", DriftRecord.State.DRIFT)
         return SyncState.DRIFT
     if remote is None or remote.status in queries.CANCELLED_REMOTE:
-        booking = client.create_booking(
-            event_type_id=event_type_id, start=appointment.starts_at, attendee=queries.attendee_of(appointment),
-            metadata={"source": PUSH_SOURCE, "askpro_appointment_id": str(appointment.pk)},
-        )
+        booking = _create(client, sync, appointment, event_type_id, now)
         _link(sync, booking)
     elif remote.start != appointment.starts_at:
         booking = client.reschedule_booking(
@@ -162,6 +168,65 @@ def _converge(client: CalcomClient, connection: CalcomConnection, sync: BookingS
     elif remote.uid != sync.booking_uid:
         _link(sync, remote)
     return SyncState.SYNCED
+
+
+def _create(client: CalcomClient, sync: BookingSync, appointment: Appointment, event_type_id: int,
+            now: datetime) -> Booking:
+    """Create the booking with an idempotency key in its metadata. Until Cal.com's answer arrives
+    the key stays on the sync row: a timeout may hide a booking Cal.com made (see
+    :func:`_unanswered_create`)."""
+    key = sync.push_key or uuid.uuid4().hex
+    sync.push_key, sync.push_key_sent_at, sync.push_key_start = key, now, appointment.starts_at
+    try:
+        booking = client.create_booking(
+            event_type_id=event_type_id, start=appointment.starts_at, attendee=queries.attendee_of(appointment),
+            metadata={"source": PUSH_SOURCE, "askpro_appointment_id": str(appointment.pk), PUSH_KEY: key},
+        )
+    except CalcomError as exc:
+        if exc.status is not None and exc.status < 500:
+            _forget_create(sync)  # Cal.com answered: it refused, nothing was booked
+        raise
+    _forget_create(sync)
+    return booking
+
+
+def _forget_create(sync: BookingSync) -> None:
+    sync.push_key, sync.push_key_sent_at, sync.push_key_start = "", None, None
+
+
+def _unanswered_create(client: CalcomClient, sync: BookingSync, appointment: Appointment,
+                       event_type_id: int) -> Booking | None:
+    """The booking a create without answer (timeout) made after all, if any: found by its
+    idempotency key, else by our appointment id or the attendee at the start that was sent.
+    Linked to the sync row, so the retry does not book the same time again (which Cal.com would
+    refuse as taken, by our own booking)."""
+    if not sync.push_key or sync.push_key_sent_at is None:
+        return None
+    attendee = queries.attendee_of(appointment)
+    candidates = list(client.iter_bookings(event_type_ids=[event_type_id],
+                                           after_created_at=sync.push_key_sent_at - _CREATED_SLACK))
+
+    def same_person(booking: Booking) -> bool:
+        theirs = booking.attendees[0] if booking.attendees else None
+        if theirs is None:
+            return False
+        if attendee.email and theirs.email:
+            return attendee.email.strip().lower() == theirs.email.strip().lower()
+        return bool(attendee.phone_number) and attendee.phone_number == theirs.phone_number
+
+    found = (
+        next((b for b in candidates if b.metadata.get(PUSH_KEY) == sync.push_key), None)
+        or next((b for b in candidates if b.start == sync.push_key_start and b.status in queries.ACTIVE_REMOTE
+                 and (b.metadata.get("askpro_appointment_id") == str(appointment.pk) or same_person(b))), None)
+    )
+    if found is None:
+        logger.info("unanswered Cal.com create of appointment %s not found there: creating it", appointment.pk)
+        return None
+    logger.warning("Cal.com booking %s of appointment %s was made although the create timed out: linked",
+                   found.uid, appointment.pk)
+    _link(sync, found)
+    _forget_create(sync)
+    return found
 
 
 def current_booking(client: CalcomClient, sync: BookingSync) -> Booking | None:

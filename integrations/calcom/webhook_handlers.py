@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from integrations.calcom import pull
 from integrations.calcom.models import CalcomConnection
-from integrations.inbox import IgnoreEvent, webhook_handler
+from integrations.inbox import IgnoreEvent, MalformedEvent, webhook_handler
 from integrations.models import WebhookEvent
 
 BOOKING_TRIGGERS = ("BOOKING_CREATED", "BOOKING_REQUESTED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED",
@@ -33,7 +33,10 @@ def sync_booking(event: WebhookEvent) -> None:
         raise IgnoreEvent("Cal.com is not connected (or inactive) in this schema")
     if event.tenant is None:
         raise IgnoreEvent("no tenant")
-    outcome = pull.handle_booking_webhook(event.event_type, event.payload or {}, connection)
+    try:
+        outcome = pull.handle_booking_webhook(event.event_type, event.payload or {}, connection)
+    except pull.MalformedBookingWebhook as exc:
+        raise MalformedEvent(str(exc)) from exc
     if outcome in pull.NOTHING_DONE:
         raise IgnoreEvent(f"nothing to do: {outcome}")
     CalcomConnection.objects.filter(pk=connection.pk).update(last_webhook_at=timezone.now())

@@ -13,7 +13,9 @@ Control API (not part of cal.com), for tests and the dev runner:
 
 * ``POST /_sandbox/reset``: back to the seed data.
 * ``GET /_sandbox/state``: users, event types, bookings, webhooks, deliveries.
-* ``POST /_sandbox/fail`` ``{"status": 503, "count": 2, "retry_after": 1}``: the next requests fail.
+* ``POST /_sandbox/fail`` ``{"status": 503, "count": 2, "retry_after": 1}``: the next requests fail;
+  ``{"status": "timeout", "delay": 5}``: the next request is processed but answered only after
+  ``delay`` seconds (a client timeout on a request that took effect).
 * ``PATCH /_sandbox/bookings/<uid>`` ``{"start", "end", "status", "attendee": {...}}``: change a
   booking silently (no webhook): drift for reconciliation tests.
 * ``POST /_sandbox/ping``: send ``PING`` to every webhook.
@@ -461,6 +463,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._error(ApiError(400, "BadRequestException", "Body is not valid JSON"), path, request_id)
         state = self.sandbox.state
+        answer_late = 0.0
         try:
             with state.lock:
                 if path.startswith("/_sandbox"):
@@ -468,15 +471,26 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._send(status, data, request_id)
                 if state.data["failures"]:
                     failure = state.data["failures"].pop(0)
-                    raise ApiError(failure["status"], failure.get("code", "InternalServerErrorException"),
-                                   failure.get("message", "Injected failure"),
-                                   headers={"Retry-After": str(failure["retry_after"])} if failure.get("retry_after") is not None else {})
+                    if failure["status"] == "timeout":
+                        # processed, but the answer comes too late: the client times out
+                        answer_late = float(failure.get("delay") or 5.0)
+                    else:
+                        raise ApiError(failure["status"], failure.get("code", "InternalServerErrorException"),
+                                       failure.get("message", "Injected failure"),
+                                       headers={"Retry-After": str(failure["retry_after"])} if failure.get("retry_after") is not None else {})
                 status, data, extra = self._api(method, path, query, body)
         except ApiError as exc:
             return self._error(exc, path, request_id)
         response: dict[str, Any] = {"status": "success", "data": data}
         if extra:
             response.update(extra)
+        if answer_late:
+            time.sleep(answer_late)  # outside the lock: other requests go on meanwhile
+            try:
+                self._send(status, response, request_id)
+            except OSError:
+                self.close_connection = True  # the client gave up waiting
+            return None
         self._send(status, response, request_id)
 
     def _send(self, status: int, data: Any, request_id: str, headers: dict[str, str] | None = None) -> None:
@@ -687,6 +701,15 @@ class _Handler(BaseHTTPRequestHandler):
         if query.get("afterUpdatedAt"):
             after = _parse(query["afterUpdatedAt"], "afterUpdatedAt")
             items = [b for b in items if _parse(b["updatedAt"], "updatedAt") >= after]
+        if query.get("afterCreatedAt"):
+            created_after = _parse(query["afterCreatedAt"], "afterCreatedAt")
+            items = [b for b in items if _parse(b["createdAt"], "createdAt") >= created_after]
+        if query.get("afterStart"):
+            start_after = _parse(query["afterStart"], "afterStart")
+            items = [b for b in items if _parse(b["start"], "start") >= start_after]
+        if query.get("beforeEnd"):
+            end_before = _parse(query["beforeEnd"], "beforeEnd")
+            items = [b for b in items if _parse(b["end"], "end") <= end_before]
         if query.get("eventTypeIds"):
             ids = {int(i) for i in query["eventTypeIds"].split(",") if i}
             items = [b for b in items if b["eventTypeId"] in ids]
@@ -711,6 +734,9 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, sandbox.state.snapshot()
         if path == "/_sandbox/fail" and method == "POST":
             for _ in range(int(body.get("count", 1))):
+                if body.get("status") == "timeout":
+                    data["failures"].append({"status": "timeout", "delay": float(body.get("delay", 5))})
+                    continue
                 data["failures"].append({"status": int(body.get("status", 503)), "retry_after": body.get("retry_after"),
                                          "message": body.get("message", "Injected failure"),
                                          "code": body.get("code", "ServiceUnavailableException")})

@@ -6,6 +6,7 @@ from django.test import Client
 
 from tenants import services as tenant_services
 from tests.conftest import SALON_HOST
+from tests.fixtures.security import login_operator
 
 
 def test_a_tenant_login_without_next_lands_on_the_admin_index(salon):
@@ -22,6 +23,7 @@ def test_an_operator_login_without_next_lands_on_the_platform_admin_index(public
     tenant_services.create_operator(email="op@askpro.example", password="s3cret-pass!")
     client = Client(HTTP_HOST="localhost")
 
-    response = client.post("/admin/login/", {"username": "op@askpro.example", "password": "s3cret-pass!"})
+    response = login_operator(client, "op@askpro.example", "s3cret-pass!")  # password and TOTP code
 
     assert (response.status_code, response["Location"]) == (302, "/admin/")
+    assert client.get("/admin/").status_code == 200

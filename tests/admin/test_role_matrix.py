@@ -13,6 +13,7 @@ from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from tenants import services as tenant_services
 from tenants.roles import ADMIN_PAGES, PLATFORM_ROLES, TENANT_ROLES, admin_page_allowed
 from tests.conftest import SALON_HOST
+from tests.fixtures.security import login_operator
 
 
 def _urls(model: Any, obj: Any) -> dict[str, str]:
@@ -71,8 +72,8 @@ def test_every_platform_admin_page_answers_the_operator_as_the_matrix_says(publi
         email = f"{role}@matrix.example"
         tenant_services.create_operator(email=email, password="s3cret-pass!")
         client = Client(HTTP_HOST="localhost")
+        assert login_operator(client, email, "s3cret-pass!").status_code == 302  # with the second factor
         with schema_context("public"):
-            client.force_login(get_user_model().objects.get(username=email))
             wrong += _mismatches(platform_admin_site, client, role, platform=True)
 
     assert wrong == []

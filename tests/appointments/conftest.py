@@ -1,40 +1,28 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
-from askpro import hooks
+from appointments.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    AppointmentStatusChanged,
+)
 from tests.fixtures.appointments import berlin
+from tests.fixtures.hooks import DeliveredEvents
 
 # A fixed week, so that slots do not depend on the day the tests run.
 MONDAY = date(2027, 3, 22)
 DST_SUNDAY = date(2027, 3, 28)  # Europe/Berlin springs forward at 02:00
 NOW = berlin(MONDAY, "06:00")
 
-EVENT_NAMES = (
-    "appointment.booked",
-    "appointment.rescheduled",
-    "appointment.cancelled",
-    "appointment.status_changed",
-)
-
-
 @pytest.fixture
-def events() -> Iterator[list[hooks.Event]]:
-    """Appointment events dispatched during the test (after commit)."""
-    seen: list[hooks.Event] = []
-
-    def remember(event: hooks.Event) -> None:
-        seen.append(event)
-
-    hooks.listens_to(*EVENT_NAMES)(remember)
-    try:
-        yield seen
-    finally:
-        for name in EVENT_NAMES:
-            hooks._listeners[name].remove(remember)
+def events(listen: Any) -> DeliveredEvents:
+    """Appointment events delivered for this test's committed changes."""
+    return DeliveredEvents(listen(AppointmentBooked, AppointmentRescheduled, AppointmentCancelled, AppointmentStatusChanged))
 
 
 def local_times(slots) -> list[str]:  # type: ignore[no-untyped-def]

@@ -41,3 +41,37 @@ def test_the_demo_customers_journey_matches_their_appointments(in_salon):
     assert not customers.filter(done__gt=0, journey_status__in=["lead", "prospect"]).exists()
     assert customers.filter(done__gt=0).count() > 10
     assert {"customer", "regular"} & set(customers.values_list("journey_status", flat=True))
+
+
+def test_the_demo_week_is_believable(in_salon):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from appointments.models import AvailabilityOverride
+
+    # when
+    demo.seed_tenant(in_salon)
+
+    # then: spread over days and staff, nothing on Sundays, holidays or during absences
+    tz = timezone.get_default_timezone()
+    now = timezone.now()
+    rows = list(Appointment.objects.values_list("starts_at", "ends_at", "staff_id", "status"))
+    days = {start.astimezone(tz).date() for start, _end, _staff, _status in rows}
+    assert not [d for d in days if d.weekday() == 6]
+    assert not [d for d in days if demo.is_holiday(d)]
+    for override in AvailabilityOverride.objects.filter(staff__isnull=False, kind="vacation"):
+        assert not Appointment.objects.filter(
+            staff=override.staff, starts_at__date__gte=override.date_from,
+            starts_at__date__lte=override.date_until).exists()
+    per_day_and_staff = {}
+    for start, _end, staff, _status in rows:
+        key = (start.astimezone(tz).date(), staff)
+        per_day_and_staff[key] = per_day_and_staff.get(key, 0) + 1
+    assert max(per_day_and_staff.values()) <= 18  # 20-minute beard trims over a nine-hour day at most
+    # the past is settled, the future is open
+    assert not [r for r in rows if r[1] < now and r[3] in ("pending", "confirmed", "in_progress")]
+    assert not [r for r in rows if r[0] > now and r[3] in ("completed", "no_show", "in_progress")]
+    upcoming = {start.astimezone(tz).date() for start, _e, _s, status in rows
+                if now.date() <= start.date() <= (now + timedelta(days=7)).date() and status != "cancelled"}
+    assert len(upcoming) >= 4

@@ -83,5 +83,5 @@ def test_each_booked_occurrence_emits_booked_with_the_series(anna, haarschnitt, 
     with django_capture_on_commit_callbacks(execute=True):
         result = _series(customer_erika, haarschnitt, anna, frequency="weekly", count=2)
 
-    assert [(e.name, e.payload["series_id"]) for e in events] == [
+    assert [(e.event_name, e.series_id) for e in events] == [
         ("appointment.booked", result.series.pk), ("appointment.booked", result.series.pk)]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 import pytest
@@ -73,7 +74,7 @@ def test_a_status_change_emits_status_changed_with_both_statuses(anna, haarschni
         transition_appointment(appointment_id=appointment.pk, to_status="in_progress", source="admin",
                                actor="admin:7", now=NOW)
 
-    assert [(e.name, e.payload) for e in events] == [("appointment.status_changed", {
+    assert [(e.event_name, asdict(e)) for e in events][1:] == [("appointment.status_changed", {
         "appointment_id": appointment.pk, "source": "admin", "actor": "admin:7",
         "previous_status": "confirmed", "status": "in_progress"})]
 
@@ -131,8 +132,38 @@ def test_policies_are_read_from_the_cache_after_the_first_lookup(anna, haarschni
     PolicyConfiguration.objects.create(policy_type="cancellation", min_hours_notice=24)
     policies.effective_policy("cancellation", staff_id=anna.pk, service_id=None, branch_id=None)
 
-    with django_assert_num_queries(0):
+    # then: only the policy token is read, the rows come from the cache
+    with django_assert_num_queries(1) as captured:
         policies.effective_policy("cancellation", staff_id=anna.pk, service_id=None, branch_id=None)
+    assert captured.captured_queries[0]["sql"] == policies.TOKEN_SQL
+
+
+def test_a_queryset_delete_of_a_blocking_policy_lets_the_next_cancellation_through(anna, haarschnitt,
+                                                                                   customer_erika):
+    # given: a blocking policy that refused a cancellation (and is cached now)
+    PolicyConfiguration.objects.create(policy_type="cancellation", min_hours_notice=24, violation_action="block")
+    appointment = _book(customer_erika, haarschnitt, anna)
+    with pytest.raises(PolicyViolation):
+        cancel_appointment(appointment_id=appointment.pk, source="admin", actor="admin:7", now=NOW)
+
+    # when: the admin's bulk delete (a queryset delete: no model delete(), no signal)
+    PolicyConfiguration.objects.filter(policy_type="cancellation").delete()
+
+    # then
+    result = cancel_appointment(appointment_id=appointment.pk, source="admin", actor="admin:7", now=NOW)
+    assert (result.appointment.status, result.policy.violated) == ("cancelled", False)
+
+
+def test_a_raw_sql_update_of_a_policy_is_seen_at_once(anna, haarschnitt):
+    from django.db import connection
+
+    policy = PolicyConfiguration.objects.create(policy_type="cancellation", min_hours_notice=24)
+    assert policies.effective_policy("cancellation", staff_id=None, service_id=None, branch_id=None)["min_hours_notice"] == 24
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE appointments_policyconfiguration SET min_hours_notice = 48 WHERE id = %s", [policy.pk])
+
+    assert policies.effective_policy("cancellation", staff_id=None, service_id=None, branch_id=None)["min_hours_notice"] == 48
 
 
 def test_cancelling_without_a_policy_passes_and_frees_the_slot(anna, haarschnitt, customer_erika, events,
@@ -153,8 +184,8 @@ def test_cancelling_without_a_policy_passes_and_frees_the_slot(anna, haarschnitt
     modification = appointment.modifications.get()
     assert (modification.kind, modification.reason, modification.actor, modification.policy_violated) == (
         "cancellation", "Krank", "phone:call_9", False)
-    assert events[-1].name == "appointment.cancelled"
-    assert events[-1].payload["notify_customer"] is True
+    assert events[-1].event_name == "appointment.cancelled"
+    assert events[-1].notify_customer is True
 
 
 def test_a_late_cancellation_under_a_warn_policy_is_allowed_and_recorded(anna, haarschnitt, customer_erika):

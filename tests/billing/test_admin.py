@@ -11,6 +11,7 @@ from billing.money import Period
 from tenants import services as tenant_services
 from tests.conftest import SALON_HOST
 from tests.fixtures.billing import fund, make_account
+from tests.fixtures.security import login_operator
 
 
 def login(tenant, host, role="admin"):
@@ -24,7 +25,7 @@ def login(tenant, host, role="admin"):
 def operator_client():
     tenant_services.create_operator(email="op@askpro.example", password="s3cret-pass!", superuser=True)
     client = Client(HTTP_HOST="localhost")
-    assert client.post("/admin/login/", {"username": "op@askpro.example", "password": "s3cret-pass!"}).status_code == 302
+    assert login_operator(client, "op@askpro.example", "s3cret-pass!").status_code == 302
     return client
 
 

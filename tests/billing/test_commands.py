@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -103,6 +103,55 @@ def test_health_check_reports_stuck_top_ups(salon_account, settings):
 
     with pytest.raises(CommandError):
         run("billing_health_check")
+
+
+def _errors_of(*args: str) -> tuple[str, str]:
+    err = StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command(*args, stdout=StringIO(), stderr=err)
+    return str(failed.value), err.getvalue()
+
+
+def test_health_check_reports_a_finished_call_that_was_handed_to_billing_but_never_charged(salon, salon_account, settings):
+    # given two calls handed to billing an hour ago: one charged, one whose charge was lost
+    from django.utils import timezone
+    from django_tenants.utils import tenant_context
+
+    from calls.models import Call
+
+    settings.STRIPE_API_KEY = settings.STRIPE_API_BASE = ""
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    with tenant_context(salon):
+        for call_id in ("call_charged", "call_lost"):
+            Call.objects.create(call_id=call_id, status="ended", usage_emitted_at=an_hour_ago)
+    october_call(salon, call_id="call_charged")
+
+    # when / then
+    message, problems = _errors_of("billing_health_check")
+    assert message == "1 billing problem(s) found"
+    assert problems.strip() == "1 finished call(s) of salon_schmidt emitted for billing but never charged: call_lost"
+
+
+def test_health_check_reports_an_owed_effect_past_its_deadline(salon_account, settings):
+    from django.utils import timezone
+
+    from integrations.models import OutboxEffect
+
+    settings.STRIPE_API_KEY = settings.STRIPE_API_BASE = ""
+    created = timezone.now() - timedelta(hours=2)
+    OutboxEffect.objects.create(
+        handler="hooks.deliver", key="calls.call_ended:x:billing.listeners.charge_finished_call", schema_name="salon_schmidt",
+        payload={"event": "calls.call_ended", "listener": "billing.listeners.charge_finished_call", "data": {}},
+        created_at=created, deadline_at=created + timedelta(minutes=15), attempts=3, last_error="boom",
+    )
+
+    message, problems = _errors_of("billing_health_check")
+
+    assert message == "1 billing problem(s) found"
+    assert problems.strip() == (
+        "1 owed effect(s) billing.listeners.charge_finished_call not delivered by their deadline "
+        f"(oldest from {created:%Y-%m-%d %H:%M} UTC)"
+    )
 
 
 def test_datev_export_lists_invoices_and_top_ups_of_the_month(salon, standard_plan):

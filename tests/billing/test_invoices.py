@@ -13,7 +13,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from billing import invoicing, pdf, services
-from billing.errors import InvalidAmount
+from billing.errors import PeriodNotFinished
 from billing.models import (
     BillingAccount,
     CommissionRecord,
@@ -24,9 +24,11 @@ from billing.models import (
     Reseller,
     Transaction,
 )
-from billing.money import Period
+from billing.money import Period, format_eur
+from notifications.models import NotificationDelivery, NotificationSettings
 from tenants.models import Tenant
 from tests.fixtures.billing import fund, make_account
+from tests.fixtures.hooks import deliver_outbox
 
 OCTOBER = Period.parse("2026-10")
 ISSUED = date(2026, 11, 2)
@@ -82,23 +84,25 @@ def test_the_monthly_invoice_has_exact_lines_vat_and_matches_the_ledger_to_the_c
     # when
     invoice, created = invoicing.create_usage_invoice(salon_october.pk, OCTOBER, issue_date=ISSUED)
 
-    # then: 6 x 95 s = 9.5 min = 288 ct, 3 bookings = 120 ct, base fee 1900 ct
+    # then: 6 x 95 s = 9.5 min x 0,30 € = 285 ct (the tariff is the unit price), 3 bookings = 120 ct,
+    # base fee 1900 ct
     assert created is True
-    lines = list(invoice.lines.values_list("description", "quantity", "unit", "net_cents"))
-    assert [(d, str(q), u, n) for d, q, u, n in lines] == [
-        ("Gesprächsminuten 01.10.–31.10.2026", "9.50", "MIN", 288),
-        ("Telefonisch gebuchte Termine 01.10.–31.10.2026", "3.00", "C62", 120),
-        ("Grundgebühr Oktober 2026, Tarif Komfort", "1.00", "MON", 1900),
+    lines = list(invoice.lines.values_list("description", "quantity", "unit", "unit_price_cents", "net_cents"))
+    assert [(d, str(q), u, str(p), n) for d, q, u, p, n in lines] == [
+        ("Gesprächsminuten 01.10.–31.10.2026", "9.50", "MIN", "30.0000", 285),
+        ("Telefonisch gebuchte Termine 01.10.–31.10.2026", "3.00", "C62", "40.0000", 120),
+        ("Grundgebühr Oktober 2026, Tarif Komfort", "1.00", "MON", "1900.0000", 1900),
     ]
-    assert (invoice.net_cents, invoice.vat_cents, invoice.gross_cents) == (2308, 439, 2747)  # 438.52 -> 439
-    assert (invoice.prepaid_cents, invoice.amount_due_cents, invoice.status) == (2747, 0, "paid")
+    assert (invoice.net_cents, invoice.vat_cents, invoice.gross_cents) == (2305, 438, 2743)  # 437.95 -> 438
+    assert (invoice.prepaid_cents, invoice.amount_due_cents, invoice.status) == (2743, 0, "paid")
     assert invoice.number == "AP-2026-000001"
     assert (invoice.issue_date, invoice.due_date) == (ISSUED, date(2026, 11, 16))
-    # the ledger: calls 6 x 57, bookings 143, base 2261, and 1 ct VAT rounding so it equals the invoice
+    # the ledger: calls 6 x 57 (48 ct net each, rounded per call), bookings 143, base 2261, and 3 ct
+    # rounding difference back so it equals the invoice
     salon_october.refresh_from_db()
-    assert salon_october.balance_cents == 10000 - 2747
+    assert salon_october.balance_cents == 10000 - 2743
     kinds = list(Transaction.objects.filter(account=salon_october).exclude(kind="topup").order_by("id").values_list("kind", "amount_cents"))
-    assert kinds == [("usage", -57)] * 6 + [("usage", -143), ("usage", -2261), ("adjustment", -1)]
+    assert kinds == [("usage", -57)] * 6 + [("usage", -143), ("usage", -2261), ("adjustment", 3)]
 
 
 def test_running_the_invoice_twice_creates_nothing_twice(salon_october):
@@ -167,7 +171,7 @@ def test_a_month_without_usage_or_fees_is_not_invoiced(salon, standard_plan):
 
 
 def test_a_month_that_has_not_ended_cannot_be_invoiced(salon_october):
-    with pytest.raises(InvalidAmount):
+    with pytest.raises(PeriodNotFinished):
         invoicing.create_usage_invoice(salon_october.pk, OCTOBER, issue_date=date(2026, 10, 30))
     assert Invoice.objects.count() == 0
 
@@ -193,18 +197,18 @@ def test_the_pdf_contains_every_field_paragraph_14_ustg_requires_and_a_valid_fac
         "Rechnungsnummer AP-2026-000001",                                 # sequential number
         "Leistungszeitraum 01.10.2026 – 31.10.2026",                      # date of service
         "Gesprächsminuten 01.10.–31.10.2026", "9,50", "Telefonisch gebuchte Termine", "Grundgebühr Oktober 2026",
-        "Summe netto 23,08 €",                                            # net by rate
-        "Umsatzsteuer 19,00 % auf 23,08 € 4,39 €",                        # rate and tax amount
-        "Rechnungsbetrag brutto 27,47 €",
-        "abzüglich Vorauszahlung (aus Guthaben verrechnet) -27,47 €", "Zahlbetrag 0,00 €",
+        "Summe netto 23,05 €",                                            # net by rate
+        "Umsatzsteuer 19,00 % auf 23,05 € 4,38 €",                        # rate and tax amount
+        "Rechnungsbetrag brutto 27,43 €",
+        "abzüglich Vorauszahlung (aus Guthaben verrechnet) -27,43 €", "Zahlbetrag 0,00 €",
         "Fälligkeitsdatum 16.11.2026",
     ):
         assert required in text, required
     xml_filename, xml = facturx.get_xml_from_pdf(content, check_xsd=True)
     assert xml_filename == "factur-x.xml"
     assert facturx.get_level(etree.fromstring(xml)) == "en16931"
-    assert b"<ram:GrandTotalAmount>27.47</ram:GrandTotalAmount>" in xml
-    assert b"<ram:TaxTotalAmount currencyID=\"EUR\">4.39</ram:TaxTotalAmount>" in xml
+    assert b"<ram:GrandTotalAmount>27.43</ram:GrandTotalAmount>" in xml
+    assert b"<ram:TaxTotalAmount currencyID=\"EUR\">4.38</ram:TaxTotalAmount>" in xml
 
 
 def test_the_reverse_charge_pdf_names_the_reverse_charge_and_both_vat_ids(salon, full_plan):
@@ -232,8 +236,27 @@ def test_invoice_account_stores_the_pdf_and_announces_it_once(salon_october, bil
     assert invoice.pdf.read().startswith(b"%PDF")
     assert [(name, payload["number"]) for name, payload in billing_events] == [("billing.invoice_issued", "AP-2026-000001")]
     report = MonthlyCostReport.objects.get(account=salon_october, period=OCTOBER.first)
-    assert (report.call_count, report.call_seconds, report.revenue_net_cents, report.total_cost_cents, report.margin_cents) == (6, 570, 2308, 42, 2266)
+    assert (report.call_count, report.call_seconds, report.revenue_net_cents, report.total_cost_cents, report.margin_cents) == (6, 570, 2305, 42, 2263)
     assert report.cost_breakdown == {"retell": 42}
+
+
+def test_an_issued_invoice_reaches_the_business_once_with_its_number_and_amount(salon_october, salon):
+    # given
+    with tenant_context(salon):
+        NotificationSettings.objects.update_or_create(pk=1, defaults={"business_email": "buchhaltung@salon.example"})
+
+    # when the monthly run issues the invoice (twice: a repeated run) and the outbox delivers
+    invoice = invoicing.invoice_account(salon_october.pk, OCTOBER, issue_date=ISSUED)
+    invoicing.invoice_account(salon_october.pk, OCTOBER, issue_date=ISSUED)
+    deliver_outbox()
+
+    # then one complete message, waiting for its worker (not held as incomplete)
+    with tenant_context(salon):
+        delivery = NotificationDelivery.objects.get()
+    assert (delivery.event, delivery.recipient, delivery.status, delivery.error) == (
+        "invoice_issued", "buchhaltung@salon.example", "pending", "")
+    assert delivery.subject == "Neue Rechnung AP-2026-000001"
+    assert f"Rechnung AP-2026-000001 über {format_eur(invoice.gross_cents)} erstellt" in delivery.body
 
 
 def test_open_invoices_past_due_become_overdue_and_a_void_credits_the_charges_back(salon, full_plan):
@@ -263,10 +286,10 @@ def test_reseller_commissions_come_from_paid_revenue_and_export_as_csv(salon_oct
     assert invoicing.calculate_commissions(OCTOBER) == 1
     assert invoicing.calculate_commissions(OCTOBER) == 0
     record = CommissionRecord.objects.get()
-    assert (record.account_id, record.revenue_net_cents, record.commission_cents) == (salon_october.pk, 2308, 462)
+    assert (record.account_id, record.revenue_net_cents, record.commission_cents) == (salon_october.pk, 2305, 461)
     assert invoicing.commissions_csv(OCTOBER).splitlines() == [
         "Zeitraum;Reseller;Tenant;Umsatz netto;Satz;Provision;IBAN",
-        "2026-10;Vertrieb Nord;Salon Schmidt;23,08;20,00 %;4,62;DE02100100100006820101",
+        "2026-10;Vertrieb Nord;Salon Schmidt;23,05;20,00 %;4,61;DE02100100100006820101",
     ]
 
 

@@ -467,3 +467,39 @@ def test_a_top_up_on_the_real_stripe_without_checkout_allows_cards_without_payme
     assert params["allowed_payment_method_types"] == ["card"]
     assert "payment_method" not in params  # the test card is for localstripe only
     assert started.client_secret == "pi_recorded_secret_x"
+
+
+@pytest.mark.parametrize("event_type, obj", [
+    ("customer.subscription.updated", {"id": "sub_x", "object": "subscription", "customer": "cus_unknown", "status": "active"}),
+    ("invoice.paid", {"id": "in_x", "object": "invoice", "customer": "cus_unknown", "status": "paid", "amount_due": 500}),
+    ("payment_intent.succeeded", {"id": "pi_x", "object": "payment_intent", "customer": "cus_unknown", "amount": 500}),
+])
+def test_events_of_unknown_stripe_customers_end_ignored_with_the_reason(public_client, salon_account, event_type, obj):
+    from integrations.inbox import process_event
+    from integrations.models import WebhookEvent
+    from tests.fixtures.integrations import body, post_stripe
+
+    raw = body(signed_event(event_type, obj))
+    assert post_stripe(public_client, raw).status_code == 200
+
+    outcome = process_event(WebhookEvent.objects.get().pk)
+
+    event = WebhookEvent.objects.get()
+    assert (outcome, event.status, event.tenant) == ("ignored", "ignored", None)
+    assert event.last_error == "unknown Stripe customer cus_unknown (no billing account, no tenant metadata)"
+    assert (StripeInvoice.objects.count(), Transaction.objects.count()) == (0, 0)
+
+
+def test_an_event_of_a_known_customer_is_still_processed(public_client, salon_account):
+    from integrations.inbox import process_event
+    from integrations.models import WebhookEvent
+    from tests.fixtures.integrations import body, post_stripe
+
+    BillingAccount.objects.filter(pk=salon_account.pk).update(stripe_customer_id="cus_salon")
+    raw = body(signed_event("customer.subscription.updated",
+                            {"id": "sub_s", "object": "subscription", "customer": "cus_salon", "status": "active"}))
+    post_stripe(public_client, raw)
+
+    assert process_event(WebhookEvent.objects.get().pk) == "processed"
+    salon_account.refresh_from_db()
+    assert (salon_account.stripe_subscription_id, salon_account.stripe_subscription_status) == ("sub_s", "active")

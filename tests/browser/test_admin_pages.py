@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -88,7 +89,7 @@ def test_the_customer_export_downloads_the_filtered_rows(owner_page, web_server,
     web_server.screenshot(page, "customer-export")
     with page.expect_download() as download:
         page.locator("form button[type=submit], form input[type=submit]").last.click()
-    content = open(download.value.path(), encoding="utf-8-sig").read()
+    content = Path(download.value.path()).read_text(encoding="utf-8-sig")
 
     rows = list(csv.reader(io.StringIO(content)))
     assert [row[0] for row in rows] == ["Name", "Max Meier"]

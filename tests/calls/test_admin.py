@@ -112,6 +112,26 @@ def test_a_customer_saved_in_the_admin_gets_e164_numbers(salon, salon_admin):
         assert list(Customer.objects.values_list("phone", "other_phones")) == [("+491701234567", ["+49301234567"])]
 
 
+def test_the_admin_refuses_a_new_customer_with_a_number_another_customer_already_has(salon, salon_admin):
+    # given
+    with tenant_context(salon):
+        maria = Customer.objects.create(name="Maria", phone="+4915112345678", other_phones=["+493099887766"])
+
+    # when
+    response = salon_admin.post("/admin/appointments/customer/add/", {
+        "name": "Jana", "phone": "030 99887766", "other_phones": "", "email": "",
+        "language": "de", "source": "admin",
+        **{f"{prefix}-{k}": v for prefix in ("customer_notes", "appointments", "calls", "journey_transitions") for k, v in
+           (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))},
+    }, HTTP_ACCEPT_LANGUAGE="de")
+
+    # then
+    assert response.status_code == 200
+    assert "+493099887766 gehört bereits zu Maria." in response.content.decode()
+    with tenant_context(salon):
+        assert list(Customer.objects.values_list("pk", flat=True)) == [maria.pk]
+
+
 def test_an_appointment_is_created_from_a_call_through_the_booking_service(salon_admin, a_call, salon,
                                                                           salon_booking, next_monday):
     from appointments.models import Appointment

@@ -1,30 +1,26 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 import random
+from dataclasses import asdict
 
 import pytest
 
 from appointments.models import Customer
-from askpro.hooks import Event, listens_to
 from calls import services
+from calls.events import CallbackEscalated, CallbackRequested, CallEnded
 from calls.models import Call
 from tests.fixtures.calls import call_object
+from tests.fixtures.hooks import DeliveredEvents
 
-RECEIVED: list[Event] = []
-
-
-@listens_to("calls.call_ended", "calls.callback_requested", "calls.callback_escalated")
-def _record(event: Event) -> None:
-    RECEIVED.append(event)
+RECEIVED = DeliveredEvents()
 
 
 @pytest.fixture(autouse=True)
-def _clear_received():
-    RECEIVED.clear()
-    yield
-    RECEIVED.clear()
+def _record(listen):
+    RECEIVED.seen = listen(CallEnded, CallbackRequested, CallbackEscalated)
 
 
 def payloads(call_id: str = "call_7f3c") -> dict[str, dict]:
@@ -86,10 +82,10 @@ def test_every_event_in_shuffled_order_and_repeated_builds_the_same_call_and_bil
     assert Call.objects.count() == 1
     assert Customer.objects.count() == 1
     assert final_state(call) == EXPECTED
-    usage = [event.payload for event in RECEIVED if event.name == "calls.call_ended"]
+    usage = [asdict(event) for event in RECEIVED if event.event_name == "calls.call_ended"]
     assert usage == [{
         "call_id": "call_7f3c", "tenant_id": in_salon.pk, "duration_seconds": 95, "provider_cost_cents": 16,
-        "provider_currency": "USD", "ended_at": "2025-12-31T16:54:55+00:00",
+        "provider_currency": "USD", "ended_at": dt.datetime(2025, 12, 31, 16, 54, 55, tzinfo=dt.UTC),
     }]
 
 
@@ -105,7 +101,7 @@ def test_all_orders_of_the_lifecycle_events_end_in_the_same_state(in_salon, djan
         assert (call.status, call.transcript, call.summary, call.cost_cents, call.usage_emitted_at is not None) == (
             "ended", EXPECTED[10], EXPECTED[13], 16, True,
         ), order
-    assert len([e for e in RECEIVED if e.name == "calls.call_ended"]) == 24
+    assert len([e for e in RECEIVED if e.event_name == "calls.call_ended"]) == 24
 
 
 def test_a_late_transcript_update_does_not_replace_the_final_transcript(in_salon):
@@ -132,7 +128,7 @@ def test_a_never_connected_call_without_call_started_is_billed_once_with_zero_du
     # then
     stored = Call.objects.get(call_id="call_dial")
     assert (stored.status, stored.direction, stored.customer.phone) == ("not_connected", "outbound", "+4915199999999")
-    assert [(e.payload["duration_seconds"], e.payload["provider_cost_cents"]) for e in RECEIVED] == [(0, 0)]
+    assert [(e.duration_seconds, e.provider_cost_cents) for e in RECEIVED] == [(0, 0)]
 
 
 def test_the_analysis_fills_the_name_of_a_caller_identified_only_by_number(in_salon):

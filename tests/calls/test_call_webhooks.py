@@ -8,27 +8,21 @@ import random
 import pytest
 from django_tenants.utils import tenant_context
 
-from askpro.hooks import Event, listens_to
+from calls.events import CallEnded
 from calls.models import Call
 from integrations.inbox import process_event
 from integrations.models import WebhookEvent
 from tests.calls.test_call_events import final_state, payloads
 from tests.fixtures.calls import SALON_NUMBER, call_object
+from tests.fixtures.hooks import DeliveredEvents
 from tests.fixtures.integrations import body, post_retell
 
-USAGE: list[Event] = []
-
-
-@listens_to("calls.call_ended")
-def _usage(event: Event) -> None:
-    USAGE.append(event)
+USAGE = DeliveredEvents()
 
 
 @pytest.fixture(autouse=True)
-def _clear_usage():
-    USAGE.clear()
-    yield
-    USAGE.clear()
+def _record_usage(listen):
+    USAGE.seen = listen(CallEnded)
 
 
 def deliver(client, payload: dict) -> int:
@@ -72,7 +66,7 @@ def test_every_event_in_shuffled_order_and_repeated_builds_one_call_and_bills_on
     assert set(WebhookEvent.objects.values_list("tenant__slug", flat=True)) == {"salon-schmidt"}
     with tenant_context(salon):
         assert final_state(Call.objects.get()) == EXPECTED
-    assert [(e.payload["call_id"], e.payload["duration_seconds"], e.payload["provider_cost_cents"]) for e in USAGE] == [
+    assert [(e.call_id, e.duration_seconds, e.provider_cost_cents) for e in USAGE] == [
         ("call_7f3c", 95, 16)]
 
 

@@ -1,34 +1,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from appointments.models import Customer
-from askpro.hooks import Event, listens_to
 from calls import services
+from calls.events import CallbackEscalated, CallbackRequested
 from calls.models import CallbackRequest
 from calls.tasks import escalate_overdue_callbacks
 from tests.fixtures.calls import call_object, retell_post
-
-EVENTS: list[Event] = []
-
-
-@listens_to("calls.callback_requested", "calls.callback_escalated")
-def _record(event: Event) -> None:
-    EVENTS.append(event)
+from tests.fixtures.hooks import deliver_outbox
 
 
-@pytest.fixture(autouse=True)
-def _clear():
-    EVENTS.clear()
-    yield
-    EVENTS.clear()
+@pytest.fixture
+def callback_events(listen):
+    return listen(CallbackRequested, CallbackEscalated)
 
 
-def test_the_agent_queues_one_callback_per_call_even_when_asked_twice(salon, salon_client, retell_key, django_capture_on_commit_callbacks):
+def test_the_agent_queues_one_callback_per_call_even_when_asked_twice(salon, salon_client, retell_key, django_capture_on_commit_callbacks,
+                                                                     callback_events):
     # given
     with tenant_context(salon):
         maria = Customer.objects.create(name="Maria", phone="+4915112345678")
@@ -50,17 +44,18 @@ def test_the_agent_queues_one_callback_per_call_even_when_asked_twice(salon, sal
             "+4915112345678", maria.pk, "wants_person", "high", "call_cb",
         )
         assert callback.due_at - callback.created_at == pytest.approx(dt.timedelta(hours=2), abs=dt.timedelta(seconds=5))
-    assert [(e.name, e.payload["priority"]) for e in EVENTS] == [("calls.callback_requested", "high")]
+    deliver_outbox()
+    assert [(e.event_name, e.priority) for e in callback_events] == [("calls.callback_requested", "high")]
 
 
-def test_an_overdue_callback_escalates_one_priority_step_and_gets_a_new_due_time(in_salon, django_capture_on_commit_callbacks):
+def test_an_overdue_callback_escalates_one_priority_step_and_gets_a_new_due_time(in_salon, django_capture_on_commit_callbacks,
+                                                                               callback_events):
     # given
     start = timezone.now()
     overdue, _ = services.request_callback(phone="+4915112345678", priority="normal", now=start - dt.timedelta(days=2))
     fresh, _ = services.request_callback(phone="+4915199999999", priority="low", now=start)
     done, _ = services.request_callback(phone="+4915188888888", priority="urgent", now=start - dt.timedelta(days=2))
     services.complete_callback(done.pk, outcome="erledigt")
-    EVENTS.clear()
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
@@ -77,7 +72,9 @@ def test_an_overdue_callback_escalates_one_priority_step_and_gets_a_new_due_time
     )
     assert (fresh.priority, fresh.escalation_count) == ("low", 0)
     assert (done.status, done.escalation_count) == ("done", 0)
-    assert [(e.name, e.payload["callback_id"]) for e in EVENTS] == [("calls.callback_escalated", overdue.pk)]
+    deliver_outbox()
+    assert [(e.event_name, e.callback_id) for e in callback_events if e.event_name == "calls.callback_escalated"] == [
+        ("calls.callback_escalated", overdue.pk)]
 
 
 def test_the_periodic_task_escalates_in_every_tenant(salon, physio):
@@ -96,3 +93,55 @@ def test_an_invalid_callback_number_is_refused_and_nothing_is_queued(in_salon):
 
     assert refused.value.code == "PHONE_INVALID"
     assert CallbackRequest.objects.count() == 0
+
+
+def _exploding(request_call):
+    raise RuntimeError("database said no")
+
+
+def _signed_function_request(call: dict) -> object:
+    import json
+
+    from django.test import RequestFactory
+
+    from calls.signatures import sign
+    from tests.fixtures.calls import PLATFORM_KEY
+
+    payload = json.dumps({"name": "explode", "call": call, "args": {}}).encode()
+    return RequestFactory().post("/api/retell/explode?tenant=salon-schmidt", data=payload, content_type="application/json",
+                                 HTTP_X_RETELL_SIGNATURE=sign(payload, PLATFORM_KEY))
+
+
+def test_an_internal_error_notes_the_callback_the_agent_promises(salon, retell_key):
+    # given a function that fails unexpectedly (the real Retell framing around it)
+    from calls.functions import retell_function
+
+    view = retell_function("explode")(_exploding)
+
+    # when
+    response = view(_signed_function_request(call_object("call_err")))
+
+    # then
+    assert response.status_code == 500
+    answer = json.loads(response.content)
+    assert (answer["error"]["code"], answer["message"]) == (
+        "INTERNAL_ERROR", "Da ist bei uns gerade etwas schiefgelaufen. Ich notiere einen Rückruf für Sie.")
+    with tenant_context(salon):
+        callback = CallbackRequest.objects.get()
+        assert (callback.phone, callback.reason, callback.priority, callback.call.call_id) == (
+            "+4915112345678", "technical", "high", "call_err")
+        assert callback.details == "Technischer Fehler im Gespräch (Funktion explode)."
+
+
+def test_an_internal_error_without_a_caller_number_promises_nothing(salon, retell_key):
+    from calls.functions import retell_function
+
+    view = retell_function("explode")(_exploding)
+
+    response = view(_signed_function_request(call_object("call_anon", from_number="anonymous")))
+
+    assert response.status_code == 500
+    assert json.loads(response.content)["message"] == (
+        "Da ist bei uns gerade etwas schiefgelaufen. Bitte rufen Sie später noch einmal an.")
+    with tenant_context(salon):
+        assert CallbackRequest.objects.count() == 0

@@ -114,3 +114,66 @@ def test_an_iso_datetime_with_offset_is_taken_as_given():
     moment = parse_datetime("2025-10-27T14:00:00+01:00", None, tz=BERLIN)
 
     assert moment.astimezone(dt.UTC).isoformat() == "2025-10-27T13:00:00+00:00"
+
+
+def test_a_tenants_parts_of_the_day_are_checked_windows():
+    from calls.german_when import parse_daypart_hours
+
+    assert parse_daypart_hours({"Vormittags": "09:00-12:00", "nach der Arbeit": "17:30 - 20:00"}) == {
+        "vormittags": (dt.time(9, 0), dt.time(12, 0)), "nach der arbeit": (dt.time(17, 30), dt.time(20, 0)),
+    }
+    assert parse_daypart_hours({}) == {}
+    for bad in ({"nachmittag": "12:00-18:00"}, {"abends": "18-22"}, {"abends": "22:00-18:00"}, {"abends": "25:00-26:00"},
+                ["vormittags"]):
+        with pytest.raises(ValueError):
+            parse_daypart_hours(bad)
+
+
+def _args(**given):
+    return lambda *names, default=None: next((given[name] for name in names if given.get(name)), default)
+
+
+def test_a_day_and_time_said_the_day_before_the_spring_clock_change_are_summer_time():
+    from calls.function_args import resolve_when
+
+    saturday_noon = dt.datetime(2026, 3, 28, 11, 0, tzinfo=dt.UTC)  # 12:00 CET, the day before the switch
+    salon_hours = lambda day: (dt.time(9, 0), dt.time(19, 0))  # noqa: E731
+
+    at_ten = resolve_when(_args(date="morgen um 10 Uhr"), tz=BERLIN, require_time=True, now=saturday_noon, hours=salon_hours)
+    half_past_two = resolve_when(_args(date="morgen", time="halb drei"), tz=BERLIN, require_time=True, now=saturday_noon,
+                                 hours=salon_hours)
+    in_the_gap = resolve_when(_args(date="morgen um halb drei nachts"), tz=BERLIN, require_time=True, now=saturday_noon,
+                              hours=salon_hours)
+
+    assert at_ten.starts_at is not None and at_ten.starts_at.isoformat() == "2026-03-29T10:00:00+02:00"
+    assert half_past_two.starts_at is not None and half_past_two.starts_at.isoformat() == "2026-03-29T14:30:00+02:00"
+    assert in_the_gap.starts_at is not None and in_the_gap.starts_at.isoformat() == "2026-03-29T03:30:00+02:00"
+    assert at_ten.echo(BERLIN)["time"] == "10:00"
+
+
+def test_an_hour_open_in_the_morning_and_the_evening_is_a_question_not_a_guess():
+    from calls.function_args import resolve_when
+    from calls.german_dates import TimeAmbiguous
+
+    with pytest.raises(TimeAmbiguous) as asked:
+        resolve_when(_args(date="morgen", time="um sieben"), tz=BERLIN, require_time=True,
+                     now=dt.datetime(2026, 12, 8, 9, 0, tzinfo=dt.UTC), hours=lambda day: (dt.time(7, 0), dt.time(21, 0)))
+
+    assert asked.value.code == "TIME_AMBIGUOUS"
+    assert str(asked.value.message) == "Meinen Sie 7:00 Uhr oder 19:00 Uhr?"
+    assert asked.value.details == {"time": "morgen um sieben", "choices": ["07:00", "19:00"]}
+
+
+def test_a_time_argument_that_contradicts_a_full_datetime_is_asked_back():
+    from calls.function_args import resolve_when
+    from calls.german_dates import TimeAmbiguous
+
+    now = dt.datetime(2026, 12, 8, 9, 0, tzinfo=dt.UTC)
+    same = resolve_when(_args(starts_at="2026-12-10T10:15:00+01:00", time="viertel nach zehn"), tz=BERLIN,
+                        require_time=True, now=now, hours=lambda day: (dt.time(9, 0), dt.time(19, 0)))
+    with pytest.raises(TimeAmbiguous) as asked:
+        resolve_when(_args(starts_at="2026-12-10T10:00:00+01:00", time="viertel nach zehn"), tz=BERLIN,
+                     require_time=True, now=now, hours=lambda day: (dt.time(9, 0), dt.time(19, 0)))
+
+    assert same.starts_at is not None and same.starts_at.isoformat() == "2026-12-10T10:15:00+01:00"
+    assert str(asked.value.message) == "Meinen Sie 10:00 Uhr oder 10:15 Uhr?"

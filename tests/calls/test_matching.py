@@ -59,3 +59,28 @@ def test_objects_are_matched_by_their_name():
     services = [Service("Krankengymnastik"), Service("Manuelle Therapie")]
 
     assert match_name("krankengymnastick", services, lambda s: s.name).item is services[0]
+
+
+GENDERED = ["Haarschnitt Damen", "Haarschnitt Herren", "Haarschnitt Kinder", "Färben", "Bart trimmen"]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Herrenhaarschnitt", "Haarschnitt Herren"),
+    ("Damenhaarschnitt", "Haarschnitt Damen"),
+    ("Kinderhaarschnitt", "Haarschnitt Kinder"),
+    ("herrenhaarschnit", "Haarschnitt Herren"),
+    ("Haarschnitt für Herren", "Haarschnitt Herren"),
+    ("Herren Haarschnitt", "Haarschnitt Herren"),
+])
+def test_compound_service_words_are_resolved_by_their_head_noun_and_modifier(query, expected):
+    assert match_name(query, GENDERED).item == expected
+
+
+def test_a_catalogue_of_compounds_matches_a_query_of_separate_words():
+    assert match_name("Haarschnitt für Kinder", ["Damenhaarschnitt", "Kinderhaarschnitt"]).item == "Kinderhaarschnitt"
+
+
+def test_only_the_head_noun_is_still_a_question():
+    match = match_name("Haarschnitt", GENDERED)
+
+    assert match.question == "Meinen Sie Haarschnitt Damen, Haarschnitt Herren oder Haarschnitt Kinder?"

@@ -147,7 +147,8 @@ def test_changes_that_came_from_cal_com_and_unmapped_staff_are_not_pushed(
 
 def test_a_local_booking_change_drops_cached_cal_com_slots(
         salon_on_sandbox, calcom_sandbox, customer_erika, haarschnitt, anna, next_monday, ben,
-        django_capture_on_commit_callbacks):
+        django_capture_on_commit_callbacks, celery_eager):
+    # the outbox delivers the change to the Cal.com listener after the commit (inline here)
     from integrations.calcom.queries import client_for
 
     client = client_for(salon_on_sandbox)

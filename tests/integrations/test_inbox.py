@@ -285,8 +285,11 @@ def test_webhooks_retry_failed_refuses_an_event_that_is_not_failed(public_client
     assert WebhookEvent.objects.get().status == "received"
 
 
-def test_detailed_health_lists_breakers_and_the_inbox(public_client):
-    integrations = public_client.get("/api/health/detailed").json()["integrations"]
+def test_detailed_health_lists_breakers_and_the_inbox(public_client, settings):
+    settings.HEALTH_TOKEN = "operator-health-token"  # detailed health is for operators only
+
+    integrations = public_client.get(
+        "/api/health/detailed", HTTP_AUTHORIZATION="Bearer operator-health-token").json()["integrations"]
 
     assert {"calcom", "stripe", "retell", "webhook_inbox"} <= set(integrations)
     assert integrations["calcom"]["breaker"] == "closed"

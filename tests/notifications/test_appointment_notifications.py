@@ -6,6 +6,7 @@ from django.core import mail
 from icalendar import Calendar
 
 from appointments.customers import set_consent
+from appointments.events import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
 from askpro import hooks
 from notifications import services
 from notifications.models import (
@@ -20,7 +21,7 @@ TUESDAY_14H = dt.datetime(2026, 10, 13, 12, 0, tzinfo=dt.UTC)  # 14:00 in Berlin
 def _book(notif_appointment, notif_cast, django_capture_on_commit_callbacks, **kwargs):
     with django_capture_on_commit_callbacks(execute=True):
         appointment = notif_appointment(notif_cast, TUESDAY_14H, **kwargs)
-        hooks.emit("appointment.booked", appointment_id=appointment.pk, source="phone", actor="voice-agent")
+        hooks.emit(AppointmentBooked(appointment_id=appointment.pk, source="phone", actor="voice-agent"))
     return appointment
 
 
@@ -77,7 +78,7 @@ def test_the_same_booking_event_twice_creates_one_confirmation(notif_cast, notif
     appointment = _book(notif_appointment, notif_cast, django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=True):
-        hooks.emit("appointment.booked", appointment_id=appointment.pk, source="phone", actor="voice-agent")
+        hooks.emit(AppointmentBooked(appointment_id=appointment.pk, source="phone", actor="voice-agent"))
     again = services.notify_appointment_event("appointment_confirmed", appointment.pk)
 
     assert again == []
@@ -95,8 +96,8 @@ def test_a_reschedule_tells_the_new_and_the_old_time_and_each_move_gets_its_own_
         appointment.ends_at = appointment.starts_at + dt.timedelta(minutes=30)
         with django_capture_on_commit_callbacks(execute=True):
             appointment.save()
-            hooks.emit("appointment.rescheduled", appointment_id=appointment.pk, source="admin", actor="empfang",
-                       previous_starts_at=previous.isoformat())
+            hooks.emit(AppointmentRescheduled(appointment_id=appointment.pk, source="admin", actor="empfang",
+                                              previous_starts_at=previous))
 
     # then
     moves = list(NotificationDelivery.objects.filter(event="appointment_rescheduled").order_by("pk"))
@@ -116,7 +117,8 @@ def test_a_cancellation_sends_a_cancellation_and_a_queued_reminder_is_not_sent(n
     with django_capture_on_commit_callbacks(execute=True):
         appointment.status = "cancelled"
         appointment.save()
-        hooks.emit("appointment.cancelled", appointment_id=appointment.pk, source="phone", actor="voice-agent")
+        hooks.emit(AppointmentCancelled(appointment_id=appointment.pk, source="phone", actor="voice-agent",
+                                        previous_status="confirmed"))
     services.deliver(reminder.pk)
 
     # then

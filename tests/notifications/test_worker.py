@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from appointments.events import AppointmentBooked
 from askpro import hooks
 from notifications.models import NotificationDelivery
 from tests.conftest import wait_for
@@ -17,7 +18,7 @@ def test_a_phone_booking_is_confirmed_in_the_outbox_by_a_real_worker(salon_cast_
     appointment = notif_appointment(cast, timezone.now() + dt.timedelta(days=2))
 
     # when
-    hooks.emit("appointment.booked", appointment_id=appointment.pk, source="phone", actor="voice-agent")
+    hooks.emit(AppointmentBooked(appointment_id=appointment.pk, source="phone", actor="voice-agent"))
 
     # then the worker on the notifications queue records it in the outbox
     delivery = wait_for(lambda: NotificationDelivery.objects.filter(status="sent").first(), timeout=30)

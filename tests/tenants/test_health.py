@@ -14,8 +14,9 @@ def test_health_reports_ok_for_database_cache_and_queue(public_client):
     assert body["version"] and body["timestamp"]
 
 
-def test_detailed_health_adds_latency_queue_lengths_and_integrations(public_client):
-    body = public_client.get("/api/health/detailed").json()
+def test_detailed_health_adds_latency_queue_lengths_and_integrations(public_client, settings):
+    settings.HEALTH_TOKEN = "health-token-for-tests"
+    body = public_client.get("/api/health/detailed", HTTP_AUTHORIZATION="Bearer health-token-for-tests").json()
 
     assert set(body["checks"]) == {"database", "cache", "queue"}
     assert all("latency_ms" in check for check in body["checks"].values())

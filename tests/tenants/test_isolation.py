@@ -10,6 +10,7 @@ from django_tenants.utils import tenant_context
 from appointments.models import Customer
 from tenants import services
 from tests.conftest import PHYSIO_HOST, SALON_HOST, wait_for
+from tests.fixtures.security import login_operator
 
 
 def test_rows_written_in_one_tenant_are_invisible_in_the_other(salon, physio):
@@ -75,18 +76,20 @@ def test_a_suspended_tenant_refuses_requests(salon):
 
 
 @pytest.mark.slow
-def test_a_task_queued_from_a_tenant_request_runs_in_that_tenants_schema(live_worker):
-    # given two tenants' requests queueing the same probe task
+def test_a_task_queued_from_a_tenant_request_runs_in_that_tenants_schema(live_worker, settings):
+    # given two tenants' requests queueing the same probe task (an operator's diagnostics token)
+    settings.HEALTH_TOKEN = "ops-token"
+    auth = {"HTTP_AUTHORIZATION": "Bearer ops-token"}
     probes = {}
     for host, schema in ((SALON_HOST, "salon_schmidt"), (PHYSIO_HOST, "physio_nord")):
-        response = Client(HTTP_HOST=host).post("/api/diagnostics/task-probe")
+        response = Client(HTTP_HOST=host, **auth).post("/api/diagnostics/task-probe")
         assert response.status_code == 202
         assert response.json()["queued_in_schema"] == schema
         probes[host] = (response.json()["probe_id"], schema)
 
     # then the worker ran each in the schema of the request that queued it
     for host, (probe_id, schema) in probes.items():
-        client = Client(HTTP_HOST=host)
+        client = Client(HTTP_HOST=host, **auth)
         result = wait_for(
             lambda c=client, p=probe_id: c.get(f"/api/diagnostics/task-probe/{p}").json().get("worker_schema"),
             timeout=30,
@@ -94,7 +97,7 @@ def test_a_task_queued_from_a_tenant_request_runs_in_that_tenants_schema(live_wo
         assert result == schema
     # and one tenant cannot read the other's probe (the cache is tenant-prefixed)
     salon_probe = probes[SALON_HOST][0]
-    assert Client(HTTP_HOST=PHYSIO_HOST).get(f"/api/diagnostics/task-probe/{salon_probe}").json()["status"] == "pending"
+    assert Client(HTTP_HOST=PHYSIO_HOST, **auth).get(f"/api/diagnostics/task-probe/{salon_probe}").json()["status"] == "pending"
     time.sleep(0)
 
 
@@ -103,7 +106,7 @@ def test_the_platform_dashboard_shows_the_tenant_count_to_an_operator(public_ten
 
     create_operator(email="op@askpro.example", password="op-pass-123!")
     client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
-    client.post("/admin/login/", {"username": "op@askpro.example", "password": "op-pass-123!"})
+    login_operator(client, "op@askpro.example", "op-pass-123!")
 
     response = client.get("/admin/")
 

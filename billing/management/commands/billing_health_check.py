@@ -8,7 +8,10 @@ from billing import health
 
 
 class Command(BaseCommand):
-    help = "Check Stripe, stuck top-ups, the ledger invariant of every account and invoice PDFs; exit 1 on problems."
+    help = (
+        "Check Stripe, stuck top-ups, the ledger invariant of every account, invoice PDFs, finished calls "
+        "never charged and owed effects (outbox) past their deadline; exit 1 on problems."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         problems = health.problems()

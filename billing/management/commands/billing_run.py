@@ -26,8 +26,16 @@ class Command(BaseCommand):
             _run, todo = invoicing.start_billing_run(period)
             for index, account_id in enumerate(todo, start=1):
                 invoice = invoicing.invoice_account(account_id, period)
-                self.stdout.write(f"[{index}/{len(todo)}] account {account_id}: {invoice.number if invoice else 'nothing to invoice'}")
+                hold = None if invoice else invoicing.open_hold(account_id, period)
+                if hold is not None:
+                    outcome = f"held: {', '.join(hold.missing_labels)} missing"
+                else:
+                    outcome = invoice.number if invoice and invoice.number else "nothing to invoice"
+                self.stdout.write(f"[{index}/{len(todo)}] account {account_id}: {outcome}")
             run = invoicing.finish_billing_run(period)
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.stdout.write(self.style.SUCCESS(f"{period}: {run.invoices_created} invoice(s) for {run.accounts_total} account(s)."))
+        if run.invoices_held:
+            self.stdout.write(self.style.WARNING(
+                f"{period}: {run.invoices_held} invoice(s) held (platform admin: Billing > Invoice holds)."))

@@ -20,6 +20,11 @@ class Command(BaseCommand):
         tenants = demo.seed(log=self.stdout.write)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Platform admin: {settings.PUBLIC_URL}/admin/  ({demo.OPERATOR_EMAIL} / {demo.DEMO_PASSWORD})")
+        secret, code, recovery = demo.operator_second_factor()
+        self.stdout.write(
+            f"    second factor: authenticator secret {secret} (code now: {code}); "
+            f"recovery codes: {' '.join(recovery[:3])}"
+        )
         for tenant, spec in zip(tenants, demo.DEMO_TENANTS, strict=True):
             self.stdout.write(
                 f"  {tenant.name}: http://{tenant.primary_domain}:8000/admin/  ({spec.users[0][0]} / {demo.DEMO_PASSWORD})"

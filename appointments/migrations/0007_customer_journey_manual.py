@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0005_schedule_generation'),
+        ('appointments', '0006_policy_generation'),
     ]
 
     operations = [

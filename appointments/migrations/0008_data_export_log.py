@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0006_customer_journey_manual'),
+        ('appointments', '0007_customer_journey_manual'),
     ]
 
     operations = [

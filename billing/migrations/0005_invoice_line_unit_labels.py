@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0003_provider_cost_currency'),
+        ('billing', '0004_account_start_and_invoice_holds'),
     ]
 
     operations = [
