@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from askpro.hooks import Event, listens_to
+from appointments.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    AppointmentStatusChanged,
+)
+from askpro.hooks import listens_to
+
+AppointmentEvent = AppointmentBooked | AppointmentRescheduled | AppointmentCancelled | AppointmentStatusChanged
 
 
-@listens_to("appointment.booked", "appointment.rescheduled", "appointment.cancelled", "appointment.status_changed")
-def recompute_customer_journey(event: Event) -> None:
+@listens_to(AppointmentBooked, AppointmentRescheduled, AppointmentCancelled, AppointmentStatusChanged)
+def recompute_customer_journey(event: AppointmentEvent) -> None:
+    """The customer's journey status follows the booking (idempotent: recompute derives it)."""
     from appointments import journey
     from appointments.models import Appointment
 
-    customer_id = Appointment.objects.filter(pk=event.payload["appointment_id"]).values_list(
-        "customer_id", flat=True).first()
+    customer_id = Appointment.objects.filter(pk=event.appointment_id).values_list("customer_id", flat=True).first()
     if customer_id is not None:
-        journey.recompute(customer_id, actor=str(event.payload.get("actor") or "system"))
+        journey.recompute(customer_id, actor=str(getattr(event, "actor", "") or "system"))
