@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context, tenant_context
 from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from tenants import services as tenant_services
 from tenants.roles import PLATFORM_ROLES, TENANT_ROLES
+from tests.admin.operators import verified_login
 from tests.conftest import SALON_HOST
 
 # Seen on German pages before (issue 13): English words and provider/enum values shown raw.
@@ -108,8 +109,8 @@ def test_the_platform_admin_is_german_for_the_operator(public_tenant, salon):
         email = f"{role}@crawl.example"
         tenant_services.create_operator(email=email, password="s3cret-pass!")
         client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="de")
+        verified_login(client, email)
         with schema_context("public"):
-            client.force_login(get_user_model().objects.get(username=email))
             found += _crawl(client, _pages(platform_admin_site), role)
 
     assert found == []

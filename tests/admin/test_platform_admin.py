@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from integrations.models import WebhookEvent
 from tenants import services as tenant_services
+from tests.admin.operators import verified_login
 
 
 @pytest.fixture
 def operator(public_tenant) -> Client:
     tenant_services.create_operator(email="op@askpro.example", password="s3cret-pass!")
     client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="de")
-    with schema_context("public"):
-        client.force_login(get_user_model().objects.get(username="op@askpro.example"))
+    verified_login(client, "op@askpro.example")
     return client
 
 
