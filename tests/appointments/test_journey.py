@@ -14,8 +14,18 @@ from askpro.errors import ValidationFailed
 
 @pytest.fixture
 def committed(django_capture_on_commit_callbacks):
-    """Run the after-commit hooks (the journey listens to them) of what happens inside."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+    """Run the after-commit hooks and the outbox effects (the journey listens to them) of what happens inside."""
+    from contextlib import contextmanager
+
+    from tests.fixtures.hooks import deliver_outbox
+
+    @contextmanager
+    def run():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        deliver_outbox()
+
+    return run
 
 
 def _book(customer, service, anna, when):
