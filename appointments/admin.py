@@ -22,6 +22,7 @@ from unfold.forms import BaseDialogForm
 from appointments import services
 from appointments.api_keys import create_api_key, revoke_api_key, rotate_api_key
 from appointments.models import (
+    RELEASED_STATUSES,
     ApiKey,
     Appointment,
     AppointmentModification,
@@ -29,6 +30,7 @@ from appointments.models import (
     AvailabilityOverride,
     Branch,
     CustomerBookingStats,
+    DataExport,
     PolicyConfiguration,
     RecurringSeries,
     Service,
@@ -37,7 +39,9 @@ from appointments.models import (
     WorkingHour,
 )
 from askpro.admin_sites import tenant_admin_site
+from askpro.display import euros
 from askpro.errors import DomainError
+from askpro.exports import ExportAdminMixin
 
 
 def actor(request: HttpRequest) -> str:
@@ -126,7 +130,7 @@ class ServiceAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     @display(description=_("price"), ordering="price_cents")
     def price_display(self, obj: Service) -> str:
-        return f"{obj.price_cents / 100:.2f} {obj.currency}"
+        return euros(obj.price_cents, currency=obj.currency)
 
 
 @admin.register(AvailabilityOverride, site=tenant_admin_site)
@@ -148,6 +152,24 @@ class CustomerStatsInline(StackedInline):
                        "last_modification_at")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DataExport, site=tenant_admin_site)
+class DataExportAdmin(ModelAdmin):
+    """Who exported customer data, when, how many rows (data protection); written by askpro.exports."""
+
+    list_display = ("created_at", "user", "model", "rows", "file_format", "filters")
+    list_filter = ("model", "file_format")
+    search_fields = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -199,9 +221,9 @@ class ModificationInline(TabularInline):
 
 
 class AppointmentBookingForm(forms.ModelForm):
-    staff = forms.ModelChoiceField(Staff.objects.filter(is_active=True), required=False,
+    staff = forms.ModelChoiceField(Staff.objects.filter(is_active=True), required=False, label=_("Staff member"),
                                    help_text=_("Empty: any qualified staff member who is free."))
-    branch = forms.ModelChoiceField(Branch.objects.filter(is_active=True), required=False)
+    branch = forms.ModelChoiceField(Branch.objects.filter(is_active=True), required=False, label=_("Branch"))
 
     class Meta:
         model = Appointment
@@ -218,14 +240,16 @@ class RescheduleForm(BaseDialogForm):
 
 
 @admin.register(Appointment, site=tenant_admin_site)
-class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
+class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
+    export_fields = ("starts_at", "ends_at", "customer", "service", "staff", "branch", "status", "source",
+                     "price_cents", "notes")
     list_display = ("starts_at", "customer", "service", "staff", "branch", "status", "source", "price_cents")
     list_filter = ("status", "source", "branch", "staff", "service", ("starts_at", admin.DateFieldListFilter))
     search_fields = ("customer__name", "customer__phone", "customer__email", "external_ref", "notes")
     date_hierarchy = "starts_at"
     list_select_related = ("customer", "service", "staff", "branch")
     autocomplete_fields = ("customer",)
-    actions = ["confirm", "start", "complete", "mark_no_show"]
+    actions = ["confirm", "start", "complete", "mark_no_show", "send_reminder"]
     actions_detail = ["cancel_detail", "reschedule_detail"]
     readonly_fields = ("customer", "service", "staff", "branch", "starts_at", "ends_at", "status", "source",
                        "price_cents", "currency", "series", "version", "reschedule_count", "cancelled_at",
@@ -324,6 +348,21 @@ class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
     def mark_no_show(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._transition(request, queryset, Appointment.Status.NO_SHOW)
 
+    @action(description=_("Send reminder now"), permissions=["change"])
+    def send_reminder(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        from notifications import events as notification_events
+        from notifications.services import notify_appointment_event
+
+        upcoming = queryset.filter(starts_at__gt=timezone.now()).exclude(status__in=RELEASED_STATUSES)
+        queued = sum(len(notify_appointment_event(notification_events.REMINDER_24H, appointment_id))
+                     for appointment_id in upcoming.values_list("pk", flat=True))
+        skipped = queryset.count() - queued
+        if queued:
+            messages.success(request, _("%(count)s reminder(s) queued.") % {"count": queued})
+        if skipped:
+            messages.warning(request, _("%(count)s appointment(s) skipped: past, cancelled or already reminded.")
+                             % {"count": skipped})
+
     def _back(self, object_id: Any) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[object_id]))
 
@@ -341,8 +380,8 @@ class AppointmentAdmin(SimpleHistoryAdmin, ModelAdmin):
             report_error(request, exc)
             return self._back(object_id)
         if result.policy.violated:
-            messages.warning(request, _("Cancelled, in violation of the policy (%(rules)s). Fee: %(fee).2f EUR.")
-                             % {"rules": ", ".join(result.policy.violations), "fee": result.policy.fee_cents / 100})
+            messages.warning(request, _("Cancelled, in violation of the policy (%(rules)s). Fee: %(fee)s.")
+                             % {"rules": ", ".join(result.policy.violations), "fee": euros(result.policy.fee_cents)})
         else:
             messages.success(request, _("Appointment cancelled."))
         return self._back(object_id)

@@ -117,6 +117,13 @@ def seed_tenant(tenant: Any) -> None:
                                                violation_action="charge_fee", fee_cents=2500)
 
 
+def finish_demo_tenant(tenant: Any) -> None:
+    """After every app seeded: each customer's journey from the seeded appointments and calls."""
+    from appointments import journey
+
+    journey.recompute_all()
+
+
 def _salon_policies() -> None:
     if PolicyConfiguration.objects.exists():
         return

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from appointments.public_holidays import NO_HOLIDAYS, STATES
+from askpro.display import local_datetime
 from tenants.models import validate_time_zone
 
 # Statuses whose time no longer blocks the calendar (the exclusion constraint ignores them).
@@ -167,6 +168,10 @@ class Customer(TimeStamped):
         _("journey status"), max_length=20, choices=Journey.choices, default=Journey.LEAD, db_index=True,
     )
     journey_changed_at = models.DateTimeField(_("journey status changed"), null=True, blank=True)
+    journey_manual = models.BooleanField(
+        _("journey set by hand"), default=False,
+        help_text=_("Set by hand with a reason; the status no longer follows the appointments until reset."),
+    )
     gdpr_consent = models.BooleanField(_("GDPR consent"), default=False, help_text=_("Consent to storing and processing personal data."))
     gdpr_consent_at = models.DateTimeField(_("GDPR consent given"), null=True, blank=True)
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
@@ -239,7 +244,8 @@ class Appointment(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service} · {self.customer} · {self.starts_at:%Y-%m-%d %H:%M}"
+        # In the branch's zone, as every page shows it (breadcrumbs, messages, linked records).
+        return f"{self.service} · {self.customer} · {local_datetime(self.starts_at, self.branch.tzinfo)}"
 
     @property
     def blocks_calendar(self) -> bool:
@@ -415,7 +421,8 @@ class AppointmentSegment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.appointment_id}/{self.position} {self.staff} {self.starts_at:%Y-%m-%d %H:%M}"
+        zone = self.appointment.branch.tzinfo
+        return f"{self.appointment_id}/{self.position} {self.staff} {local_datetime(self.starts_at, zone)}"
 
 
 class RecurringSeries(TimeStamped):
@@ -653,3 +660,22 @@ class CustomerJourneyTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} → {self.to_status}"
+
+
+class DataExport(models.Model):
+    """One export of an admin list that holds personal data (who, when, how many rows, which filters)."""
+
+    user = models.CharField(_("user"), max_length=150)
+    model = models.CharField(_("list"), max_length=100)
+    rows = models.PositiveIntegerField(_("rows"))
+    file_format = models.CharField(_("format"), max_length=10)
+    filters = models.CharField(_("filters"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(_("exported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.model} · {self.user} · {self.rows}"

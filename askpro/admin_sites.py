@@ -29,6 +29,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from unfold.sites import UnfoldAdminSite
 
 from askpro import admin_auth
+from askpro.admin_display import with_euros
 
 
 class SecuredAdminSite(UnfoldAdminSite):
@@ -74,7 +75,14 @@ class SecuredAdminSite(UnfoldAdminSite):
         return TemplateResponse(request, "admin/two_factor.html", context)
 
 
-class PlatformAdminSite(SecuredAdminSite):
+class AskProAdminSite(SecuredAdminSite):
+    """Every registered admin (and its inlines) shows money as euros: see askpro.admin_display."""
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        super().register(model_or_iterable, with_euros(admin_class or ModelAdmin), **options)
+
+
+class PlatformAdminSite(AskProAdminSite):
     site_header = _("AskPro Platform")
     site_title = _("AskPro Platform")
     index_title = _("Platform operations")
@@ -82,7 +90,7 @@ class PlatformAdminSite(SecuredAdminSite):
     platform = True
 
 
-class TenantAdminSite(SecuredAdminSite):
+class TenantAdminSite(AskProAdminSite):
     site_header = _("AskPro")
     site_title = _("AskPro")
     index_title = _("Your business")

@@ -79,6 +79,7 @@ SHARED_APPS = [
     "unfold.contrib.forms",
     "unfold.contrib.simple_history",
     "unfold.contrib.guardian",
+    "unfold.contrib.import_export",
     "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -92,6 +93,7 @@ SHARED_APPS = [
     "csp",
     "guardian",
     "simple_history",
+    "import_export",
     # Login lockout and second factor: their tables live in every schema that has a login.
     "axes",
     "django_otp",
@@ -429,8 +431,12 @@ UNFOLD = {
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
+        "navigation": "askpro.navigation.navigation",  # grouped per site and role, in order of daily use
     },
 }
+
+# Admin exports (askpro.exports): whoever may view a list may export it.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- AskPro behaviour -----------------------------------------------------------------------
 

@@ -26,7 +26,9 @@ from unfold.decorators import action, display
 
 from askpro import hooks
 from askpro.admin_sites import platform_admin_site, tenant_admin_site
+from askpro.display import euros
 from askpro.errors import DomainError
+from askpro.exports import ExportAdminMixin
 from billing import invoicing, ledger, pdf, services, stripe_gateway
 from billing.events import InvoiceIssued
 from billing.models import (
@@ -131,7 +133,9 @@ class BillingAccountAdmin(SimpleHistoryAdmin, ModelAdmin):
 
 
 @admin.register(Transaction, site=platform_admin_site)
-class TransactionAdmin(ReadOnlyMixin, ModelAdmin):
+class TransactionAdmin(ExportAdminMixin, ReadOnlyMixin, ModelAdmin):
+    export_fields = ("created_at", "account", "kind", "amount_cents", "balance_after_cents", "description",
+                     "reference_type", "reference_id")
     list_display = ("created_at", "account", "kind", "amount_cents", "balance_after_cents", "reference_type", "reference_id", "actor")
     list_filter = ("kind", "reference_type", "created_at")
     search_fields = ("account__tenant__name", "reference_id", "idempotency_key", "description", "actor")
@@ -156,7 +160,7 @@ class PlatformCostAdmin(ReadOnlyMixin, ModelAdmin):
     def billed(self, obj: PlatformCost) -> str:
         if obj.original_cost_cents is None:
             return "–"
-        return f"{obj.original_cost_cents / 100:.2f} {obj.original_currency}"
+        return euros(obj.original_cost_cents, currency=obj.original_currency)
 
 
 @admin.register(MonthlyCostReport, site=platform_admin_site)
@@ -206,7 +210,9 @@ class InvoicePdfMixin:
 
 
 @admin.register(Invoice, site=platform_admin_site)
-class InvoiceAdmin(InvoicePdfMixin, SimpleHistoryAdmin, ModelAdmin):
+class InvoiceAdmin(ExportAdminMixin, InvoicePdfMixin, SimpleHistoryAdmin, ModelAdmin):
+    export_fields = ("number", "account", "period", "status", "net_cents", "vat_cents", "gross_cents",
+                     "amount_due_cents", "due_date")
     list_display = ("number", "account", "period", "status", "net_cents", "vat_cents", "gross_cents", "amount_due_cents", "due_date", "pdf_link")
     list_filter = ("status", "reverse_charge", "period")
     search_fields = ("number", "account__tenant__name", "buyer")
@@ -414,7 +420,9 @@ class TenantBillingAccountAdmin(TenantScoped, ModelAdmin):
         return TemplateResponse(request, "billing/admin/topup_pay.html", context)
 
 
-class TenantTransactionAdmin(TenantScoped, ReadOnlyMixin, ModelAdmin):
+class TenantTransactionAdmin(ExportAdminMixin, TenantScoped, ReadOnlyMixin, ModelAdmin):
+    export_fields = ("created_at", "account", "kind", "amount_cents", "balance_after_cents", "description",
+                     "reference_type", "reference_id")
     list_display = ("created_at", "kind", "amount_cents", "balance_after_cents", "description", "actor")
     list_filter = ("kind", "created_at")
     search_fields = ("description", "reference_id")
@@ -445,7 +453,9 @@ class TenantTopupAdmin(TenantScoped, ReadOnlyMixin, ModelAdmin):
         return response
 
 
-class TenantInvoiceAdmin(InvoicePdfMixin, TenantScoped, ReadOnlyMixin, ModelAdmin):
+class TenantInvoiceAdmin(ExportAdminMixin, InvoicePdfMixin, TenantScoped, ReadOnlyMixin, ModelAdmin):
+    export_fields = ("number", "account", "period", "status", "net_cents", "vat_cents", "gross_cents",
+                     "amount_due_cents", "due_date")
     list_display = ("number", "period", "status", "gross_cents", "amount_due_cents", "due_date", "pdf_link")
     list_filter = ("status",)
     search_fields = ("number",)

@@ -470,7 +470,10 @@ class InvoiceLine(models.Model):
     position = models.PositiveSmallIntegerField(_("position"))
     description = models.CharField(_("description"), max_length=255)
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2)
-    unit = models.CharField(_("unit"), max_length=10, help_text=_("UN/ECE code: MIN minutes, C62 pieces, MON months."))
+    UNITS = [("MIN", _("minutes")), ("C62", _("pieces")), ("MON", _("month"))]
+
+    unit = models.CharField(_("unit"), max_length=10, choices=UNITS,
+                            help_text=_("UN/ECE code: MIN minutes, C62 pieces, MON months."))
     unit_price_cents = models.DecimalField(_("unit price (cents, net)"), max_digits=14, decimal_places=4)
     net_cents = models.BigIntegerField(_("net (cents)"))
 

@@ -3,7 +3,6 @@ customer pages (with their calls, appointments, notes and journey), which need t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -20,6 +19,7 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
 from appointments import customers as customer_services
+from appointments import journey
 from appointments.admin import CustomerStatsInline, report_error
 from appointments.models import (
     Appointment,
@@ -32,7 +32,9 @@ from appointments.models import (
     Staff,
 )
 from askpro.admin_sites import tenant_admin_site
+from askpro.display import euros
 from askpro.errors import DomainError
+from askpro.exports import ExportAdminMixin
 from calls import services
 from calls.models import Call, CallbackRequest, FunctionCallResult, VoiceSettings
 
@@ -137,30 +139,26 @@ class JourneyTransitionInline(TabularInline):
         return False
 
 
-def _journey_action(status: str, label: Any) -> Callable[..., None]:
-    @action(description=_("Journey: %(status)s") % {"status": label})
-    def change(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        changed = sum(
-            customer_services.change_journey_status(customer.pk, status, reason="admin", actor=_actor(request))
-            for customer in queryset
-        )
-        messages.success(request, _("%(count)d customers moved.") % {"count": changed})
-
-    change.__name__ = f"journey_{status}"
-    return change
+class JourneyForm(BaseDialogForm):
+    status = forms.ChoiceField(label=_("New journey status"), choices=Customer.Journey.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=255,
+                             help_text=_("Recorded in the journey history. The status then stays until reset."))
 
 
 @admin.register(Customer, site=tenant_admin_site)
-class CustomerAdmin(ModelAdmin):
+class CustomerAdmin(ExportAdminMixin, ModelAdmin):
+    export_fields = ("name", "phone", "email", "journey_status", "source", "language", "gdpr_consent",
+                     "marketing_consent", "sms_opt_out", "created_at")
+    export_logged = True  # personal data: every export is recorded (appointments.DataExport)
     form = CustomerForm
     list_display = ("__str__", "phone", "email", "journey_status", "source", "gdpr_consent", "created_at")
     list_filter = ("journey_status", "source", "language", "gdpr_consent", "marketing_consent", "sms_opt_out")
     search_fields = ("name", "email", "phone")
     search_help_text = _("Name, email or a phone number in any notation (0151 …, +49 151 …, 0049 …).")
-    readonly_fields = ("journey_status", "journey_changed_at", "gdpr_consent_at", "marketing_consent_at", "sms_opt_out_at", "created_at", "updated_at")
+    readonly_fields = ("journey_status", "journey_manual", "journey_changed_at", "gdpr_consent_at", "marketing_consent_at", "sms_opt_out_at", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "phone", "other_phones", "email", "language", "source")}),
-        (_("Journey"), {"fields": ("journey_status", "journey_changed_at")}),
+        (_("Journey"), {"fields": ("journey_status", "journey_manual", "journey_changed_at")}),
         (_("Consent"), {"fields": (("gdpr_consent", "gdpr_consent_at"), ("marketing_consent", "marketing_consent_at"), ("sms_opt_out", "sms_opt_out_at"))}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -172,7 +170,38 @@ class CustomerAdmin(ModelAdmin):
         if obj is not None and CustomerBookingStats.objects.filter(customer=obj).exists():
             inlines.append(CustomerStatsInline)
         return inlines
-    actions = [_journey_action(value, label) for value, label in Customer.Journey.choices]
+    actions = ["recompute_journey"]
+    actions_detail = ["change_journey", "resume_journey"]
+
+    @action(description=_("Derive the journey status from the history"))
+    def recompute_journey(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        changed = 0
+        for customer_id, before in queryset.values_list("pk", "journey_status"):
+            changed += journey.recompute(customer_id, actor=_actor(request)) != before
+        messages.success(request, _("%(count)d customers moved.") % {"count": changed})
+
+    @action(description=_("Change journey status"), url_path="journey", permissions=["change"],
+            dialog={"title": _("Change journey status"),
+                    "description": _("Sets the status by hand; it no longer follows the appointments until you "
+                                     "reset it to automatic."),
+                    "form_class": JourneyForm, "form_submit_text": _("Change status")})
+    def change_journey(self, request: HttpRequest, form: JourneyForm, object_id: Any) -> HttpResponse:
+        try:
+            journey.set_manually(int(object_id), form.cleaned_data["status"], reason=form.cleaned_data["reason"],
+                                 actor=_actor(request))
+        except DomainError as exc:
+            report_error(request, exc)
+        else:
+            messages.success(request, _("Journey status changed to %(status)s.") % {
+                "status": Customer.Journey(form.cleaned_data["status"]).label})
+        return HttpResponseRedirect(reverse("admin:appointments_customer_change", args=[object_id]))
+
+    @action(description=_("Journey automatic again"), url_path="journey-automatic", permissions=["change"])
+    def resume_journey(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        status = journey.resume_automatic(int(object_id), actor=_actor(request))
+        messages.success(request, _("The journey status follows the history again: %(status)s.") % {
+            "status": Customer.Journey(status).label})
+        return HttpResponseRedirect(reverse("admin:appointments_customer_change", args=[object_id]))
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str) -> tuple[QuerySet[Customer], bool]:
         number = customer_services.normalize_phone(search_term)
@@ -229,6 +258,10 @@ class CustomerJourneyTransitionAdmin(ModelAdmin):
 # --- calls ----------------------------------------------------------------------------------
 
 
+class LinkCustomerForm(BaseDialogForm):
+    customer = forms.ModelChoiceField(Customer.objects.order_by("name"), label=_("Customer"))
+
+
 class BookFromCallForm(BaseDialogForm):
     service = forms.ModelChoiceField(Service.objects.filter(is_active=True), label=_("Service"))
     starts_at = forms.DateTimeField(label=_("Start"), help_text=_("Local time, e.g. 2025-10-06 15:00"))
@@ -239,7 +272,9 @@ class BookFromCallForm(BaseDialogForm):
 
 
 @admin.register(Call, site=tenant_admin_site)
-class CallAdmin(ModelAdmin):
+class CallAdmin(ExportAdminMixin, ModelAdmin):
+    export_fields = ("call_id", "started_at", "direction", "from_number", "customer", "duration_ms", "status",
+                     "user_sentiment", "disconnection_reason", "appointment_made", "cost_cents", "summary")
     list_display = ("call_id", "started_at", "direction", "from_number", "customer_link", "duration", "status",
                     "user_sentiment", "appointment_made", "cost", "is_reviewed")
     list_filter = ("status", "direction", "user_sentiment", "call_successful", "appointment_made", "is_reviewed", "disconnection_reason")
@@ -248,13 +283,13 @@ class CallAdmin(ModelAdmin):
     date_hierarchy = "started_at"
     list_select_related = ("customer",)
     actions = ["mark_reviewed"]
-    actions_detail = ["create_appointment"]
+    actions_detail = ["create_appointment", "link_customer"]
     fieldsets = (
         (None, {"fields": ("call_id", "status", "direction", "from_number", "to_number", "customer_link", "appointment_link",
                            "started_at", "ended_at", "duration", "disconnection_reason",
                            "transfer_destination", "is_reviewed", "reviewed_at", "reviewed_by")}),
         (_("Analysis"), {"fields": ("summary", "user_sentiment", "call_successful", "in_voicemail", "appointment_made", "custom_analysis_data")}),
-        (_("Transcript"), {"fields": ("transcript_view", "recording_url", "public_log_url")}),
+        (_("Transcript"), {"fields": ("transcript_view", "recording", "public_log_url")}),
         (_("Cost"), {"fields": ("cost", "cost_breakdown", "usage_emitted_at")}),
         (_("Agent"), {"fields": ("agent_id", "agent_version", "agent_name", "call_type", "metadata", "dynamic_variables",
                                  "collected_dynamic_variables", "transfers", "latency")}),
@@ -266,6 +301,16 @@ class CallAdmin(ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # calls come from Retell
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # evidence of what was said; a customer's erasure removes it with the customer
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Every field is read-only: no "Sichern" buttons (the actions above change what may change).
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False}
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Call], search_term: str) -> tuple[QuerySet[Call], bool]:
         by_phone = _phone_search(queryset, search_term, "from_number", "to_number")
@@ -280,7 +325,7 @@ class CallAdmin(ModelAdmin):
 
     @display(description=_("Retell cost"))
     def cost(self, obj: Call) -> str:
-        return f"{obj.cost_cents / 100:.2f} {obj.cost_currency}" if obj.cost_cents is not None else "–"
+        return euros(obj.cost_cents, currency=obj.cost_currency)
 
     @display(description=_("customer"))
     def customer_link(self, obj: Call) -> str:
@@ -298,6 +343,15 @@ class CallAdmin(ModelAdmin):
         except NoReverseMatch:
             return str(obj.appointment)
         return format_html('<a href="{}">{}</a>', url, obj.appointment)
+
+    @action(description=_("Link to a customer"), url_path="link-customer", permissions=["change"],
+            dialog={"title": _("Link this call to a customer"),
+                    "description": _("Replaces the customer the system matched by phone number, if any."),
+                    "form_class": LinkCustomerForm, "form_submit_text": _("Link")})
+    def link_customer(self, request: HttpRequest, form: LinkCustomerForm, object_id: Any) -> HttpResponse:
+        call = services.assign_customer(int(object_id), form.cleaned_data["customer"].pk)
+        messages.success(request, _("Call linked to %(customer)s.") % {"customer": call.customer})
+        return HttpResponseRedirect(reverse("admin:calls_call_change", args=[object_id]))
 
     def has_book_from_call_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
         return bool(request.user.has_perm("appointments.add_appointment"))
@@ -326,6 +380,13 @@ class CallAdmin(ModelAdmin):
             messages.success(request, _("Appointment booked for %(time)s.") % {
                 "time": timezone.localtime(appointment.starts_at).strftime("%d.%m.%Y %H:%M")})
         return HttpResponseRedirect(reverse("admin:calls_call_change", args=[object_id]))
+
+    @display(description=_("recording"))
+    def recording(self, obj: Call) -> str:
+        # Retell's recording links expire (10 min to 24 h): the player shows while the link is given.
+        if not obj.recording_url:
+            return "–"
+        return format_html('<audio controls preload="none" src="{}"></audio>', obj.recording_url)
 
     @display(description=_("transcript"))
     def transcript_view(self, obj: Call) -> str:

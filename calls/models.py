@@ -67,11 +67,58 @@ class Call(models.Model):
         NEGATIVE = "Negative", _("Negative")
         UNKNOWN = "Unknown", _("Unknown")
 
+    class CallType(models.TextChoices):
+        PHONE = "phone_call", _("Phone call")
+        WEB = "web_call", _("Web call")
+
+    # Retell's reasons (shared/reference/retell.md); labels only: any other value is still stored.
+    DISCONNECTION_REASONS = [
+        ("user_hangup", _("Caller hung up")),
+        ("agent_hangup", _("Agent ended the call")),
+        ("user_requested_dnc", _("Caller asked not to be called")),
+        ("user_requested_callback", _("Caller asked for a callback")),
+        ("call_transfer", _("Transferred")),
+        ("voicemail_reached", _("Voicemail reached")),
+        ("ivr_reached", _("Phone menu reached")),
+        ("inactivity", _("Inactivity")),
+        ("max_duration_reached", _("Maximum duration reached")),
+        ("concurrency_limit_reached", _("Too many simultaneous calls")),
+        ("no_concurrency_fallback", _("Too many simultaneous calls")),
+        ("no_valid_payment", _("No valid payment at Retell")),
+        ("credit_exhausted", _("Retell credit exhausted")),
+        ("budget_reached", _("Budget reached")),
+        ("scam_detected", _("Fraud detected")),
+        ("dial_busy", _("Line busy")),
+        ("dial_failed", _("Dialling failed")),
+        ("dial_no_answer", _("No answer")),
+        ("invalid_destination", _("Invalid number")),
+        ("telephony_provider_permission_denied", _("Telephone provider refused")),
+        ("telephony_provider_unavailable", _("Telephone provider unavailable")),
+        ("sip_routing_error", _("SIP routing error")),
+        ("marked_as_spam", _("Marked as spam")),
+        ("network_blocked", _("Network blocked")),
+        ("user_declined", _("Caller declined")),
+        ("error_llm_websocket_open", _("Technical error (language model)")),
+        ("error_llm_websocket_lost_connection", _("Technical error (language model)")),
+        ("error_llm_websocket_runtime", _("Technical error (language model)")),
+        ("error_llm_websocket_corrupt_payload", _("Technical error (language model)")),
+        ("error_no_audio_received", _("No audio received")),
+        ("error_asr", _("Technical error (speech recognition)")),
+        ("error_retell", _("Technical error (Retell)")),
+        ("error_unknown", _("Unknown error")),
+        ("error_user_not_joined", _("Caller did not join")),
+        ("registered_call_timeout", _("Call never started")),
+        ("transfer_bridged", _("Transfer connected")),
+        ("transfer_cancelled", _("Transfer cancelled")),
+        ("manual_stopped", _("Stopped by hand")),
+        ("call_take_over", _("Taken over by a person")),
+    ]
+
     call_id = models.CharField(_("Retell call id"), max_length=100, unique=True)
     agent_id = models.CharField(_("agent id"), max_length=100, blank=True)
     agent_version = models.IntegerField(_("agent version"), null=True, blank=True)
     agent_name = models.CharField(_("agent name"), max_length=200, blank=True)
-    call_type = models.CharField(_("call type"), max_length=20, blank=True)
+    call_type = models.CharField(_("call type"), max_length=20, choices=CallType.choices, blank=True)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, blank=True)
     from_number = models.CharField(_("from"), max_length=40, blank=True, db_index=True)
     to_number = models.CharField(_("to"), max_length=40, blank=True)
@@ -80,7 +127,7 @@ class Call(models.Model):
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     disconnection_reason = models.CharField(
-        _("disconnection reason"), max_length=80, blank=True,
+        _("disconnection reason"), max_length=80, blank=True, choices=DISCONNECTION_REASONS,
         help_text=_("Retell's reason, stored as given (the list grows)."),
     )
     transfer_destination = models.CharField(_("transferred to"), max_length=200, blank=True)
@@ -90,7 +137,7 @@ class Call(models.Model):
     recording_url = models.URLField(_("recording URL"), max_length=1000, blank=True, help_text=_("Expires (10 min to 24 h) depending on the Retell storage setting."))
     public_log_url = models.URLField(_("public log URL"), max_length=1000, blank=True)
     summary = models.TextField(_("summary"), blank=True)
-    user_sentiment = models.CharField(_("sentiment"), max_length=20, blank=True)
+    user_sentiment = models.CharField(_("sentiment"), max_length=20, choices=Sentiment.choices, blank=True)
     call_successful = models.BooleanField(_("successful"), null=True, blank=True)
     in_voicemail = models.BooleanField(_("voicemail"), null=True, blank=True)
     custom_analysis_data = models.JSONField(_("custom analysis"), default=dict, blank=True)

@@ -383,6 +383,19 @@ def link_customer_to_call(call_id: str, customer_id: int) -> None:
             call.save(update_fields=["customer", "updated_at"])
 
 
+def assign_customer(call_pk: int, customer_id: int) -> Call:
+    """Link a call to the customer a person chose (replaces an automatic match or none)."""
+    from appointments.models import Customer
+
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_pk)
+        customer = Customer.objects.get(pk=customer_id)
+        if call.customer_id != customer.pk:
+            call.customer = customer
+            call.save(update_fields=["customer", "updated_at"])
+    return call
+
+
 def link_appointment_to_call(call_id: str, appointment_id: int) -> None:
     """Record that this call made (or moved) an appointment."""
     with transaction.atomic():

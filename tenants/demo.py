@@ -100,8 +100,12 @@ def seed(log: Callable[[str], None] = print) -> list[Tenant]:
         tenants.append(tenant)
 
     tenant_seeders = _seeders("seed_tenant")
+    # Then what is derived from all the seeded rows (e.g. each customer's journey status).
+    finishers = _seeders("finish_demo_tenant")
     for tenant in tenants:
         with tenant_context(tenant):
             for seeder in tenant_seeders:
                 seeder(tenant)
+            for finisher in finishers:
+                finisher(tenant)
     return tenants

@@ -99,6 +99,9 @@ class BookingSyncAdmin(SimpleHistoryAdmin, ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the sync state is written by the sync; "push now" is an action
+
     @display(description=_("last error"))
     def short_error(self, obj: BookingSync) -> str:
         return obj.last_error[:80]
@@ -148,6 +151,9 @@ class BookingSyncInline(TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # written by the sync (no "Cal.com-Abgleich hinzufügen" link)
 
 
 def _show_sync_on_appointments() -> None:

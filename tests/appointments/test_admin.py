@@ -130,3 +130,17 @@ def test_the_admin_sets_a_branchs_public_holidays_and_bookings_follow(admin_clie
         book_appointment(customer_id=customer_erika.pk, service_id=haarschnitt.pk, staff_id=anna.pk,
                          starts_at=berlin(date(2027, 1, 6), "10:00"), source="admin", actor="admin:7",
                          now=berlin(date(2026, 12, 1), "08:00"))
+
+
+def test_send_reminder_now_queues_one_reminder_and_skips_a_repeat(admin_client, erika_haarschnitt):
+    from notifications.models import NotificationDelivery
+
+    data = {"action": "send_reminder", "_selected_action": [erika_haarschnitt.pk]}
+    first = admin_client.post("/admin/appointments/appointment/", data, headers={"Accept-Language": "de"})
+    admin_client.get("/admin/appointments/appointment/")  # shows (and so consumes) the first message
+    again = admin_client.post("/admin/appointments/appointment/", data, headers={"Accept-Language": "de"})
+
+    assert [str(m) for m in get_messages(first.wsgi_request)] == ["1 Erinnerung(en) eingereiht."]
+    assert [str(m) for m in get_messages(again.wsgi_request)] == [
+        "1 Termin(e) übersprungen: vergangen, storniert oder schon erinnert."]
+    assert NotificationDelivery.objects.filter(appointment=erika_haarschnitt, event="reminder_24h").count() == 1

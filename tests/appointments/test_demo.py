@@ -43,6 +43,22 @@ def test_the_demo_books_nothing_on_public_holidays(in_salon):
     assert days & {dt.date(2026, 12, 25), dt.date(2026, 12, 26), dt.date(2027, 1, 1)} == set()
 
 
+def test_the_demo_customers_journey_matches_their_appointments(in_salon):
+    from django.db.models import Count, Q
+
+    from appointments.models import Customer
+
+    # when
+    demo.seed_tenant(in_salon)
+    demo.finish_demo_tenant(in_salon)
+
+    # then: nobody with a completed appointment is still a lead or prospect
+    customers = Customer.objects.annotate(done=Count("appointments", filter=Q(appointments__status="completed")))
+    assert not customers.filter(done__gt=0, journey_status__in=["lead", "prospect"]).exists()
+    assert customers.filter(done__gt=0).count() > 10
+    assert {"customer", "regular"} & set(customers.values_list("journey_status", flat=True))
+
+
 def test_the_demo_week_is_believable(in_salon):
     from datetime import timedelta
 

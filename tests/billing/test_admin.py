@@ -55,7 +55,8 @@ def test_the_tenant_admin_shows_only_the_tenants_own_billing(salon, two_tenants_
     assert "10,75 €" in accounts.content.decode()  # 11.11 - 0.36 for the call
     assert "21,86 €" not in accounts.content.decode() and "Physio Nord GmbH" not in accounts.content.decode()
     assert "salon-fund" not in transactions.content.decode()  # idempotency keys are internal
-    assert "2222" not in transactions.content.decode() and "1111" in transactions.content.decode()
+    # amounts in euros (askpro.admin_display): the salon's 11,11 €, not the physio's 22,22 €
+    assert "22,22 €" not in transactions.content.decode() and "11,11 €" in transactions.content.decode()
     assert salon_invoice.number in invoices.content.decode()
     assert physio_invoice.number not in invoices.content.decode()
     # direct URLs to the other tenant's rows are 404s

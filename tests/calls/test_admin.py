@@ -49,7 +49,8 @@ def test_the_call_page_shows_the_transcript_escaped_and_the_cost(salon_admin, a_
 
     assert "<strong>Agent:</strong> Guten Tag!" in page
     assert "Hallo &lt;b&gt;" in page
-    assert "0.08 USD" in page
+    assert "0,08 USD" in page  # German notation (askpro.display)
+    assert "Sichern" not in page and "Save" not in page  # read-only: no save buttons
 
 
 @pytest.mark.parametrize("term", ["0151 12345678", "+49 151 12345678", "0049151-12345678"])
@@ -71,13 +72,21 @@ def test_marking_a_call_reviewed_records_who_and_when(salon, salon_admin, a_call
         assert call.reviewed_at is not None
 
 
-def test_the_journey_action_moves_customers_with_history(salon, salon_admin, a_call):
-    salon_admin.post("/admin/appointments/customer/", {"action": "journey_vip", "_selected_action": [a_call.customer_id]})
+def test_the_journey_dialog_moves_a_customer_by_hand_with_the_reason_recorded(salon, salon_admin, a_call):
+    url = f"/admin/appointments/customer/{a_call.customer_id}/journey/"
+    refused = salon_admin.post(url, {"_form_submitted": "1", "status": "vip", "reason": ""})
+    with tenant_context(salon):
+        assert Customer.objects.get(pk=a_call.customer_id).journey_status == "lead"
 
+    salon_admin.post(url, {"_form_submitted": "1", "status": "vip", "reason": "Empfehlung der Inhaberin"})
+
+    assert refused.status_code == 200  # the dialog again, with the error
     with tenant_context(salon):
         customer = Customer.objects.get(pk=a_call.customer_id)
-        assert customer.journey_status == "vip"
-        assert customer.journey_transitions.order_by("-id").values_list("actor", flat=True)[0].startswith("user:")
+        assert (customer.journey_status, customer.journey_manual) == ("vip", True)
+        transition = customer.journey_transitions.order_by("-id").first()
+        assert transition.actor.startswith("user:")
+        assert transition.reason == "Empfehlung der Inhaberin"
 
 
 def test_closing_a_callback_in_the_admin(salon, salon_admin, a_call):
@@ -145,3 +154,24 @@ def test_an_appointment_is_created_from_a_call_through_the_booking_service(salon
         assert (call.appointment_id, call.appointment_made) == (appointment.pk, True)
         assert Appointment.objects.count() == 1
     assert "This time is no longer available." in taken.content.decode()
+
+
+def test_the_call_page_plays_the_recording_when_there_is_one(salon, salon_admin, a_call):
+    with tenant_context(salon):
+        Call.objects.filter(pk=a_call.pk).update(recording_url="https://recordings.example/call_admin.wav")
+
+    page = salon_admin.get(f"/admin/calls/call/{a_call.pk}/change/").content.decode()
+
+    assert '<audio controls preload="none" src="https://recordings.example/call_admin.wav"></audio>' in page
+
+
+def test_linking_a_call_to_another_customer(salon, salon_admin, a_call):
+    with tenant_context(salon):
+        other = Customer.objects.create(name="Max Meier", phone="+4917612345678")
+
+    response = salon_admin.post(f"/admin/calls/call/{a_call.pk}/link-customer/",
+                                {"_form_submitted": "1", "customer": other.pk})
+
+    assert response.status_code == 302
+    with tenant_context(salon):
+        assert Call.objects.get(pk=a_call.pk).customer_id == other.pk
