@@ -66,7 +66,10 @@ def test_an_explicit_webhook_secret_and_a_real_key_are_kept(monkeypatch):
 
 
 PRODUCTION = {"ASKPRO_ENV": "production", "SECRET_KEY": "x" * 50,
-              "ASKPRO_FERNET_KEYS": "Qm9vdHN0cmFwLWtleS1mb3ItdGVzdHMtb25seS0wMDA=", "RETELL_API_KEY": "key_live"}
+              "ASKPRO_FERNET_KEYS": "Qm9vdHN0cmFwLWtleS1mb3ItdGVzdHMtb25seS0wMDA=", "RETELL_API_KEY": "key_live",
+              # production also refuses the demo seller data printed on invoices (askpro/settings.py)
+              "ASKPRO_SELLER_VAT_ID": "DE811907980", "ASKPRO_SELLER_TAX_NUMBER": "27/601/12345",
+              "ASKPRO_SELLER_IBAN": "DE89370400440532013000"}
 
 
 def _import_settings(**env: str) -> subprocess.CompletedProcess[str]:
