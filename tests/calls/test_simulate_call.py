@@ -51,8 +51,9 @@ def live_server_url(committed_db, settings):
 
 
 @pytest.fixture
-def open_salon(committed_db):
-    """Salon Schmidt, committed: its number routed, branch Mitte, Haarschnitt, Anna every day 08-20."""
+def open_salon(committed_db, standard_plan):
+    """Salon Schmidt, committed: its number routed, branch Mitte, Haarschnitt, Anna every day 08-20,
+    a prepaid balance of 100 € (an empty balance blocks calls: billing's voice block)."""
     from appointments.models import Branch, Service, Staff
     from tenants.models import PhoneNumber, Tenant
     from tests.fixtures.appointments import add_hours
@@ -67,6 +68,9 @@ def open_salon(committed_db):
         anna.branches.add(branch)
         anna.services.add(service)
         add_hours(anna, branch, range(7), "08:00", "20:00")
+    from tests.fixtures.billing import fund, make_account
+
+    fund(make_account(salon, standard_plan), 10_000, key="simulated-call-funds")
     return salon
 
 
