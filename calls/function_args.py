@@ -234,7 +234,7 @@ _spans: dict[tuple[str, tuple[int, ...]], tuple[float, dict[int, tuple[dt.time, 
 def opening_span(day: dt.date, branch_ids: Sequence[int]) -> tuple[dt.time, dt.time] | None:
     """From the first staff start to the last staff end on ``day``'s weekday at these branches
     (None when nobody works then). One query for all weekdays, then cached briefly."""
-    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    ttl = settings.ASKPRO_TENANT_CACHE_SECONDS
     key = (current_schema(), tuple(sorted(branch_ids)))
     cached = _spans.get(key)
     if cached is not None and cached[0] > time.monotonic():
@@ -257,7 +257,7 @@ _dayparts: dict[str, tuple[float, dict[str, tuple[dt.time, dt.time]]]] = {}
 def daypart_windows() -> dict[str, tuple[dt.time, dt.time]]:
     """The tenant's parts of the day (``VoiceSettings.daypart_hours`` over ``german_when.DAYPARTS``);
     read only when a caller names one, then cached briefly."""
-    ttl = getattr(settings, "ASKPRO_TENANT_CACHE_SECONDS", 10)
+    ttl = settings.ASKPRO_TENANT_CACHE_SECONDS
     schema = current_schema()
     cached = _dayparts.get(schema)
     if cached is not None and cached[0] > time.monotonic():

@@ -87,12 +87,11 @@ def test_the_next_free_time_is_on_the_timeline(in_salon, erika_haarschnitt, ben)
 def test_the_platform_dashboard_shows_tenants_inbox_and_breakers(public_client, public_tenant):
     from tenants import services as tenant_services
 
-    tenant_services.create_operator(email="op@dash.example", password="x" * 12)
-    from django_tenants.utils import schema_context
+    from tests.fixtures.security import login_operator
 
-    with schema_context("public"):
-        public_client.force_login(get_user_model().objects.get(username="op@dash.example"))
-        response = public_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="de")
+    tenant_services.create_operator(email="op@dash.example", password="x" * 12)
+    assert login_operator(public_client, "op@dash.example", "x" * 12).status_code == 302  # with the TOTP code
+    response = public_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="de")
 
     assert response.status_code == 200
     kpis = _kpis(response)

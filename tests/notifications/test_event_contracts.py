@@ -140,6 +140,7 @@ def test_an_event_owed_to_a_listener_waits_in_the_outbox_until_delivered(custome
     # then the effects are stored, one per listener, and nothing was sent yet
     owed = sorted(OutboxEffect.objects.values_list("payload__listener", "status", "schema_name"))
     assert owed == [
+        ("appointments.listeners.recompute_customer_journey", "pending", "salon_schmidt"),
         ("integrations.calcom.listeners.push_to_calcom", "pending", "salon_schmidt"),
         ("notifications.listeners.notify_customer_of_appointment_change", "pending", "salon_schmidt"),
     ]
