@@ -86,7 +86,6 @@ def test_the_next_free_time_is_on_the_timeline(in_salon, erika_haarschnitt, ben)
 
 def test_the_platform_dashboard_shows_tenants_inbox_and_breakers(public_client, public_tenant):
     from tenants import services as tenant_services
-
     from tests.fixtures.security import login_operator
 
     tenant_services.create_operator(email="op@dash.example", password="x" * 12)
