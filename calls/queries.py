@@ -328,8 +328,8 @@ def booked_in_call(call_id: str, *, service_id: int, starts_at: dt.datetime) -> 
     answers = FunctionCallResult.objects.filter(call_id=call_id, function="book_appointment").values_list(
         "response", flat=True,
     )
-    ids = [answer.get("appointment_id") for answer in answers if isinstance(answer, dict)]
-    ids = [pk for pk in ids if isinstance(pk, int)]
+    said = [answer.get("appointment_id") for answer in answers if isinstance(answer, dict)]
+    ids: list[int] = [pk for pk in said if isinstance(pk, int)]
     if not ids:
         return None
     return (

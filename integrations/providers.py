@@ -159,7 +159,8 @@ def tenant_from_retell_call(payload: dict[str, Any]) -> Tenant | None:
     agent_id = call.get("agent_id")
     routed = tenant_for_voice_call(agent_id=str(agent_id) if agent_id else None,
                                    to_number=normalize_phone(ours) if ours else None)
-    metadata = call.get("metadata") if isinstance(call.get("metadata"), dict) else {}
+    raw_metadata = call.get("metadata")
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
     variables = call.get("retell_llm_dynamic_variables")
     slug = metadata.get("tenant") or (variables.get("tenant") if isinstance(variables, dict) else None)
     if routed is not None:

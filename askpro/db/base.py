@@ -57,10 +57,8 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         return "SET LOCAL search_path = " + ",".join(quote_schema_name(p) for p in paths)
 
 
-_classes: dict[type, type] = {}
 
-
-def _per_transaction_cursor(base: type, wrapper: DatabaseWrapper) -> type:
+def _per_transaction_cursor(base: Any, wrapper: DatabaseWrapper) -> type:
     """A subclass of psycopg's cursor class that puts ``SET LOCAL search_path`` in front of the
     first statement of every transaction (and after a schema switch inside one)."""
     import weakref
