@@ -4,50 +4,31 @@ database, with a real Celery worker processing the call webhooks from the inbox.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import time
 from io import StringIO
 
-import httpx
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from askpro.webserver import granian_command
-from tests.conftest import PROJECT_DIR, wait_for, worker_env
+from tests.conftest import wait_for
 from tests.fixtures.calls import SALON_NUMBER
 
 KEY = "key_simulator_test"
 
 
 @pytest.fixture
-def live_server_url(committed_db, settings):
-    """The production web server (Granian) serving the test database on a free port (the Retell key shared with this process)."""
-    import socket
+def granian_env() -> dict[str, str]:
+    """The live server signs and checks with the same Retell key as this process."""
+    return {"RETELL_API_KEY": KEY}
 
+
+@pytest.fixture
+def live_server_url(granian_url, settings):
+    """The production web server (Granian, tests/fixtures/http.py) serving the test database."""
     settings.RETELL_API_KEY = KEY
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**worker_env(), "RETELL_API_KEY": KEY, "RETELL_ALLOWED_IPS": ""}
-    server = subprocess.Popen(granian_command(port, workers=1), cwd=PROJECT_DIR, env=env)  # noqa: S603
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/api/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the web server did not come up") from None
-            time.sleep(0.2)
-    try:
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    return granian_url
 
 
 @pytest.fixture
