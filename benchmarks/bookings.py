@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import threading
 import time
 from collections import Counter
@@ -38,10 +37,10 @@ HOST = "bench-bookings.localhost"
 
 
 def _bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        sys.exit("Set DATABASE_URL (a PostgreSQL server the benchmark may create a database on).")
-    parsed = urlparse(base)
+    from askpro.embedded import ensure_services
+
+    ensure_services()  # without DATABASE_URL / REDIS_URL: the embedded servers, as `make run` uses
+    parsed = urlparse(os.environ["DATABASE_URL"])
     name = (parsed.path.lstrip("/") or "askpro") + "_bench_bookings"
     return urlunparse(parsed._replace(path=f"/{name}"))
 
