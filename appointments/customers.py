@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from appointments.errors import InvalidBookingRequest
+from appointments.errors import AppointmentErrorCode, InvalidBookingRequest
 from appointments.models import Customer, CustomerJourneyTransition, CustomerNote
 from askpro.errors import ValidationFailed
 from askpro.locks import lock_names
@@ -27,12 +27,12 @@ MIN_SIGNIFICANT_DIGITS = 6
 
 
 class InvalidPhoneNumber(ValidationFailed):
-    code = "PHONE_INVALID"
+    code = AppointmentErrorCode.PHONE_INVALID
     default_message = _("This is not a valid phone number.")
 
 
 class InvalidJourneyStatus(ValidationFailed):
-    code = "JOURNEY_STATUS_INVALID"
+    code = AppointmentErrorCode.JOURNEY_STATUS_INVALID
     default_message = _("Unknown journey status.")
 
 

@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
+from enum import StrEnum, unique
+
 from django.utils.translation import gettext_lazy as _
 
 from askpro.errors import Conflict, DomainError, NotFound, ValidationFailed
+
+
+@unique
+class AppointmentErrorCode(StrEnum):
+    """Every code the appointments app answers with, declared once; exception classes refer to these."""
+
+    SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
+    POLICY_VIOLATION = "POLICY_VIOLATION"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    STALE_APPOINTMENT = "STALE_APPOINTMENT"
+    APPOINTMENT_NOT_FOUND = "APPOINTMENT_NOT_FOUND"
+    INVALID_BOOKING_REQUEST = "INVALID_BOOKING_REQUEST"
+    PHONE_INVALID = "PHONE_INVALID"
+    JOURNEY_STATUS_INVALID = "JOURNEY_STATUS_INVALID"
 
 
 class SlotUnavailable(Conflict):
     """The requested time is taken or outside availability; ``details["alternatives"]`` lists
     the next free slots (``starts_at``, ``ends_at``, ``staff_id``, ``branch_id``)."""
 
-    code = "SLOT_UNAVAILABLE"
+    code = AppointmentErrorCode.SLOT_UNAVAILABLE
     default_message = _("This time is no longer available.")
 
 
 class PolicyViolation(DomainError):
     """A cancellation, reschedule or series that the effective policy blocks."""
 
-    code = "POLICY_VIOLATION"
+    code = AppointmentErrorCode.POLICY_VIOLATION
     http_status = 422
     default_message = _("The booking policy does not allow this change.")
 
 
 class InvalidTransition(DomainError):
-    code = "INVALID_TRANSITION"
+    code = AppointmentErrorCode.INVALID_TRANSITION
     http_status = 409
     default_message = _("The appointment cannot change to this status.")
 
@@ -32,19 +48,19 @@ class InvalidTransition(DomainError):
 class StaleAppointment(Conflict):
     """The caller's ``expected_version`` is older than the stored one (optimistic locking)."""
 
-    code = "STALE_APPOINTMENT"
+    code = AppointmentErrorCode.STALE_APPOINTMENT
     default_message = _("The appointment was changed in the meantime. Reload and try again.")
 
 
 class AppointmentNotFound(NotFound):
-    code = "APPOINTMENT_NOT_FOUND"
+    code = AppointmentErrorCode.APPOINTMENT_NOT_FOUND
     default_message = _("The appointment does not exist.")
 
 
 class InvalidBookingRequest(ValidationFailed):
     """Inconsistent input: unknown or inactive service, staff not qualified, branch mismatch."""
 
-    code = "INVALID_BOOKING_REQUEST"
+    code = AppointmentErrorCode.INVALID_BOOKING_REQUEST
     default_message = _("The booking request is not valid.")
 
 

@@ -208,11 +208,3 @@ HANDLERS = {
     "customer.subscription.deleted": handle_customer_subscription_deleted,
 }
 
-
-def handle(event: dict[str, Any]) -> bool:
-    """Dispatch by type; unknown types are ignored (the inbox keeps them). Returns handled."""
-    handler = HANDLERS.get(str(event.get("type")))
-    if handler is None:
-        return False
-    handler(event)
-    return True

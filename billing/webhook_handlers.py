@@ -1,7 +1,8 @@
 """Stripe events from the webhook inbox (integrations) mapped to billing's event functions.
 
 Imported by the inbox's ``app_modules("webhook_handlers")`` discovery; all logic lives in
-``billing.stripe_events`` (tested there with localstripe and SDK-signed payloads).
+``billing.stripe_events`` (tested through the webhook endpoint and the inbox worker's task with
+localstripe and SDK-signed payloads, ``tests/billing/test_stripe.py``).
 """
 
 from __future__ import annotations

@@ -6,11 +6,12 @@ exception instance at runtime.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, unique
 
 from askpro.errors import NotFound, ValidationFailed
 
 
+@unique
 class CallErrorCode(StrEnum):
     SERVICE_NOT_FOUND = "SERVICE_NOT_FOUND"
     SERVICE_AMBIGUOUS = "SERVICE_AMBIGUOUS"
@@ -25,6 +26,11 @@ class CallErrorCode(StrEnum):
     DATE_IN_PAST = "DATE_IN_PAST"
     APPOINTMENT_NOT_FOUND = "APPOINTMENT_NOT_FOUND"
     APPOINTMENT_AMBIGUOUS = "APPOINTMENT_AMBIGUOUS"
+    DATE_NOT_UNDERSTOOD = "DATE_NOT_UNDERSTOOD"
+    TIME_NOT_UNDERSTOOD = "TIME_NOT_UNDERSTOOD"
+    DATE_AMBIGUOUS = "DATE_AMBIGUOUS"
+    TIME_AMBIGUOUS = "TIME_AMBIGUOUS"
+    CALL_EVENT_MALFORMED = "CALL_EVENT_MALFORMED"
 
 
 class StaffAmbiguous(ValidationFailed):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
 from askpro.errors import ValidationFailed
+from calls.errors import CallErrorCode
 from calls.german_when import WEEKDAYS as WEEKDAYS
 from calls.german_when import NotUnderstood, Understood, conventional_reading, understand
 from calls.german_when import fold as fold
@@ -29,12 +30,12 @@ MONTH_NAMES = (
 
 
 class DateNotUnderstood(ValidationFailed):
-    code = "DATE_NOT_UNDERSTOOD"
+    code = CallErrorCode.DATE_NOT_UNDERSTOOD
     default_message = _("Das Datum habe ich nicht verstanden. Können Sie es bitte noch einmal sagen?")
 
 
 class TimeNotUnderstood(ValidationFailed):
-    code = "TIME_NOT_UNDERSTOOD"
+    code = CallErrorCode.TIME_NOT_UNDERSTOOD
     default_message = _("Die Uhrzeit habe ich nicht verstanden. Können Sie sie bitte noch einmal sagen?")
 
 
@@ -80,11 +81,11 @@ def parse_time(text: str) -> dt.time:
 
 
 class DateAmbiguous(ValidationFailed):
-    code = "DATE_AMBIGUOUS"
+    code = CallErrorCode.DATE_AMBIGUOUS
 
 
 class TimeAmbiguous(ValidationFailed):
-    code = "TIME_AMBIGUOUS"
+    code = CallErrorCode.TIME_AMBIGUOUS
 
 
 def spoken_day(day: dt.date) -> str:

@@ -26,6 +26,7 @@ from appointments.models import Appointment
 from askpro import hooks
 from askpro.errors import NotFound, ValidationFailed
 from askpro.tenancy import current_schema, current_tenant
+from calls.errors import CallErrorCode
 from calls.events import CallbackEscalated, CallbackRequested, CallEnded
 from calls.models import Call, CallbackRequest
 from tenants.models import Tenant
@@ -58,7 +59,7 @@ _PRIORITY_UP = {
 
 
 class MalformedCallEvent(ValidationFailed):
-    code = "CALL_EVENT_MALFORMED"
+    code = CallErrorCode.CALL_EVENT_MALFORMED
 
 
 # --- payload helpers ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum, unique
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -9,10 +10,33 @@ from django.utils.translation import gettext_lazy as _
 from askpro.errors import DomainError
 
 
+@unique
+class IntegrationErrorCode(StrEnum):
+    """Every code the integrations app answers with, declared once; exception classes refer to these."""
+
+    SIGNATURE_INVALID = "SIGNATURE_INVALID"
+    MALFORMED_PAYLOAD = "MALFORMED_PAYLOAD"
+    RATE_LIMITED = "RATE_LIMITED"
+    TENANT_NOT_FOUND = "TENANT_NOT_FOUND"
+    INTEGRATION_ERROR = "INTEGRATION_ERROR"
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    CIRCUIT_OPEN = "CIRCUIT_OPEN"
+    CALCOM_NOT_CONNECTED = "CALCOM_NOT_CONNECTED"
+    INVALID_STRATEGY = "INVALID_STRATEGY"
+    CALCOM_ERROR = "CALCOM_ERROR"
+    CALCOM_AUTH_FAILED = "CALCOM_AUTH_FAILED"
+    CALCOM_RATE_LIMITED = "CALCOM_RATE_LIMITED"
+    CALCOM_VALIDATION_FAILED = "CALCOM_VALIDATION_FAILED"
+    CALCOM_SLOT_UNAVAILABLE = "CALCOM_SLOT_UNAVAILABLE"
+    CALCOM_NOT_FOUND = "CALCOM_NOT_FOUND"
+    CALCOM_CONFLICT = "CALCOM_CONFLICT"
+    CALCOM_UNAVAILABLE = "CALCOM_UNAVAILABLE"
+
+
 class SignatureInvalid(DomainError):
     """A webhook whose signature is missing, wrong or stale. Nothing was stored or processed."""
 
-    code = "SIGNATURE_INVALID"
+    code = IntegrationErrorCode.SIGNATURE_INVALID
     http_status = 401
     default_message = _("The webhook signature is missing, invalid or expired.")
 
@@ -20,19 +44,19 @@ class SignatureInvalid(DomainError):
 class MalformedPayload(DomainError):
     """A correctly signed body that is not a JSON object; kept for inspection."""
 
-    code = "MALFORMED_PAYLOAD"
+    code = IntegrationErrorCode.MALFORMED_PAYLOAD
     http_status = 400
     default_message = _("The webhook body is not valid JSON.")
 
 
 class WebhookRateLimited(DomainError):
-    code = "RATE_LIMITED"
+    code = IntegrationErrorCode.RATE_LIMITED
     http_status = 429
     default_message = _("Too many webhook requests from this source. Try again in a minute.")
 
 
 class WebhookTenantUnknown(DomainError):
-    code = "TENANT_NOT_FOUND"
+    code = IntegrationErrorCode.TENANT_NOT_FOUND
     http_status = 404
     default_message = _("No AskPro account matches this webhook address.")
 
@@ -40,7 +64,7 @@ class WebhookTenantUnknown(DomainError):
 class IntegrationError(DomainError):
     """An outbound call to a provider failed; ``provider`` names it."""
 
-    code = "INTEGRATION_ERROR"
+    code = IntegrationErrorCode.INTEGRATION_ERROR
     http_status = 502
     default_message = _("The external service answered with an error.")
 
@@ -56,7 +80,7 @@ class IntegrationError(DomainError):
 class ProviderUnavailable(IntegrationError):
     """The provider did not answer usefully (timeouts, 5xx, connection refused) after retries."""
 
-    code = "PROVIDER_UNAVAILABLE"
+    code = IntegrationErrorCode.PROVIDER_UNAVAILABLE
     http_status = 503
     default_message = _("The external service is not reachable right now. Please try again later.")
 
@@ -64,5 +88,5 @@ class ProviderUnavailable(IntegrationError):
 class CircuitOpen(ProviderUnavailable):
     """The circuit breaker is open: the call was not attempted."""
 
-    code = "CIRCUIT_OPEN"
+    code = IntegrationErrorCode.CIRCUIT_OPEN
     default_message = _("The external service is failing; calls are paused for a moment.")

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
-from integrations.errors import IntegrationError
+from integrations.errors import IntegrationError, IntegrationErrorCode
 from integrations.http import ResilientClient, RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ _SLOTS_GENERATION_KEY = "calcom:slots-generation"
 
 
 class CalcomError(IntegrationError):
-    code = "CALCOM_ERROR"
+    code = IntegrationErrorCode.CALCOM_ERROR
     http_status = 502
     default_message = _("Cal.com answered with an error.")
 
@@ -55,12 +55,12 @@ class CalcomError(IntegrationError):
 
 
 class CalcomAuthError(CalcomError):
-    code = "CALCOM_AUTH_FAILED"
+    code = IntegrationErrorCode.CALCOM_AUTH_FAILED
     default_message = _("Cal.com refused the API key. Check the key in the Cal.com settings.")
 
 
 class CalcomRateLimited(CalcomError):
-    code = "CALCOM_RATE_LIMITED"
+    code = IntegrationErrorCode.CALCOM_RATE_LIMITED
     http_status = 503
     default_message = _("Cal.com is rate limiting us. Please try again in a minute.")
 
@@ -70,7 +70,7 @@ class CalcomRateLimited(CalcomError):
 
 
 class CalcomValidationError(CalcomError):
-    code = "CALCOM_VALIDATION_FAILED"
+    code = IntegrationErrorCode.CALCOM_VALIDATION_FAILED
     http_status = 422
     default_message = _("Cal.com rejected the request data.")
 
@@ -78,25 +78,25 @@ class CalcomValidationError(CalcomError):
 class CalcomSlotUnavailable(CalcomValidationError):
     """Cal.com's 400 ``no_available_users_found_error``: the time was taken (a race) or is not offered."""
 
-    code = "CALCOM_SLOT_UNAVAILABLE"
+    code = IntegrationErrorCode.CALCOM_SLOT_UNAVAILABLE
     http_status = 409
     default_message = _("This time is no longer available in Cal.com.")
 
 
 class CalcomNotFound(CalcomError):
-    code = "CALCOM_NOT_FOUND"
+    code = IntegrationErrorCode.CALCOM_NOT_FOUND
     http_status = 404
     default_message = _("Cal.com does not know this booking or event type.")
 
 
 class CalcomConflict(CalcomError):
-    code = "CALCOM_CONFLICT"
+    code = IntegrationErrorCode.CALCOM_CONFLICT
     http_status = 409
     default_message = _("Cal.com reports a conflict.")
 
 
 class CalcomServerError(CalcomError):
-    code = "CALCOM_UNAVAILABLE"
+    code = IntegrationErrorCode.CALCOM_UNAVAILABLE
     http_status = 503
     default_message = _("Cal.com is not available right now.")
 

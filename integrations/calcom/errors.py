@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from askpro.errors import Conflict, ValidationFailed
+from integrations.errors import IntegrationErrorCode
 
 
 class CalcomNotConnected(Conflict):
-    code = "CALCOM_NOT_CONNECTED"
+    code = IntegrationErrorCode.CALCOM_NOT_CONNECTED
     default_message = _("Cal.com is not connected for this business (no active connection with an API key).")
 
 
 class InvalidStrategy(ValidationFailed):
-    code = "INVALID_STRATEGY"
+    code = IntegrationErrorCode.INVALID_STRATEGY
     default_message = _("Unknown drift strategy: use platform_wins or calcom_wins.")

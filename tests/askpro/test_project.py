@@ -40,6 +40,9 @@ def test_no_error_code_is_assigned_to_an_exception_at_runtime():
             targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
             assigned += [f"{path.relative_to(root)}:{node.lineno}" for target in targets
                          if isinstance(target, ast.Attribute) and target.attr == "code"]
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr"
+                    and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value == "code"):
+                assigned.append(f"{path.relative_to(root)}:{node.lineno}")
 
     assert assigned == []
 

@@ -7,7 +7,6 @@ from django_tenants.utils import schema_context, tenant_context
 
 from billing.models import BillingAccount
 from billing.services import adjust_balance
-from billing.stripe_events import handle_invoice_payment_failed
 from calls.services import escalate_overdue_callbacks, request_callback
 from notifications import queries, services
 from notifications.models import NotificationDelivery, NotificationSettings
@@ -41,16 +40,17 @@ def test_a_low_balance_in_billing_emails_every_admin_of_that_tenant_only(
         assert NotificationDelivery.objects.count() == 0
 
 
-def test_two_failed_stripe_invoices_on_one_day_are_two_messages(salon, salon_account, django_capture_on_commit_callbacks):
+def test_two_failed_stripe_invoices_on_one_day_are_two_messages(
+        salon, salon_account, stripe_webhook, django_capture_on_commit_callbacks):
     # given
     BillingAccount.objects.filter(pk=salon_account.pk).update(stripe_customer_id="cus_salon")
     with tenant_context(salon):
         NotificationSettings.objects.update_or_create(pk=1, defaults={"business_email": "buchhaltung@salon.example"})
 
-    # when Stripe reports two different invoices failing (the real webhook handler of billing)
+    # when Stripe reports two different invoices failing (posted to the webhook, processed by the worker's task)
     with schema_context("public"), django_capture_on_commit_callbacks(execute=True):
         for invoice_id, amount in (("in_first", 1900), ("in_second", 2500)):
-            handle_invoice_payment_failed(_stripe_invoice_event(invoice_id, amount, salon_account))
+            assert stripe_webhook("invoice.payment_failed", _stripe_invoice(invoice_id, amount, salon_account)) == "processed"
 
     # then
     with tenant_context(salon):
@@ -60,12 +60,12 @@ def test_two_failed_stripe_invoices_on_one_day_are_two_messages(salon, salon_acc
         ]
 
 
-def _stripe_invoice_event(invoice_id: str, amount_cents: int, account) -> dict:
-    return {"id": f"evt_{invoice_id}", "type": "invoice.payment_failed", "data": {"object": {
+def _stripe_invoice(invoice_id: str, amount_cents: int, account) -> dict:
+    return {
         "id": invoice_id, "object": "invoice", "customer": "cus_salon",
         "status": "open", "amount_due": amount_cents, "amount_paid": 0, "currency": "eur",
         "metadata": {"tenant": account.tenant.slug}, "number": f"ST-{invoice_id}",
-    }}}
+    }
 
 
 def test_a_business_without_any_address_gets_a_skipped_record_with_the_reason(in_salon):
