@@ -152,6 +152,14 @@ ASKPRO_SCHEMA_POOL_SIZE = envint("ASKPRO_SCHEMA_POOL_SIZE", 2)
 # Schedule snapshots kept per process (most recently used tenants); a miss reloads in ~9 queries.
 ASKPRO_SNAPSHOT_CACHE_SIZE = envint("ASKPRO_SNAPSHOT_CACHE_SIZE", 256)
 EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
+# migrate_schemas: skip schemas that have every migration (one query over all), migrate the rest
+# in parallel, report failures per schema (tenants/schema_migrations.py). `--executor standard`
+# runs django-tenants' own loop.
+GET_EXECUTOR_FUNCTION = "tenants.schema_migrations.get_executor"
+ASKPRO_MIGRATION_EXECUTOR = envstr("ASKPRO_MIGRATION_EXECUTOR", "askpro")
+TENANT_MULTIPROCESSING_MAX_PROCESSES = envint("ASKPRO_MIGRATION_PROCESSES", 2)  # one connection each
+# Per-process caches keyed by tenant, host or route: least recently used entries dropped first.
+ASKPRO_TENANT_CACHE_SIZE = envint("ASKPRO_TENANT_CACHE_SIZE", 2048)
 
 MIDDLEWARE = [
     "askpro.middleware.CorrelationIdMiddleware",
