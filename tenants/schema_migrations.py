@@ -24,16 +24,21 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections
+from django.db.migrations.executor import MigrationExecutor as DjangoMigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.state import ProjectState
 from django_tenants.migration_executors import get_executor as tenants_get_executor
 from django_tenants.migration_executors.base import MigrationExecutor, run_migrations
+
+from askpro.lru import BoundedCache
 
 CODENAME = "askpro"
 # Options that ask for something else than "every schema at the latest migration".
@@ -110,10 +115,65 @@ def missing_migrations(schemas: Sequence[str], alias: str = "default") -> dict[s
     return missing
 
 
+# Rendered project states per process: "after these applied migrations" (before a run) and
+# "after these applied migrations and this plan" (handed to the post-migrate signal). Rendering
+# the ~230 model states twice is most of what Django's migrate costs a schema; schemas behind are
+# nearly always behind by the same migrations, so each process renders them once and gives every
+# schema a clone (Django itself migrates a clone of the pre-migration state).
+_states: BoundedCache[tuple[object, ...], ProjectState] = BoundedCache(8)
+
+
+def _applied_key(executor: DjangoMigrationExecutor) -> frozenset[tuple[str, str]]:
+    nodes = executor.loader.graph.nodes
+    return frozenset(key for key in executor.loader.applied_migrations if key in nodes)
+
+
+@contextmanager
+def cached_project_states() -> Iterator[None]:
+    """Let Django's migrate reuse rendered project states of an identical applied set and plan."""
+    original_create = DjangoMigrationExecutor._create_project_state
+    original_migrate = DjangoMigrationExecutor.migrate
+
+    def create(self: DjangoMigrationExecutor, with_applied_migrations: bool = False) -> ProjectState:
+        if not with_applied_migrations:
+            return original_create(self, with_applied_migrations)
+        key = ("pre", _applied_key(self))
+        cached = _states.get(key)
+        if cached is None:
+            cached = original_create(self, True)
+            cached.apps  # noqa: B018 - render once; clones carry the rendered registry
+            _states[key] = cached
+        return cached.clone()
+
+    def migrate(self: DjangoMigrationExecutor, targets: Any, plan: Any = None, state: Any = None,
+                fake: bool = False, fake_initial: bool = False) -> ProjectState:
+        steps = tuple((migration.app_label, migration.name, backwards) for migration, backwards in plan or ())
+        key = ("post", _applied_key(self), steps, fake)
+        result = original_migrate(self, targets, plan=plan, state=state, fake=fake, fake_initial=fake_initial)
+        if plan is None or not steps:
+            return result
+        cached = _states.get(key)
+        if cached is None:
+            result.clear_delayed_apps_cache()
+            result.is_delayed = False  # rendered in full: the command's clear must keep it
+            result.apps  # noqa: B018
+            _states[key] = cached = result
+        return cached.clone()
+
+    DjangoMigrationExecutor._create_project_state = create  # type: ignore[method-assign]
+    DjangoMigrationExecutor.migrate = migrate  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DjangoMigrationExecutor._create_project_state = original_create  # type: ignore[method-assign]
+        DjangoMigrationExecutor.migrate = original_migrate  # type: ignore[method-assign]
+
+
 def _migrate_schema(args: tuple[Any, ...], options: dict[str, Any], schema: str) -> tuple[str, str | None]:
     """Run django-tenants' per-schema migrate; return the schema and its error (None: done)."""
     try:
-        run_migrations(args, options, CODENAME, schema, allow_atomic=False)
+        with cached_project_states():
+            run_migrations(args, options, CODENAME, schema, allow_atomic=False)
     except Exception as exc:  # noqa: BLE001 - reported per schema, the run goes on
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         connection = connections[options.get("database") or "default"]
