@@ -271,6 +271,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_TIMEZONE = "Europe/Berlin"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One active beat across hosts: the one holding a Redis lock (TTL, renewed a third of it) schedules;
+# other beats stay passive and take over within the TTL when it dies (askpro/beat.py).
+CELERY_BEAT_SCHEDULER = "askpro.beat:LockedScheduler"
+ASKPRO_BEAT_LOCK_SECONDS = envint("ASKPRO_BEAT_LOCK_SECONDS", 30)
 # Celery's Django fixup closes the database connection around every task unless this is set; it
 # now force-closes only every 1,000 tasks, and askpro.celery gives tasks the request lifecycle
 # (CONN_MAX_AGE, errors, health checks) instead.
@@ -416,6 +420,9 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "askpro.security": {"level": "INFO"},
+        # Which beat is active, and what it sends: always logged (also under tests' WARNING root).
+        "askpro.beat": {"level": "INFO"},
+        "celery.beat": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
