@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +27,8 @@ from appointments.models import (
     Staff,
     WorkingHour,
 )
+from askpro.lru import BoundedCache
+from askpro.tenancy import current_schema
 
 WEEKS_BACK, WEEKS_AHEAD = 3, 4
 # Public holidays on fixed dates (month, day) when every branch is closed: no demo appointments,
@@ -256,15 +259,20 @@ def _appointments(staff_rows: Any, branches: dict[str, Branch], services: dict[s
     AppointmentSegment.objects.bulk_create(segments)
 
 
-_segment_cache: dict[int, list[tuple[str, int, int]]] = {}
+# (schema, service id) -> segments: ids repeat in every tenant's schema, so the schema is part of
+# the key; bounded like every per-process cache keyed by tenant.
+_segment_cache: BoundedCache[tuple[str, int], list[tuple[str, int, int]]] = BoundedCache(
+    settings.ASKPRO_TENANT_CACHE_SIZE
+)
 
 
 def _segments(service: Service) -> list[tuple[str, int, int]]:
-    if service.pk not in _segment_cache:
-        _segment_cache[service.pk] = [
-            (s.name, s.duration_minutes, s.gap_after_minutes) for s in service.segments.all()
-        ]
-    return _segment_cache[service.pk]
+    key = (current_schema(), service.pk)
+    cached = _segment_cache.get(key)
+    if cached is None:
+        cached = [(s.name, s.duration_minutes, s.gap_after_minutes) for s in service.segments.all()]
+        _segment_cache[key] = cached
+    return cached
 
 
 def _segment_rows(appointment: Appointment, service: Service, position: int, name: str, starts: datetime,

@@ -11,10 +11,37 @@ from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections
 from kombu import Exchange, Queue
 from tenant_schemas_celery.app import CeleryApp
+from tenant_schemas_celery.cache import SimpleCache
+from tenant_schemas_celery.task import TenantTask
+
+from askpro.lru import BoundedCache
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
 
-app = CeleryApp("askpro")
+_task_tenants: BoundedCache[str, Any] | None = None
+
+
+class BoundedTenantTask(TenantTask):
+    """tenant-schemas-celery's task, with its schema -> tenant cache bounded.
+
+    The library keeps every tenant a worker ever ran a task for in one module-level dict (expired
+    entries are never removed); with 1,000 tenants that grows in every worker process. The same
+    cache with at most ASKPRO_TENANT_CACHE_SIZE schemas, least recently used dropped first.
+    """
+
+    abstract = True
+
+    @classmethod
+    def tenant_cache(cls) -> SimpleCache:
+        global _task_tenants
+        if _task_tenants is None:
+            from django.conf import settings
+
+            _task_tenants = BoundedCache(settings.ASKPRO_TENANT_CACHE_SIZE)
+        return SimpleCache(storage=_task_tenants)
+
+
+app = CeleryApp("askpro", task_cls="askpro.celery:BoundedTenantTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 

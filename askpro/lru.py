@@ -33,6 +33,11 @@ class BoundedCache(Generic[K, V]):
                 return default
             return self._data[key]
 
+    def __getitem__(self, key: K) -> V:
+        with self._mutex:
+            self._data.move_to_end(key)
+            return self._data[key]
+
     def __setitem__(self, key: K, value: V) -> None:
         with self._mutex:
             self._data[key] = value
@@ -44,6 +49,10 @@ class BoundedCache(Generic[K, V]):
     def pop(self, key: K, default: V | None = None) -> V | None:
         with self._mutex:
             return self._data.pop(key, default)
+
+    def values(self) -> list[V]:
+        with self._mutex:
+            return list(self._data.values())
 
     def clear(self) -> None:
         with self._mutex:

@@ -152,6 +152,14 @@ ASKPRO_SCHEMA_POOL_SIZE = envint("ASKPRO_SCHEMA_POOL_SIZE", 2)
 # Schedule snapshots kept per process (most recently used tenants); a miss reloads in ~9 queries.
 ASKPRO_SNAPSHOT_CACHE_SIZE = envint("ASKPRO_SNAPSHOT_CACHE_SIZE", 256)
 EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
+# migrate_schemas: skip schemas that have every migration (one query over all), migrate the rest
+# in parallel, report failures per schema (tenants/schema_migrations.py). `--executor standard`
+# runs django-tenants' own loop.
+GET_EXECUTOR_FUNCTION = "tenants.schema_migrations.get_executor"
+ASKPRO_MIGRATION_EXECUTOR = envstr("ASKPRO_MIGRATION_EXECUTOR", "askpro")
+TENANT_MULTIPROCESSING_MAX_PROCESSES = envint("ASKPRO_MIGRATION_PROCESSES", 2)  # one connection each
+# Per-process caches keyed by tenant, host or route: least recently used entries dropped first.
+ASKPRO_TENANT_CACHE_SIZE = envint("ASKPRO_TENANT_CACHE_SIZE", 2048)
 
 MIDDLEWARE = [
     "askpro.middleware.CorrelationIdMiddleware",
@@ -263,6 +271,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_TIMEZONE = "Europe/Berlin"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One active beat across hosts: the one holding a Redis lock (TTL, renewed a third of it) schedules;
+# other beats stay passive and take over within the TTL when it dies (askpro/beat.py).
+CELERY_BEAT_SCHEDULER = "askpro.beat:LockedScheduler"
+ASKPRO_BEAT_LOCK_SECONDS = envint("ASKPRO_BEAT_LOCK_SECONDS", 30)
 # Celery's Django fixup closes the database connection around every task unless this is set; it
 # now force-closes only every 1,000 tasks, and askpro.celery gives tasks the request lifecycle
 # (CONN_MAX_AGE, errors, health checks) instead.
@@ -408,6 +420,9 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "askpro.security": {"level": "INFO"},
+        # Which beat is active, and what it sends: always logged (also under tests' WARNING root).
+        "askpro.beat": {"level": "INFO"},
+        "celery.beat": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},

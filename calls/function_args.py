@@ -21,6 +21,7 @@ from django.utils.translation import pgettext
 
 from appointments.models import Branch, Service, ServiceSegment, Staff, WorkingHour
 from askpro.errors import NotFound, ValidationFailed
+from askpro.lru import BoundedCache
 from askpro.tenancy import current_schema
 from calls.errors import MISSING, BranchAmbiguous, CallErrorCode, DateInPast, StaffAmbiguous
 from calls.german_dates import (
@@ -120,7 +121,7 @@ class Catalog:
 # schema -> (expires_at, catalog). Every function call of a running call matches names against
 # the same few rows; like the host and routing caches, a short process-local cache spares the
 # queries (a renamed service or a new branch shows within ASKPRO_TENANT_CACHE_SECONDS).
-_catalogs: dict[str, tuple[float, Catalog]] = {}
+_catalogs: BoundedCache[str, tuple[float, Catalog]] = BoundedCache(settings.ASKPRO_TENANT_CACHE_SIZE)
 
 
 def catalog() -> Catalog:
@@ -228,7 +229,9 @@ class When:
 
 # (schema, branch ids) -> (expires_at, {weekday: (first start, last end)}): which readings of "um
 # drei" a branch can mean; like the catalog, cached briefly per process (one query for the week).
-_spans: dict[tuple[str, tuple[int, ...]], tuple[float, dict[int, tuple[dt.time, dt.time]]]] = {}
+_spans: BoundedCache[tuple[str, tuple[int, ...]], tuple[float, dict[int, tuple[dt.time, dt.time]]]] = (
+    BoundedCache(settings.ASKPRO_TENANT_CACHE_SIZE)
+)
 
 
 def opening_span(day: dt.date, branch_ids: Sequence[int]) -> tuple[dt.time, dt.time] | None:
@@ -245,13 +248,13 @@ def opening_span(day: dt.date, branch_ids: Sequence[int]) -> tuple[dt.time, dt.t
         .values("weekday").annotate(start=Min("start_time"), end=Max("end_time")).order_by()
     }
     if ttl:
-        if len(_spans) > 10_000:
-            _spans.clear()
         _spans[key] = (time.monotonic() + ttl, week)
     return week.get(day.weekday())
 
 
-_dayparts: dict[str, tuple[float, dict[str, tuple[dt.time, dt.time]]]] = {}
+_dayparts: BoundedCache[str, tuple[float, dict[str, tuple[dt.time, dt.time]]]] = BoundedCache(
+    settings.ASKPRO_TENANT_CACHE_SIZE
+)
 
 
 def daypart_windows() -> dict[str, tuple[dt.time, dt.time]]:

@@ -35,6 +35,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from appointments.customers import normalize_phone
 from askpro.errors import DomainError, error_body
+from askpro.lru import BoundedCache
 from askpro.tenancy import current_schema, in_public_schema
 from calls import signatures
 from calls.models import FunctionCallResult, VoiceSettings
@@ -159,7 +160,9 @@ def retell_keys() -> Iterator[str]:
 # (agent_id, to_number) -> (expires_at, tenant): like the host cache of tenants.middleware, a short
 # process-local cache spares the registry queries on every function call of a running call.
 # Entries carry the routing generation (tenants.routing_cache): a suspension reaches calls at once.
-_route_cache: dict[tuple[str | None, str | None], tuple[float, int | None, Tenant]] = {}
+_route_cache: BoundedCache[tuple[str | None, str | None], tuple[float, int | None, Tenant]] = BoundedCache(
+    settings.ASKPRO_TENANT_CACHE_SIZE
+)
 
 
 def _routed_tenant(agent_id: str | None, to_number: str | None) -> Tenant | None:
@@ -171,8 +174,6 @@ def _routed_tenant(agent_id: str | None, to_number: str | None) -> Tenant | None
         return cached[2]
     tenant = tenant_for_voice_call(agent_id=agent_id, to_number=to_number)
     if tenant is not None and ttl:
-        if len(_route_cache) > 10_000:
-            _route_cache.clear()
         _route_cache[key] = (time.monotonic() + ttl, generation, tenant)
     return tenant
 

@@ -15,12 +15,14 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, get_tenant_model
 
 from askpro.errors import error_response
+from askpro.lru import BoundedCache
 from askpro.tenancy import in_public_schema
 from tenants import routing_cache
 
 # hostname -> (expires_at, generation, tenant); a short process-local cache spares one query per
 # request; tenants.routing_cache invalidates it across processes (a suspension applies at once).
-_tenant_cache: dict[str, tuple[float, int | None, Any]] = {}
+# At most ASKPRO_TENANT_CACHE_SIZE hosts (least recently used dropped): flat with 1,000 tenants.
+_tenant_cache: BoundedCache[str, tuple[float, int | None, Any]] = BoundedCache(settings.ASKPRO_TENANT_CACHE_SIZE)
 
 
 def forget_cached_tenants() -> None:

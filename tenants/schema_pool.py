@@ -30,11 +30,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from askpro.lru import BoundedCache
+
 logger = logging.getLogger(__name__)
 
 POOL_PREFIX = "pool_"
 REFILL_LOCK = 0x41534B_504F4F4C  # "ASK" "POOL": one refill at a time
-_script_cache: dict[str, str] = {}
+_script_cache: BoundedCache[str, str] = BoundedCache(1)  # the current template state only
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,6 @@ def template_script(fingerprint: str) -> str:
     script = re.sub(rf"\b{re.escape(settings.TENANT_BASE_SCHEMA)}\b", "{schema}", body)
     if "CREATE SCHEMA {schema};" not in script:
         raise RuntimeError("pg_dump did not produce the template schema")
-    _script_cache.clear()
     _script_cache[fingerprint] = script
     return script
 
