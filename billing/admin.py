@@ -261,7 +261,7 @@ class StripeInvoiceAdmin(ReadOnlyMixin, ModelAdmin):
 
 @admin.register(BillingRun, site=platform_admin_site)
 class BillingRunAdmin(ReadOnlyMixin, ModelAdmin):
-    list_display = ("period", "status", "accounts_total", "invoices_created", "invoices_held", "started_at", "finished_at")
+    list_display = ("period", "status", "accounts_total", "accounts_done", "invoices_created", "invoices_held", "invoices_failed", "started_at", "finished_at")
     list_filter = ("status",)
     search_fields = ("period",)
 

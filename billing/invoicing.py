@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
@@ -316,11 +316,13 @@ def build_cost_report(account_id: int, period: Period) -> MonthlyCostReport:
 
 
 def start_billing_run(period: Period) -> tuple[BillingRun, list[int]]:
-    """Open (or resume) the period's run; returns the accounts still without an invoice."""
+    """Open (or resume) the period's run; returns the accounts still without an invoice (or
+    with an issued invoice whose PDF failed: the run renders it)."""
     if period.next.first > local_today():
         raise PeriodNotFinished(details={"period": str(period)})
     run, _created = BillingRun.objects.get_or_create(period=period.first)
-    done = Invoice.objects.filter(period=period.first).values_list("account_id", flat=True)
+    done = Invoice.objects.filter(period=period.first).filter(
+        ~Q(pdf="") | Q(status=Invoice.Status.VOID)).values_list("account_id", flat=True)
     todo = list(BillingAccount.objects.exclude(pk__in=done).order_by("pk").values_list("pk", flat=True))
     BillingRun.objects.filter(pk=run.pk).update(
         accounts_total=BillingAccount.objects.count(),

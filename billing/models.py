@@ -524,6 +524,13 @@ class BillingRun(models.Model):
     invoices_held = models.PositiveIntegerField(
         _("invoices held"), default=0, help_text=_("Invoices not issued for a reason an operator must fix (see invoice holds)."),
     )
+    accounts_done = models.PositiveIntegerField(
+        _("accounts done"), default=0, help_text=_("Accounts of this run handled so far (issued, held, nothing to invoice or failed)."),
+    )
+    invoices_failed = models.PositiveIntegerField(
+        _("accounts failed"), default=0, help_text=_("Accounts whose invoice failed with an error; the next run tries them again."),
+    )
+    batches_total = models.PositiveIntegerField(_("batches"), default=0)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -534,6 +541,31 @@ class BillingRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period:%Y-%m}"
+
+
+class BillingRunItem(models.Model):
+    """What the run did with one account (one row per run and account, rewritten when a resumed
+    or re-delivered batch handles the account again): the run's progress is counted from these."""
+
+    class Outcome(models.TextChoices):
+        ISSUED = "issued", _("Issued")
+        HELD = "held", _("Held")
+        NOTHING = "nothing", _("Nothing to invoice")
+        FAILED = "failed", _("Failed")
+
+    run = models.ForeignKey(BillingRun, on_delete=models.CASCADE, related_name="items", verbose_name=_("billing run"))
+    account = models.ForeignKey(BillingAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("billing account"))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("billing run account")
+        verbose_name_plural = _("billing run accounts")
+        constraints = [models.UniqueConstraint(fields=["run", "account"], name="billing_run_item_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.account_id}: {self.outcome}"
 
 
 class InvoiceHold(models.Model):

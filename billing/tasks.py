@@ -5,33 +5,33 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from billing import invoicing, services
+from billing import invoicing, runs, services
 from billing.money import Period
 
 
 @shared_task(name="billing.invoice_account", acks_late=True, max_retries=3, default_retry_delay=60)
 def invoice_account(account_id: int, period: str) -> int | None:
-    """One account of a monthly run; safe to run again (idempotent)."""
+    """One account (kept for messages queued before runs went by batch); idempotent."""
     invoice = invoicing.invoice_account(account_id, Period.parse(period))
     return invoice.pk if invoice else None
 
 
+@shared_task(name="billing.invoice_batch", acks_late=True)
+def invoice_batch(period: str, account_ids: list[int]) -> dict[str, int]:
+    """One batch of a monthly run (``billing.runs``); a re-delivered batch changes nothing."""
+    return runs.invoice_batch(Period.parse(period), account_ids)
+
+
 @shared_task(name="billing.finish_run")
 def finish_run(_results: list | None, period: str) -> str:
-    run = invoicing.finish_billing_run(Period.parse(period))
+    run = runs.finish_billing_run(Period.parse(period))
     return f"{run.period:%Y-%m}: {run.invoices_created} invoices"
 
 
 def queue_billing_run(period: Period) -> int:
-    """Queue the run as a Celery chord: one task per account still to invoice, then the finish."""
-    from celery import chord
-
-    _run, todo = invoicing.start_billing_run(period)
-    if not todo:
-        finish_run.delay(None, str(period))
-        return 0
-    chord(invoice_account.s(account_id, str(period)) for account_id in todo)(finish_run.s(str(period)))
-    return len(todo)
+    """Queue the run (``billing.runs.launch_billing_run``); returns how many accounts were queued."""
+    run = runs.launch_billing_run(period)
+    return run.accounts_total - run.accounts_done
 
 
 @shared_task(name="billing.monthly_run")

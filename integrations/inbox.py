@@ -24,8 +24,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +52,8 @@ _handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
 _resolvers: dict[str, list[TenantResolver]] = defaultdict(list)
 _discovered = False
 _discovery_lock = threading.Lock()
-# namespace for pg advisory locks held while an event is processed ("WH" << 48)
+# namespace of the transaction-level pg advisory locks held while an event is processed ("WH" << 48);
+# the sweeper reads pg_locks for them to tell a working event from one whose worker died
 _LOCK_NAMESPACE = 0x5748 << 48
 PERMANENT_TENANT_SUSPENDED = "TenantSuspended"
 
@@ -165,19 +165,31 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.WEBHOOK_RETRY_MAX_SECONDS))
 
 
-@contextmanager
-def _processing_lock(event_id: int) -> Iterator[bool]:
-    """A session-level advisory lock: held by one worker per event, released if the worker dies."""
-    key = _LOCK_NAMESPACE | event_id
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+def _lock_key(event_id: int) -> int:
+    return _LOCK_NAMESPACE | event_id
+
+
+def _claim(event_ids: list[int], now: datetime, *, force: bool = False) -> dict[int, int]:
+    """Mark the due ones of these events ``processing`` (one more attempt each) in one statement;
+    returns ``{event_id: attempts}`` of those claimed.
+
+    ``FOR UPDATE SKIP LOCKED`` passes over an event another worker is processing right now (its
+    row is locked by that worker's processing transaction). The claim commits at once, so an
+    attempt counts even if the worker dies while processing (a poison event ends ``failed``).
+    """
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    statuses = [WebhookEvent.Status.RECEIVED.value, WebhookEvent.Status.PROCESSING.value]
+    if force:
+        statuses.append(WebhookEvent.Status.FAILED.value)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} e SET status = %s, attempts = e.attempts + 1, processing_started_at = %s"  # noqa: S608
+            f" WHERE e.id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND status = ANY(%s)"
+            " AND (%s OR next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id FOR UPDATE SKIP LOCKED)"
+            " RETURNING e.id, e.attempts",
+            [WebhookEvent.Status.PROCESSING.value, now, list(event_ids), statuses, force, now],
+        )
+        return {int(event_id): int(attempts) for event_id, attempts in cursor.fetchall()}
 
 
 def process_event(event_id: int, *, now: datetime | None = None, force: bool = False) -> str:
@@ -187,41 +199,76 @@ def process_event(event_id: int, *, now: datetime | None = None, force: bool = F
     is skipped, and one that is not yet due for its retry waits unless ``force``.
     """
     use_public_schema()
-    with _processing_lock(event_id) as acquired:
-        if not acquired:
-            return "busy"
-        now = now or timezone.now()
+    now = now or timezone.now()
+    claimed = _claim([event_id], now, force=force)
+    if event_id not in claimed:
+        event = WebhookEvent.objects.filter(pk=event_id).only("status", "next_attempt_at").first()
+        if event is None:
+            return "missing"
+        if event.status in WebhookEvent.FINAL_STATUSES or event.status == WebhookEvent.Status.FAILED:
+            return str(event.status)
+        if event.next_attempt_at and event.next_attempt_at > now and not force:
+            return "not_due"
+        return "busy"
+    return _process_claimed(event_id, claimed[event_id], now)
+
+
+def process_events(event_ids: list[int], *, now: datetime | None = None) -> dict[str, int]:
+    """Process a batch of stored events in this task: one claim for all, then each event in its
+    own transaction (a failing handler fails only its event). Returns the outcomes counted."""
+    use_public_schema()
+    claimed = _claim(sorted(set(event_ids)), now or timezone.now())
+    counted: dict[str, int] = defaultdict(int)
+    counted["skipped"] = len(set(event_ids)) - len(claimed)
+    for event_id, attempts in sorted(claimed.items()):
+        try:
+            outcome = _process_claimed(event_id, attempts, now or timezone.now())
+        except Exception:
+            # the database went away mid-event: the event stays processing for the sweeper
+            logger.exception("webhook %s could not be processed", event_id)
+            outcome = "error"
+        counted[outcome] += 1
+    return dict(counted)
+
+
+def _process_claimed(event_id: int, attempts: int, now: datetime) -> str:
+    """Process one claimed event in one transaction: a transaction-level advisory lock (nothing
+    stays on a pooled server connection, so workers can run behind PgBouncer in transaction
+    mode), the row locked, the handlers in a savepoint, the outcome written before the commit."""
+    token = correlation_id.set(f"webhook-{event_id}")
+    try:
         with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_key(event_id)])
+                if not cursor.fetchone()[0]:
+                    return "busy"
             event = WebhookEvent.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=event_id).first()
             if event is None:
                 return "missing"
-            if event.status in WebhookEvent.FINAL_STATUSES or (event.status == WebhookEvent.Status.FAILED and not force):
-                return str(event.status)
-            if event.next_attempt_at and event.next_attempt_at > now and not force:
-                return "not_due"
-            event.status = WebhookEvent.Status.PROCESSING
-            event.attempts += 1
-            event.processing_started_at = now
-            event.save(update_fields=["status", "attempts", "processing_started_at"])
-        return _run_handlers(event, now)
+            if event.status != WebhookEvent.Status.PROCESSING or event.attempts != attempts:
+                return "busy"  # another worker claimed it again after this claim (a re-queued event)
+            if event.correlation_id:
+                correlation_id.set(event.correlation_id)
+            return _run_handlers(event, now)
+    finally:
+        correlation_id.reset(token)
 
 
 def _run_handlers(event: WebhookEvent, now: datetime) -> str:
-    token = correlation_id.set(event.correlation_id or f"webhook-{event.pk}")
     started = time.perf_counter()
     outcome: str = WebhookEvent.Status.PROCESSED
     error = ""
     try:
-        outcome, error = _dispatch(event)
+        with transaction.atomic():
+            outcome, error = _dispatch(event)
     except Exception as exc:
         logger.warning("webhook %s (%s %s) failed on attempt %s: %s", event.pk, event.provider,
                        event.event_type, event.attempts, exc, exc_info=True)
         outcome, error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
     finally:
         use_public_schema()
-        correlation_id.reset(token)
     elapsed_ms = int((time.perf_counter() - started) * 1000)
-    return _record_outcome(event.pk, outcome, error, elapsed_ms, now + timedelta(milliseconds=elapsed_ms))
+    return _record_outcome(event, outcome, error, elapsed_ms, now + timedelta(milliseconds=elapsed_ms))
 
 
 def _dispatch(event: WebhookEvent) -> tuple[str, str]:
@@ -267,32 +314,34 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
     return WebhookEvent.Status.PROCESSED, ""
 
 
-def _record_outcome(event_id: int, outcome: str, error: str, elapsed_ms: int, now: datetime) -> str:
+def _record_outcome(event: WebhookEvent, outcome: str, error: str, elapsed_ms: int, now: datetime) -> str:
+    """Write the outcome of the locked event (inside its processing transaction)."""
     from integrations.errors import MalformedPayload
 
-    with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-        event.processing_ms = elapsed_ms
-        event.last_error = error
-        if outcome == WebhookEvent.Status.FAILED:
-            permanent = error.startswith((MalformedPayload.__name__, PERMANENT_TENANT_SUSPENDED))
-            if event.attempts < settings.WEBHOOK_MAX_ATTEMPTS and not permanent:
-                event.status = WebhookEvent.Status.RECEIVED  # waiting for its retry
-                event.next_attempt_at = now + retry_delay(event.attempts)
-            else:
-                event.status = WebhookEvent.Status.FAILED
-                event.next_attempt_at = None
-                event.processed_at = now
-                logger.error("webhook %s (%s %s) failed after %s attempts: %s", event.pk,
-                             event.provider, event.event_type, event.attempts, error)
+    event.processing_ms = elapsed_ms
+    event.last_error = error
+    if outcome == WebhookEvent.Status.FAILED:
+        permanent = error.startswith((MalformedPayload.__name__, PERMANENT_TENANT_SUSPENDED))
+        if event.attempts < settings.WEBHOOK_MAX_ATTEMPTS and not permanent:
+            event.status = WebhookEvent.Status.RECEIVED  # waiting for its retry
+            event.next_attempt_at = now + retry_delay(event.attempts)
         else:
-            event.status = outcome
+            event.status = WebhookEvent.Status.FAILED
             event.next_attempt_at = None
             event.processed_at = now
-        event.save(update_fields=["status", "next_attempt_at", "processed_at", "processing_ms", "last_error"])
-        if event.status == WebhookEvent.Status.RECEIVED:
-            from integrations.services import enqueue_event
+            logger.error("webhook %s (%s %s) failed after %s attempts: %s", event.pk,
+                         event.provider, event.event_type, event.attempts, error)
+    else:
+        event.status = outcome
+        event.next_attempt_at = None
+        event.processed_at = now
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        tenant=event.tenant_id, status=event.status, next_attempt_at=event.next_attempt_at, processed_at=event.processed_at,
+        processing_ms=event.processing_ms, last_error=event.last_error,
+    )
+    if event.status == WebhookEvent.Status.RECEIVED:
+        from integrations.services import enqueue_event
 
-            countdown = max((event.next_attempt_at - timezone.now()).total_seconds(), 0) if event.next_attempt_at else 0
-            transaction.on_commit(lambda: enqueue_event(event, countdown=countdown))
+        countdown = max((event.next_attempt_at - timezone.now()).total_seconds(), 0) if event.next_attempt_at else 0
+        transaction.on_commit(lambda: enqueue_event(event, countdown=countdown))
     return str(event.status)

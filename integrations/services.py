@@ -2,8 +2,11 @@
 
 A request only stores its event (one INSERT) and raises a Redis flag; the request that raised it
 publishes one ``integrations.dispatch_webhooks`` task, which claims every stored, never-queued
-event and publishes ``process_webhook`` for each on its priority queue. A burst of deliveries
-thus costs a handful of Celery publishes on the worker side instead of one per request.
+event and publishes ``process_webhooks`` batches of them on their priority queues; a worker
+claims a batch in one statement and processes each event in its own transaction
+(``integrations.inbox.process_events``). A burst of deliveries thus costs a handful of Celery
+publishes and round trips instead of one per event. Retries and the sweeper queue single events
+(``process_webhook``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ DISPATCH_FLAG = "webhook-dispatch-pending"
 # and the next event queues a new one (the sweeper covers the events in between).
 DISPATCH_FLAG_SECONDS = 60
 DISPATCH_BATCH_SIZE = 200
+# Events per process_webhooks task: one Celery round trip and one claim for up to this many.
+PROCESS_BATCH_SIZE = 50
+PROCESS_BATCH_SPREAD = 4
 
 
 @dataclass(frozen=True)
@@ -206,9 +212,9 @@ def dispatch_pending_events(*, batch_size: int = DISPATCH_BATCH_SIZE) -> int:
         while True:
             claimed = _claim_undispatched(batch_size)
             published = _publish(claimed)
-            queued += published
-            if published < len(claimed):  # the broker failed: the rest waits for the next run
-                _unclaim([event_id for event_id, _queue in claimed[published:]])
+            queued += len(published)
+            if len(published) < len(claimed):  # the broker failed: the rest waits for the next run
+                _unclaim(sorted({event_id for event_id, _queue in claimed} - published))
                 break
             if len(claimed) < batch_size:
                 break
@@ -232,23 +238,38 @@ def _unclaim(event_ids: list[int]) -> None:
     WebhookEvent.objects.filter(pk__in=event_ids, status=WebhookEvent.Status.RECEIVED).update(queued_at=None)
 
 
-def _publish(claimed: list[tuple[int, str]]) -> int:
-    """Publish ``process_webhook`` for each claimed event over one producer; how many went out."""
-    from askpro.celery import app
-    from integrations.tasks import process_webhook
+def process_batches(claimed: list[tuple[int, str]]) -> list[tuple[str, list[int]]]:
+    """Split claimed events into ``process_webhooks`` batches per queue, in id order: at most
+    ``PROCESS_BATCH_SIZE`` events each, and a small burst still in about ``PROCESS_BATCH_SPREAD``
+    tasks, so that every worker process gets a share."""
+    by_queue: dict[str, list[int]] = {}
+    for event_id, queue in claimed:
+        by_queue.setdefault(queue, []).append(event_id)
+    parts = []
+    for queue, ids in by_queue.items():
+        size = max(1, min(PROCESS_BATCH_SIZE, -(-len(ids) // PROCESS_BATCH_SPREAD)))
+        parts += [(queue, ids[start:start + size]) for start in range(0, len(ids), size)]
+    return parts
 
-    published = 0
+
+def _publish(claimed: list[tuple[int, str]]) -> set[int]:
+    """Publish ``process_webhooks`` batches of the claimed events over one producer; returns the
+    events that went out (a batch is published whole or not at all)."""
+    from askpro.celery import app
+    from integrations.tasks import process_webhooks
+
+    published: set[int] = set()
     try:
         with app.producer_or_acquire() as producer:
-            for event_id, queue in claimed:
-                process_webhook.apply_async(
-                    args=[event_id], queue=queue, producer=producer,
+            for queue, ids in process_batches(claimed):
+                process_webhooks.apply_async(
+                    args=[ids], queue=queue, producer=producer,
                     retry=True, retry_policy=_ENQUEUE_RETRY_POLICY,
                 )
-                published += 1
+                published.update(ids)
     except Exception as exc:
         logger.warning("could not queue %s of %s webhook events; they will be queued again: %s",
-                       len(claimed) - published, len(claimed), exc)
+                       len(claimed) - len(published), len(claimed), exc)
     return published
 
 

@@ -10,6 +10,12 @@ def process_webhook(event_id: int) -> str:
     return inbox.process_event(event_id)
 
 
+@app.task(name="integrations.process_webhooks", acks_late=True, ignore_result=True)
+def process_webhooks(event_ids: list[int]) -> dict[str, int]:
+    """Process a batch of stored events claimed by the dispatcher (one task, each event isolated)."""
+    return inbox.process_events(event_ids)
+
+
 @app.task(name="integrations.dispatch_webhooks", ignore_result=True)
 def dispatch_webhooks() -> int:
     """Queue ``process_webhook`` for every stored event not queued yet (published once per burst)."""

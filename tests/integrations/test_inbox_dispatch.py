@@ -19,12 +19,17 @@ from tests.fixtures.integrations import body, post_retell, retell_event
 
 @pytest.fixture
 def published(committed_db: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
-    """Record what would go to the broker: dispatcher tasks and per-event process_webhook tasks."""
-    sent: dict[str, list[Any]] = {"dispatchers": [], "events": []}
+    """Record what would go to the broker: dispatcher tasks and process_webhooks batches (also
+    flattened to the events they carry, with their queue)."""
+    sent: dict[str, list[Any]] = {"dispatchers": [], "events": [], "batches": []}
+
+    def batch(*args: Any, **kwargs: Any) -> None:
+        sent["batches"].append(list(kwargs["args"][0]))
+        sent["events"].extend((event_id, kwargs["queue"]) for event_id in kwargs["args"][0])
+
     monkeypatch.setattr(tasks.dispatch_webhooks, "apply_async",
                         lambda *args, **kwargs: sent["dispatchers"].append(kwargs.get("queue")))
-    monkeypatch.setattr(tasks.process_webhook, "apply_async",
-                        lambda *args, **kwargs: sent["events"].append((kwargs["args"][0], kwargs["queue"])))
+    monkeypatch.setattr(tasks.process_webhooks, "apply_async", batch)
     return sent
 
 
@@ -47,6 +52,8 @@ def test_a_burst_queues_one_dispatcher_which_queues_every_event_once(published):
 
     assert queued == 23
     assert published["events"] == [(event_id, "webhooks_high") for event_id in ids]
+    # each claim of five goes out in batches spread over about four tasks
+    assert [len(batch) for batch in published["batches"]] == [2, 2, 1] * 4 + [1, 1, 1]
     assert not flag_is_raised()
     assert not WebhookEvent.objects.filter(queued_at__isnull=True).exists()
     assert services.dispatch_pending_events() == 0  # nothing is queued twice
@@ -134,9 +141,9 @@ def test_events_the_broker_refused_mid_batch_are_left_for_the_next_dispatch(publ
     def fails_on_the_third(*args: Any, **kwargs: Any) -> None:
         if len(sent) == 2:
             raise ConnectionError("broker down")
-        sent.append(kwargs["args"][0])
+        sent.extend(kwargs["args"][0])  # four events: four batches of one
 
-    monkeypatch.setattr(tasks.process_webhook, "apply_async", fails_on_the_third)
+    monkeypatch.setattr(tasks.process_webhooks, "apply_async", fails_on_the_third)
 
     assert services.dispatch_pending_events() == 2
 

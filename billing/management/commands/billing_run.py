@@ -5,7 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from askpro.errors import DomainError
-from billing import invoicing, tasks
+from billing import invoicing, runs, tasks
+from billing.models import Invoice
 from billing.money import Period
 
 
@@ -23,16 +24,21 @@ class Command(BaseCommand):
                 queued = tasks.queue_billing_run(period)
                 self.stdout.write(f"{period}: {queued} account(s) queued on the billing queue.")
                 return
-            _run, todo = invoicing.start_billing_run(period)
-            for index, account_id in enumerate(todo, start=1):
-                invoice = invoicing.invoice_account(account_id, period)
-                hold = None if invoice else invoicing.open_hold(account_id, period)
-                if hold is not None:
-                    outcome = f"held: {', '.join(hold.missing_labels)} missing"
+
+            def report(index: int, total: int, account_id: int, outcome: str) -> None:
+                if outcome == runs.Outcome.HELD:
+                    hold = invoicing.open_hold(account_id, period)
+                    text = f"held: {', '.join(hold.missing_labels)} missing" if hold else "held"
+                elif outcome == runs.Outcome.ISSUED:
+                    invoice = Invoice.objects.filter(account_id=account_id, period=period.first).order_by("-pk").first()
+                    text = invoice.number if invoice and invoice.number else "issued"
+                elif outcome == runs.Outcome.FAILED:
+                    text = "failed (see the log; the next run tries again)"
                 else:
-                    outcome = invoice.number if invoice and invoice.number else "nothing to invoice"
-                self.stdout.write(f"[{index}/{len(todo)}] account {account_id}: {outcome}")
-            run = invoicing.finish_billing_run(period)
+                    text = "nothing to invoice"
+                self.stdout.write(f"[{index}/{total}] account {account_id}: {text}")
+
+            run = runs.run_billing_in_process(period, on_account=report)
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.stdout.write(self.style.SUCCESS(f"{period}: {run.invoices_created} invoice(s) for {run.accounts_total} account(s)."))
