@@ -8,8 +8,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +22,13 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
 from appointments import services
+from appointments.access import (
+    BranchScopedAdminMixin,
+    assign_branches,
+    assigned_branches,
+    is_branch_scoped,
+    visible_branches,
+)
 from appointments.api_keys import create_api_key, revoke_api_key, rotate_api_key
 from appointments.models import (
     RELEASED_STATUSES,
@@ -38,7 +47,7 @@ from appointments.models import (
     Staff,
     WorkingHour,
 )
-from askpro.admin_sites import tenant_admin_site
+from askpro.admin_sites import UserAdmin, tenant_admin_site
 from askpro.display import euros
 from askpro.errors import DomainError
 from askpro.exports import ExportAdminMixin
@@ -240,7 +249,7 @@ class RescheduleForm(BaseDialogForm):
 
 
 @admin.register(Appointment, site=tenant_admin_site)
-class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
+class AppointmentAdmin(BranchScopedAdminMixin, ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
     export_fields = ("starts_at", "ends_at", "customer", "service", "staff", "branch", "status", "source",
                      "price_cents", "notes")
     list_display = ("starts_at", "customer", "service", "staff", "branch", "status", "source", "price_cents")
@@ -259,6 +268,26 @@ class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
     # A day of a branch fits on one page; rendering cost grows per row (unfold builds the column
     # headers again for every row), so 50 rather than Django's 100 keeps the list quick.
     list_per_page = 50
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None and not isinstance(obj, Appointment):
+            # unfold checks a detail action (cancel, reschedule) with the object id: 403 for another branch
+            return self.get_queryset(request).filter(pk=obj).exists()
+        return bool(allowed)
+
+    def _in_scope(self, request: HttpRequest, object_id: Any) -> None:
+        if not self.get_queryset(request).filter(pk=object_id).exists():
+            raise Http404
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        self._in_scope(request, object_id)  # simple_history would fall back to the history rows
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
+                          extra_context: Any = None) -> HttpResponse:
+        self._in_scope(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_urls(self) -> list[Any]:
         from django.urls import path
@@ -288,7 +317,18 @@ class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
         if obj is None:
             kwargs["form"] = AppointmentBookingForm
             kwargs["fields"] = AppointmentBookingForm.Meta.fields
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None and is_branch_scoped(request.user):
+            branches = visible_branches(request.user).filter(is_active=True)
+
+            class BranchScopedBookingForm(form):  # type: ignore[misc, valid-type]
+                def __init__(self, *args: Any, **kw: Any) -> None:
+                    super().__init__(*args, **kw)
+                    self.fields["branch"].queryset = branches
+                    self.fields["branch"].required = True
+
+            return BranchScopedBookingForm
+        return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.readonly_fields if obj else ()
@@ -376,6 +416,7 @@ class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
                 "form_class": CancelForm, "form_submit_text": _("Cancel appointment")},
     )
     def cancel_detail(self, request: HttpRequest, form: CancelForm, object_id: Any) -> HttpResponse:
+        self._in_scope(request, object_id)
         try:
             result = services.cancel_appointment(appointment_id=int(object_id), reason=form.cleaned_data["reason"],
                                                  source="admin", actor=actor(request))
@@ -396,6 +437,7 @@ class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
                 "form_class": RescheduleForm, "form_submit_text": _("Move appointment")},
     )
     def reschedule_detail(self, request: HttpRequest, form: RescheduleForm, object_id: Any) -> HttpResponse:
+        self._in_scope(request, object_id)
         try:
             result = services.reschedule_appointment(
                 appointment_id=int(object_id), new_starts_at=form.cleaned_data["new_starts_at"],
@@ -411,7 +453,7 @@ class AppointmentAdmin(ExportAdminMixin, SimpleHistoryAdmin, ModelAdmin):
 
 
 @admin.register(RecurringSeries, site=tenant_admin_site)
-class RecurringSeriesAdmin(ModelAdmin):
+class RecurringSeriesAdmin(BranchScopedAdminMixin, ModelAdmin):
     list_display = ("first_starts_at", "customer", "service", "staff", "frequency", "count", "until", "created_by")
     list_filter = ("frequency", "branch", "staff", "source")
     search_fields = ("customer__name", "customer__phone")
@@ -424,7 +466,9 @@ class RecurringSeriesAdmin(ModelAdmin):
 
 
 @admin.register(AppointmentModification, site=tenant_admin_site)
-class AppointmentModificationAdmin(ModelAdmin):
+class AppointmentModificationAdmin(BranchScopedAdminMixin, ModelAdmin):
+    branch_scope_field = "appointment__branch"
+
     list_display = ("created_at", "kind", "appointment", "customer", "actor", "policy_violated", "fee_cents")
     list_filter = ("kind", "policy_violated", "violation_action", "source", ("created_at", admin.DateFieldListFilter))
     search_fields = ("customer__name", "customer__phone", "reason", "actor")
@@ -477,3 +521,48 @@ class ApiKeyAdmin(ModelAdmin):
         for key in queryset.filter(revoked_at__isnull=True):
             new, raw = rotate_api_key(key_id=key.pk, actor=actor(request))
             messages.warning(request, _("%(name)s: new key (shown only now): %(key)s") % {"name": new.name, "key": raw})
+
+
+# --- logins limited to branches (django-guardian) ----------------------------------------------
+
+
+class BranchAccessMixin:
+    """The tenant user page's "Branches" field: limits a staff member or receptionist to branches."""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is None:  # the add page stays Django's two-step form
+            return super().get_form(request, obj, **kwargs)  # type: ignore[misc]
+
+        class WithBranches(self.form):  # type: ignore[attr-defined, misc, name-defined]
+            work_branches = forms.ModelMultipleChoiceField(
+                Branch.objects.order_by("name"), required=False, label=_("Works in branches"),
+                widget=FilteredSelectMultiple(_("branches"), is_stacked=False),
+                help_text=_("Staff members and receptionists see only the appointments of these branches. "
+                            "Empty: all branches. Owners and managers always see all branches."),
+            )
+
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                if self.instance.pk:
+                    self.fields["work_branches"].initial = list(assigned_branches(self.instance))
+
+        return super().get_form(request, obj, form=WithBranches, **kwargs)  # type: ignore[misc]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        if obj is not None:
+            fieldsets.append((_("Branch access"), {"fields": ("work_branches",)}))
+        return fieldsets
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        if "work_branches" in form.cleaned_data:
+            assign_branches(form.instance, form.cleaned_data["work_branches"])
+
+
+class TenantUserAdmin(BranchAccessMixin, UserAdmin):
+    pass
+
+
+tenant_admin_site.unregister(User)
+tenant_admin_site.register(User, TenantUserAdmin)

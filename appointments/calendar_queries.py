@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from appointments.access import visible_branches
 from appointments.errors import InvalidBookingRequest
 from appointments.models import (
     Appointment,
@@ -81,13 +82,14 @@ def parse_day(text: str | None, *, field: str) -> date:
         raise InvalidBookingRequest(_("The date is not valid."), details={field: text}) from None
 
 
-def calendar_branches() -> list[Branch]:
-    return list(Branch.objects.filter(is_active=True).order_by("name"))
+def calendar_branches(user: Any) -> list[Branch]:
+    """The active branches the login may see (appointments.access)."""
+    return list(visible_branches(user).filter(is_active=True).order_by("name"))
 
 
-def branch_for_calendar(branch_id: int | str | None) -> Branch:
-    """The requested active branch, or the first one (by name)."""
-    branches = Branch.objects.filter(is_active=True)
+def branch_for_calendar(branch_id: int | str | None, user: Any) -> Branch:
+    """The requested active branch the login may see, or the first one (by name)."""
+    branches = visible_branches(user).filter(is_active=True)
     if branch_id not in (None, ""):
         try:
             branch = branches.filter(pk=int(branch_id)).first()  # type: ignore[arg-type]

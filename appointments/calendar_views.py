@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from appointments import calendar_queries as cq
 from appointments import customers, services
+from appointments.access import scope_appointments
 from appointments.errors import AppointmentNotFound, InvalidBookingRequest
 from appointments.models import Appointment, Customer, Service
 from askpro.errors import DomainError, error_response
@@ -130,7 +131,7 @@ def calendar_labels() -> dict[str, str]:
 
 
 def calendar_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
-    branches = cq.calendar_branches()
+    branches = cq.calendar_branches(request.user)
     branch = branches[0] if branches else None
     wanted = request.GET.get("branch")
     if wanted:
@@ -171,7 +172,7 @@ def calendar_page(request: HttpRequest, model_admin: Any) -> HttpResponse:
 
 @calendar_api()
 def feed(request: HttpRequest) -> HttpResponse:
-    branch = cq.branch_for_calendar(request.GET.get("branch"))
+    branch = cq.branch_for_calendar(request.GET.get("branch"), request.user)
     scope = cq.calendar_range(branch, request.GET.get("start"), request.GET.get("end"))
     staff_ids = [int(s) for s in request.GET.getlist("staff") if s.isdigit()] or None
     include_cancelled = request.GET.get("cancelled") in ("1", "true")
@@ -180,12 +181,14 @@ def feed(request: HttpRequest) -> HttpResponse:
 
 @calendar_api()
 def changes(request: HttpRequest) -> HttpResponse:
-    branch = cq.branch_for_calendar(request.GET.get("branch"))
+    branch = cq.branch_for_calendar(request.GET.get("branch"), request.user)
     return JsonResponse({"token": cq.change_token(branch)})
 
 
-def _appointment(pk: int) -> Appointment:
-    appointment = Appointment.objects.select_related("customer", "service", "staff", "branch").filter(pk=pk).first()
+def _appointment(request: HttpRequest, pk: int) -> Appointment:
+    """The appointment, if the login may see its branch; another branch's answers 404 like a missing one."""
+    visible = scope_appointments(Appointment.objects.all(), request.user)
+    appointment = visible.select_related("customer", "service", "staff", "branch").filter(pk=pk).first()
     if appointment is None:
         raise AppointmentNotFound(details={"appointment_id": pk})
     return appointment
@@ -193,7 +196,7 @@ def _appointment(pk: int) -> Appointment:
 
 @calendar_api()
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return JsonResponse(cq.appointment_detail(_appointment(pk)))
+    return JsonResponse(cq.appointment_detail(_appointment(request, pk)))
 
 
 @calendar_api()
@@ -215,7 +218,7 @@ def customer_search(request: HttpRequest) -> HttpResponse:
 @calendar_api(write=True)
 def book(request: HttpRequest) -> HttpResponse:
     data = _body(request)
-    branch = cq.branch_for_calendar(data.get("branch_id"))
+    branch = cq.branch_for_calendar(data.get("branch_id"), request.user)
     starts_at = cq.parse_wall(data.get("start") or "", branch.tzinfo)
     customer_id = _int(data.get("customer_id"), "customer_id", required=False)
     if customer_id is None:
@@ -231,14 +234,14 @@ def book(request: HttpRequest) -> HttpResponse:
         starts_at=starts_at, staff_id=_int(data.get("staff_id"), "staff_id", required=False), branch_id=branch.pk,
         notes=str(data.get("notes") or "")[:2000], source=Appointment.Source.ADMIN, actor=_actor(request),
     )
-    return JsonResponse({"success": True, "appointment": cq.appointment_detail(_appointment(appointment.pk))},
+    return JsonResponse({"success": True, "appointment": cq.appointment_detail(_appointment(request, appointment.pk))},
                         status=201)
 
 
 @calendar_api(write=True)
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     data = _body(request)
-    appointment = _appointment(pk)
+    appointment = _appointment(request, pk)
     new_start = cq.parse_wall(data.get("start") or "", appointment.branch.tzinfo)
     result = services.reschedule_appointment(
         appointment_id=pk, new_starts_at=new_start, staff_id=_int(data.get("staff_id"), "staff_id", required=False),
@@ -247,7 +250,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
         source=Appointment.Source.ADMIN, actor=_actor(request),
     )
     return JsonResponse({
-        "success": True, "appointment": cq.appointment_detail(_appointment(pk)),
+        "success": True, "appointment": cq.appointment_detail(_appointment(request, pk)),
         "policy": {"violated": result.policy.violated, "label": str(result.policy.label),
                    "fee_cents": result.policy.fee_cents},
     })
@@ -258,6 +261,7 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
     from askpro.display import euros
 
     data = _body(request)
+    _appointment(request, pk)  # another branch's appointment: 404 before anything changes
     to_status = str(data.get("status") or "")
     version = _int(data.get("version"), "version", required=False)
     policy = None
@@ -272,7 +276,7 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         services.transition_appointment(appointment_id=pk, to_status=to_status, expected_version=version,
                                         source=Appointment.Source.ADMIN, actor=_actor(request))
-    return JsonResponse({"success": True, "appointment": cq.appointment_detail(_appointment(pk)), "policy": policy})
+    return JsonResponse({"success": True, "appointment": cq.appointment_detail(_appointment(request, pk)), "policy": policy})
 
 
 @calendar_api(write=True)
@@ -280,7 +284,7 @@ def send_reminder(request: HttpRequest, pk: int) -> HttpResponse:
     from notifications import events as notification_events
     from notifications import services as notification_services
 
-    _appointment(pk)
+    _appointment(request, pk)
     created = notification_services.notify_appointment_event(notification_events.REMINDER_24H, pk)
     if not created:
         return JsonResponse({"success": True, "queued": 0,

@@ -17,6 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appointments.access import (
+    is_branch_scoped,
+    scope_appointments,
+    scope_cache_key,
+    visible_branches,
+)
 from appointments.models import Appointment, AppointmentModification, Customer, Service
 from askpro.dashboard import Kpi, Panel, cached, may_see_money, trend
 from askpro.display import euros, local_date, local_time, long_date
@@ -72,8 +78,9 @@ def _between(bounds: tuple[datetime, datetime]) -> Q:
     return Q(starts_at__gte=bounds[0], starts_at__lt=bounds[1])
 
 
-def figures(now: datetime | None = None) -> dict[str, Any]:
-    """Appointment counts and sums of the KPI periods (one aggregate query)."""
+def figures(now: datetime | None = None, *, user: Any = None) -> dict[str, Any]:
+    """Appointment counts and sums of the KPI periods (one aggregate query), of the branches
+    ``user`` may see (all without a user)."""
     periods = Periods(now or timezone.now(), tenant_zone())
     now = periods.now
     last30 = (now - timedelta(days=30), now)
@@ -92,7 +99,7 @@ def figures(now: datetime | None = None) -> dict[str, Any]:
 
     widest = (min(prev30[0], periods.week(-1)[0], periods.month_to_date(True)[0], periods.day(-7)[0]),
               max(periods.week()[1], periods.day()[1]))
-    result = Appointment.objects.filter(_between(widest)).aggregate(
+    result = _scoped(user).filter(_between(widest)).aggregate(
         today=Count("id", filter=_between(periods.day()) & happening),
         today_previous=Count("id", filter=_between(periods.day(-7)) & happening),
         week=Count("id", filter=_between(periods.week()) & happening),
@@ -114,36 +121,47 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f} %".replace(".", ",")
 
 
-def todays_appointments(now: datetime | None = None) -> list[Appointment]:
+def _scoped(user: Any) -> Any:
+    return Appointment.objects.all() if user is None else scope_appointments(Appointment.objects.all(), user)
+
+
+def todays_appointments(now: datetime | None = None, *, user: Any = None) -> list[Appointment]:
     periods = Periods(now or timezone.now(), tenant_zone())
     return list(
-        Appointment.objects.filter(_between(periods.day())).exclude(status=Status.CANCELLED)
+        _scoped(user).filter(_between(periods.day())).exclude(status=Status.CANCELLED)
         .select_related("customer", "service", "staff", "branch").order_by("starts_at", "staff__name")[:60]
     )
 
 
-def timeline_rows(now: datetime | None = None) -> list[dict[str, str]]:
+def timeline_rows(now: datetime | None = None, *, user: Any = None) -> list[dict[str, str]]:
     return [{
         "time": f"{local_time(a.starts_at, a.branch.tzinfo)}–{local_time(a.ends_at, a.branch.tzinfo)}",
         "customer": a.customer.name or a.customer.phone, "service": a.service.name, "staff": a.staff.name,
         "status": a.status, "status_label": str(Status(a.status).label),
         "href": reverse("admin:appointments_appointment_change", args=[a.pk]),
-    } for a in todays_appointments(now)]
+    } for a in todays_appointments(now, user=user)]
 
 
-def next_free_slot(now: datetime | None = None) -> dict[str, Any] | None:
-    """The next free time today or in the coming days, for the most booked service."""
+def next_free_slot(now: datetime | None = None, *, user: Any = None) -> dict[str, Any] | None:
+    """The next free time today or in the coming days, for the most booked service (in the first
+    branch of a login limited to branches)."""
     from appointments.queries import find_slots
 
     now = now or timezone.now()
     service_id = (
-        Appointment.objects.filter(starts_at__gte=now - timedelta(days=30), service__is_active=True)
+        _scoped(user).filter(starts_at__gte=now - timedelta(days=30), service__is_active=True)
         .values("service_id").annotate(n=Count("id")).order_by("-n").values_list("service_id", flat=True).first()
     ) or Service.objects.filter(is_active=True).order_by("name").values_list("pk", flat=True).first()
     if service_id is None:
         return None
     today = now.astimezone(tenant_zone()).date()
-    slots = find_slots(service_id=service_id, date_from=today, date_to=today + timedelta(days=6), now=now, limit=1)
+    branch_id = None
+    if user is not None and is_branch_scoped(user):
+        branch_id = visible_branches(user).filter(is_active=True).values_list("pk", flat=True).first()
+        if branch_id is None:
+            return None
+    slots = find_slots(service_id=service_id, date_from=today, date_to=today + timedelta(days=6), now=now, limit=1,
+                       branch_id=branch_id)
     if not slots:
         return None
     slot = slots[0]
@@ -204,7 +222,9 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
     tz = tenant_zone()
     changelist = reverse("admin:appointments_appointment_changelist")
     calendar = reverse("admin:appointments_appointment_calendar")
-    f = cached("appointments:figures", figures)
+    user = request.user
+    scope = scope_cache_key(user)  # a login limited to branches gets its own cached figures
+    f = cached(f"appointments:figures:{scope}", lambda: figures(user=user))
     no_show = rate(f["last30_no_show"], f["last30_settled"])
     no_show_prev = rate(f["prev30_no_show"], f["prev30_settled"])
     cancel = rate(f["last30_cancelled"], f["last30_all"])
@@ -229,8 +249,8 @@ def tenant_panels(request: HttpRequest) -> list[Panel]:
                         _compare(_("Last month, same days"), euros(f["revenue_previous"])),
                         trend(f["revenue"], f["revenue_previous"]),
                         footer=_("Appointments of this month without cancellations and no-shows")))
-    free = cached("appointments:next-free", next_free_slot)
-    rows = cached("appointments:today", timeline_rows)
+    free = cached(f"appointments:next-free:{scope}", lambda: next_free_slot(user=user))
+    rows = cached(f"appointments:today:{scope}", lambda: timeline_rows(user=user))
     violations, recent = cached("appointments:violations", policy_violations)
     journey = cached("appointments:journey", journey_distribution)
     panels = [

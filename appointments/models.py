@@ -64,6 +64,8 @@ class Branch(TimeStamped):
         verbose_name = _("branch")
         verbose_name_plural = _("branches")
         ordering = ["name"]
+        # Object permission (django-guardian): the login works in this branch; see appointments/access.py.
+        permissions = [("work_in_branch", _("works in this branch"))]
 
     def __str__(self) -> str:
         return self.name

@@ -20,6 +20,7 @@ from unfold.forms import BaseDialogForm
 
 from appointments import customers as customer_services
 from appointments import journey
+from appointments.access import scope_appointments
 from appointments.admin import CustomerStatsInline, report_error
 from appointments.models import (
     Appointment,
@@ -113,6 +114,10 @@ class AppointmentInline(TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
+        # A login limited to branches sees only those branches' appointments in the history.
+        return scope_appointments(super().get_queryset(request), request.user)
 
 
 class CallInline(TabularInline):

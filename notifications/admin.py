@@ -15,6 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
 
+from appointments.access import BranchScopedAdminMixin
 from askpro.admin_sites import tenant_admin_site
 from askpro.errors import DomainError
 from notifications import queries, services
@@ -152,7 +153,10 @@ class NotificationSettingsAdmin(SimpleHistoryAdmin, ModelAdmin):
 
 
 @admin.register(NotificationDelivery, site=tenant_admin_site)
-class NotificationDeliveryAdmin(ModelAdmin):
+class NotificationDeliveryAdmin(BranchScopedAdminMixin, ModelAdmin):
+    # A login limited to branches sees messages about its branches' appointments and those about none.
+    branch_scope_field = "appointment__branch"
+    branch_scope_keep_unassigned = True
     list_display = ("created_at", "event", "channel", "recipient", "status", "skip_reason", "attempts", "next_attempt_at", "backend", "is_fallback")
     list_filter = ("status", "channel", "event", "skip_reason", "backend", "urgent", ("created_at", admin.DateFieldListFilter))
     search_fields = ("recipient", "subject", "body", "provider_message_id", "customer__name", "dedupe_key")

@@ -128,3 +128,20 @@ def admin_page_allowed(role: str, model_label: str, page: str, *, platform: bool
         # A page the admin shows read-only still opens with the change permission alone.
         return bool(held & {"view", "change"})
     return bool(offered & set(ADMIN_PAGES[page]))
+
+
+# --- branch scoping (django-guardian) ---------------------------------------------------------
+# A login of these roles can be limited to branches: an object permission ``work_in_branch`` per
+# Branch (guardian's table in the tenant schema), set on the tenant admin's user page. A login of
+# another role (admin = owner, manager) or a superuser sees every branch; a login of these roles
+# with no branch assigned is unscoped, as before. appointments/access.py applies it everywhere.
+BRANCH_PERMISSION = "appointments.work_in_branch"
+BRANCH_SCOPABLE_ROLES = ("staff", "receptionist")
+# Admin pages whose rows belong to a branch: for a login limited to branches, another branch's rows
+# are missing from the list and export, and their change and history pages answer 404.
+BRANCH_SCOPED_ADMIN_MODELS = (
+    "appointments.appointment",
+    "appointments.appointmentmodification",
+    "appointments.recurringseries",
+    "notifications.notificationdelivery",
+)

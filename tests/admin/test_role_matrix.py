@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,14 @@ from django_tenants.utils import schema_context, tenant_context
 
 from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from tenants import services as tenant_services
-from tenants.roles import ADMIN_PAGES, PLATFORM_ROLES, TENANT_ROLES, admin_page_allowed
+from tenants.roles import (
+    ADMIN_PAGES,
+    BRANCH_SCOPABLE_ROLES,
+    BRANCH_SCOPED_ADMIN_MODELS,
+    PLATFORM_ROLES,
+    TENANT_ROLES,
+    admin_page_allowed,
+)
 from tests.conftest import SALON_HOST
 from tests.fixtures.security import login_operator
 
@@ -64,6 +72,58 @@ def test_every_tenant_admin_page_answers_each_role_as_the_matrix_says(salon, sal
             wrong += _mismatches(tenant_admin_site, client, role, platform=False)
 
     assert wrong == []
+
+
+def test_branch_scoped_roles_follow_the_matrix_in_their_branch_and_get_404_for_another(
+    salon, salon_rows, in_salon, branch_mitte, erika_at_nord,
+):
+    from django.apps import apps
+
+    from appointments import access
+    from appointments import services as booking
+    from appointments.models import Appointment
+    from notifications.events import REMINDER_24H
+    from notifications.models import NotificationDelivery
+
+    # given: a row of each branch-scoped page in the other branch (the first rows are Mitte's)
+    for appointment in Appointment.objects.order_by("pk"):  # Mitte's first
+        booking.reschedule_appointment(appointment_id=appointment.pk, source="admin", actor="admin:test",
+                                       new_starts_at=appointment.starts_at + timedelta(hours=1))
+    for appointment in Appointment.objects.order_by("pk"):  # Mitte's first
+        NotificationDelivery.objects.create(appointment=appointment, customer=appointment.customer, event=REMINDER_24H,
+                                            channel="sms", recipient="+4915112345678",
+                                            dedupe_key=f"matrix-{appointment.pk}")
+    other_rows = {label: apps.get_model(label).objects.filter(
+        **{"branch" if label.endswith((".appointment", ".recurringseries")) else "appointment__branch":
+           erika_at_nord.branch}).order_by("pk").first() for label in BRANCH_SCOPED_ADMIN_MODELS}
+    wrong = []
+    for role in BRANCH_SCOPABLE_ROLES:
+        email = f"{role}-mitte@matrix.example"
+        tenant_services.create_tenant_user(salon, email=email, role=role, password="s3cret-pass!")
+        user = get_user_model().objects.get(username=email)
+        access.assign_branches(user, [branch_mitte])
+        client = Client(HTTP_HOST=SALON_HOST)
+        client.force_login(user)
+
+        # when / then: every page of the own branch as the matrix says
+        with tenant_context(salon):
+            wrong += _mismatches(tenant_admin_site, client, role, platform=False)
+        # and another branch's rows are not there
+        for label, row in other_rows.items():
+            if row is None or not admin_page_allowed(role, label, "change"):
+                continue
+            model = row._meta
+            base = f"/admin/{model.app_label}/{model.model_name}/"
+            for page in ("change", "history"):
+                status = client.get(f"{base}{row.pk}/{page}/").status_code
+                if status != 404:
+                    wrong.append(f"{role} {label} {page} of another branch: {status}, expected 404")
+            listed = client.get(base).context["cl"].result_list
+            if row.pk in [r.pk for r in listed]:
+                wrong.append(f"{role} {label}: another branch's row listed")
+
+    assert wrong == []
+    assert [label for label, row in other_rows.items() if row is None] == ["appointments.recurringseries"]
 
 
 def test_every_platform_admin_page_answers_the_operator_as_the_matrix_says(public_tenant, salon):
