@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from askpro.errors import Conflict, NotFound
+from askpro.errors import Conflict, NotFound, ValidationFailed
 
 
 class DeliveryNotFound(NotFound):
@@ -18,3 +18,28 @@ class DeliveryNotRetryable(Conflict):
 class DeliveryNotCancellable(Conflict):
     code = "NOTIFICATION_NOT_CANCELLABLE"
     default_message = _("Only pending notifications can be cancelled.")
+
+
+class MessageNoConsent(Conflict):
+    code = "NO_CONSENT"
+    default_message = _("The customer has not agreed to receive messages from us.")
+
+
+class MessageOptedOut(Conflict):
+    code = "OPTED_OUT"
+    default_message = _("The customer has opted out of this channel.")
+
+
+class MessageNoAddress(ValidationFailed):
+    code = "NO_ADDRESS"
+    default_message = _("The customer has no address for this channel.")
+
+
+class MessageInvalid(ValidationFailed):
+    code = "MESSAGE_INVALID"
+    default_message = _("The message needs a text and a channel (SMS or email).")
+
+
+class RecipientNotFound(NotFound):
+    code = "CUSTOMER_NOT_FOUND"
+    default_message = _("This customer does not exist.")
