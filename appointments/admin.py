@@ -12,14 +12,12 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.decorators import action, display
-from unfold.forms import BaseDialogForm
 
 from appointments import services
 from appointments.access import (
@@ -47,8 +45,9 @@ from appointments.models import (
     Staff,
     WorkingHour,
 )
+from askpro.admin_dialogs import Dialog, DialogForm, Done, LocalDateTimeInput, Notice, dialog_action
 from askpro.admin_sites import UserAdmin, tenant_admin_site
-from askpro.display import euros
+from askpro.display import euros, local_datetime
 from askpro.errors import DomainError
 from askpro.exports import ExportAdminMixin
 
@@ -239,13 +238,66 @@ class AppointmentBookingForm(forms.ModelForm):
         fields = ("customer", "service", "staff", "branch", "starts_at", "status", "notes")
 
 
-class CancelForm(BaseDialogForm):
+class CancelForm(DialogForm):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=True)
 
 
-class RescheduleForm(BaseDialogForm):
-    new_starts_at = forms.DateTimeField(label=_("New start"), help_text=_("Local time, e.g. 2025-10-06 15:00"))
+class RescheduleForm(DialogForm):
+    new_starts_at = forms.DateTimeField(label=_("New start"), widget=LocalDateTimeInput(),
+                                        help_text=_("Local time of the branch."))
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+def _branch_zone(model_admin: Any, request: HttpRequest, object_id: Any) -> Any:
+    appointment = Appointment.objects.select_related("branch").filter(pk=object_id).first()
+    return appointment.branch.tzinfo if appointment else None
+
+
+def _reschedule_initial(model_admin: Any, request: HttpRequest, object_id: Any) -> dict[str, Any]:
+    appointment = Appointment.objects.filter(pk=object_id).first()
+    return {"new_starts_at": timezone.localtime(appointment.starts_at)} if appointment else {}
+
+
+VIOLATION_LABELS = {
+    "min_hours_notice": _("less notice than the policy asks"),
+    "max_free_cancellations_per_month": _("more cancellations this month than are free"),
+    "max_reschedules_per_booking": _("moved more often than allowed"),
+}
+
+
+def violations_text(violations: Any) -> str:
+    return ", ".join(str(VIOLATION_LABELS.get(v, v)) for v in violations)
+
+
+def cancellation_notice(model_admin: Any, request: HttpRequest, object_id: Any) -> Notice:
+    """The policy's verdict before the cancel is confirmed: free, a fee in euros, or too late."""
+    try:
+        decision = services.preview_cancellation(int(object_id))
+    except DomainError as exc:
+        return Notice(str(exc.message), tone="danger", blocks=True)
+    rules = violations_text(decision.violations)
+    if not decision.violated:
+        return Notice(str(_("Free cancellation: the policy is kept, no fee.")))
+    if decision.blocks:
+        return Notice(str(_("Too late: the policy no longer allows a cancellation (%(rules)s).") % {"rules": rules}),
+                      tone="danger", blocks=True)
+    if decision.fee_cents:
+        return Notice(str(_("A cancellation fee of %(fee)s applies (%(rules)s).")
+                          % {"fee": euros(decision.fee_cents), "rules": rules}), tone="warning")
+    return Notice(str(_("Allowed without a fee, but recorded as a policy violation (%(rules)s).") % {"rules": rules}),
+                  tone="warning")
+
+
+CANCEL_DIALOG = Dialog(
+    title=_("Cancel appointment"), form_class=CancelForm, submit_label=_("Cancel appointment"), danger=True,
+    description=_("The cancellation policy is checked; a violation is recorded, charged or refused as the policy says."),
+    notice=cancellation_notice, zone=_branch_zone,
+)
+RESCHEDULE_DIALOG = Dialog(
+    title=_("Reschedule appointment"), form_class=RescheduleForm, submit_label=_("Move appointment"),
+    description=_("The new time is checked against working hours and other bookings; the reschedule policy applies."),
+    alternatives_field="new_starts_at", initial=_reschedule_initial, zone=_branch_zone,
+)
 
 
 @admin.register(Appointment, site=tenant_admin_site)
@@ -258,7 +310,7 @@ class AppointmentAdmin(BranchScopedAdminMixin, ExportAdminMixin, SimpleHistoryAd
     date_hierarchy = "starts_at"
     list_select_related = ("customer", "service", "staff", "branch")
     autocomplete_fields = ("customer",)
-    actions = ["confirm", "start", "complete", "mark_no_show", "send_reminder"]
+    actions = ["confirm", "start", "complete", "mark_no_show", "cancel_selected", "send_reminder"]
     actions_detail = ["cancel_detail", "reschedule_detail"]
     readonly_fields = ("customer", "service", "staff", "branch", "starts_at", "ends_at", "status", "source",
                        "price_cents", "currency", "series", "version", "reschedule_count", "cancelled_at",
@@ -363,17 +415,22 @@ class AppointmentAdmin(BranchScopedAdminMixin, ExportAdminMixin, SimpleHistoryAd
         )
         obj.pk, obj.staff, obj.branch, obj.ends_at = booked.pk, booked.staff, booked.branch, booked.ends_at
 
+    def _report_refused(self, request: HttpRequest, refused: list[tuple[int, DomainError]]) -> None:
+        if not refused:
+            return
+        shown = {a.pk: str(a) for a in Appointment.objects.filter(pk__in=[pk for pk, _exc in refused])
+                 .select_related("service", "customer", "branch")}
+        reasons = "; ".join(f"{shown.get(pk, pk)}: {exc.message}" for pk, exc in refused)
+        messages.error(request, _("%(count)s appointment(s) refused: %(reasons)s") % {
+            "count": len(refused), "reasons": reasons})
+
     def _transition(self, request: HttpRequest, queryset: QuerySet[Appointment], to_status: str) -> None:
-        done = 0
-        for appointment in queryset:
-            try:
-                services.transition_appointment(appointment_id=appointment.pk, to_status=to_status,
-                                                source="admin", actor=actor(request))
-                done += 1
-            except DomainError as exc:
-                messages.error(request, f"{appointment}: {exc.message}")
-        if done:
-            messages.success(request, _("%(count)s appointment(s) updated.") % {"count": done})
+        outcome = services.transition_appointments(list(queryset.values_list("pk", flat=True)), to_status=to_status,
+                                                   source="admin", actor=actor(request))
+        if outcome.done:
+            messages.success(request, _("%(count)s appointment(s) set to “%(status)s”.") % {
+                "count": len(outcome.done), "status": Appointment.Status(to_status).label})
+        self._report_refused(request, outcome.refused)
 
     @action(description=_("Confirm"))
     def confirm(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
@@ -391,6 +448,20 @@ class AppointmentAdmin(BranchScopedAdminMixin, ExportAdminMixin, SimpleHistoryAd
     def mark_no_show(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._transition(request, queryset, Appointment.Status.NO_SHOW)
 
+    @action(description=_("Cancel (with the cancellation policy)"), permissions=["change"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        outcome = services.cancel_appointments(
+            list(queryset.order_by("starts_at").values_list("pk", flat=True)), source="admin", actor=actor(request),
+            reason=str(_("Cancelled in bulk in the admin")),
+        )
+        if outcome.done:
+            text = _("%(count)s appointment(s) cancelled.") % {"count": len(outcome.done)}
+            if outcome.with_fee:
+                text = f"{text} " + _("%(count)s of them with a cancellation fee, together %(fees)s.") % {
+                    "count": outcome.with_fee, "fees": euros(outcome.fees_cents)}
+            messages.success(request, text)
+        self._report_refused(request, outcome.refused)
+
     @action(description=_("Send reminder now"), permissions=["change"])
     def send_reminder(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         from notifications import events as notification_events
@@ -406,50 +477,29 @@ class AppointmentAdmin(BranchScopedAdminMixin, ExportAdminMixin, SimpleHistoryAd
             messages.warning(request, _("%(count)s appointment(s) skipped: past, cancelled or already reminded.")
                              % {"count": skipped})
 
-    def _back(self, object_id: Any) -> HttpResponseRedirect:
-        return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[object_id]))
-
-    @action(
-        description=_("Cancel"), url_path="cancel", permissions=["change"],
-        dialog={"title": _("Cancel appointment"), "description": _("The cancellation policy is checked; a "
-                "violation is recorded, charged or refused as the policy says."),
-                "form_class": CancelForm, "form_submit_text": _("Cancel appointment")},
-    )
-    def cancel_detail(self, request: HttpRequest, form: CancelForm, object_id: Any) -> HttpResponse:
-        self._in_scope(request, object_id)
-        try:
-            result = services.cancel_appointment(appointment_id=int(object_id), reason=form.cleaned_data["reason"],
-                                                 source="admin", actor=actor(request))
-        except DomainError as exc:
-            report_error(request, exc)
-            return self._back(object_id)
+    @dialog_action(description=_("Cancel"), url_path="cancel", permissions=["change"], dialog=CANCEL_DIALOG)
+    def cancel_detail(self, request: HttpRequest, form: CancelForm, object_id: Any) -> Done:
+        result = services.cancel_appointment(appointment_id=int(object_id), reason=form.cleaned_data["reason"],
+                                             source="admin", actor=actor(request))
         if result.policy.violated:
-            messages.warning(request, _("Cancelled, in violation of the policy (%(rules)s). Fee: %(fee)s.")
-                             % {"rules": ", ".join(result.policy.violations), "fee": euros(result.policy.fee_cents)})
-        else:
-            messages.success(request, _("Appointment cancelled."))
-        return self._back(object_id)
+            return Done(str(_("Cancelled, in violation of the policy (%(rules)s). Fee: %(fee)s.")
+                            % {"rules": violations_text(result.policy.violations),
+                               "fee": euros(result.policy.fee_cents)}), level=messages.WARNING)
+        return Done(str(_("Appointment cancelled.")))
 
-    @action(
-        description=pgettext_lazy("admin action", "Reschedule"), url_path="reschedule", permissions=["change"],
-        dialog={"title": _("Reschedule appointment"), "description": _("The new time is checked against "
-                "working hours and other bookings; the reschedule policy applies."),
-                "form_class": RescheduleForm, "form_submit_text": _("Move appointment")},
-    )
-    def reschedule_detail(self, request: HttpRequest, form: RescheduleForm, object_id: Any) -> HttpResponse:
-        self._in_scope(request, object_id)
-        try:
-            result = services.reschedule_appointment(
-                appointment_id=int(object_id), new_starts_at=form.cleaned_data["new_starts_at"],
-                reason=form.cleaned_data["reason"], source="admin", actor=actor(request),
-            )
-        except DomainError as exc:
-            report_error(request, exc)
-            return self._back(object_id)
-        messages.success(request, _("Moved to %(time)s (policy: %(policy)s).") % {
-            "time": timezone.localtime(result.appointment.starts_at).strftime("%d.%m.%Y %H:%M"),
-            "policy": result.policy.label})
-        return self._back(object_id)
+    @dialog_action(description=pgettext_lazy("admin action", "Reschedule"), url_path="reschedule",
+                   permissions=["change"], dialog=RESCHEDULE_DIALOG)
+    def reschedule_detail(self, request: HttpRequest, form: RescheduleForm, object_id: Any) -> Done:
+        result = services.reschedule_appointment(
+            appointment_id=int(object_id), new_starts_at=form.cleaned_data["new_starts_at"],
+            reason=form.cleaned_data["reason"], source="admin", actor=actor(request),
+        )
+        moved = result.appointment
+        text = _("Moved to %(time)s.") % {"time": local_datetime(moved.starts_at, moved.branch.tzinfo)}
+        if result.policy.violated:
+            return Done(f"{text} {_('Policy violated')}: {violations_text(result.policy.violations)}",
+                        level=messages.WARNING)
+        return Done(str(text))
 
 
 @admin.register(RecurringSeries, site=tenant_admin_site)

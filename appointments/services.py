@@ -63,6 +63,7 @@ from appointments.models import (
     Staff,
 )
 from appointments.queries import active_service, alternatives, find_slots
+from askpro.errors import DomainError
 from askpro.hooks import emit
 
 __all__ = [
@@ -508,6 +509,19 @@ def _cancellation_decision(appointment: Appointment, now: datetime) -> policies.
     return policies.decide(policy, violations, hours)
 
 
+def preview_cancellation(appointment_id: int, *, now: datetime | None = None) -> policies.PolicyDecision:
+    """What cancelling the appointment now would mean under the policy (free, fee, refused);
+    changes nothing. Raises InvalidTransition when it cannot be cancelled at all."""
+    appointment = Appointment.objects.filter(pk=appointment_id).first()
+    if appointment is None:
+        raise AppointmentNotFound(details={"appointment_id": appointment_id})
+    if appointment.status not in CHANGEABLE:
+        raise InvalidTransition(
+            _("Only pending or confirmed appointments can be cancelled."), details={"status": appointment.status},
+        )
+    return _cancellation_decision(appointment, now or timezone.now())
+
+
 def cancel_appointment(
     *,
     appointment_id: int,
@@ -546,6 +560,48 @@ def cancel_appointment(
             notify_customer=notify_customer, fee_cents=int(decision.fee_cents or 0),
         ))
     return CancellationResult(appointment, decision)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a bulk change did, per appointment: the ones changed and the refused with why."""
+
+    done: list[Appointment]
+    refused: list[tuple[int, DomainError]]
+    fees_cents: int = 0
+    with_fee: int = 0
+
+
+def cancel_appointments(appointment_ids: list[int], *, source: str, actor: str, reason: str = "") -> BulkOutcome:
+    """Cancel each appointment on its own under its own cancellation policy; one refusal does not
+    stop the others. Every cancellation is its own transaction (as a single cancel is)."""
+    done: list[Appointment] = []
+    refused: list[tuple[int, DomainError]] = []
+    fees = with_fee = 0
+    for appointment_id in appointment_ids:
+        try:
+            result = cancel_appointment(appointment_id=appointment_id, source=source, actor=actor, reason=reason)
+        except DomainError as exc:
+            refused.append((appointment_id, exc))
+            continue
+        done.append(result.appointment)
+        if result.policy.fee_cents:
+            fees += int(result.policy.fee_cents)
+            with_fee += 1
+    return BulkOutcome(done, refused, fees, with_fee)
+
+
+def transition_appointments(appointment_ids: list[int], *, to_status: str, source: str, actor: str) -> BulkOutcome:
+    """:func:`transition_appointment` for each appointment; refusals are collected, not raised."""
+    done: list[Appointment] = []
+    refused: list[tuple[int, DomainError]] = []
+    for appointment_id in appointment_ids:
+        try:
+            done.append(transition_appointment(appointment_id=appointment_id, to_status=to_status, source=source,
+                                               actor=actor))
+        except DomainError as exc:
+            refused.append((appointment_id, exc))
+    return BulkOutcome(done, refused)
 
 
 def transition_appointment(

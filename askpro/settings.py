@@ -443,6 +443,9 @@ UNFOLD = {
     "SHOW_VIEW_ON_SITE": False,
     "ENVIRONMENT": "askpro.admin_sites.environment_label",
     "DASHBOARD_CALLBACK": "askpro.dashboard.dashboard_callback",
+    # The one admin dialog (askpro/admin_dialogs.py): our own files, so the CSP allows them.
+    "STYLES": [lambda request: static("askpro/dialog.css")],
+    "SCRIPTS": [lambda request: static("askpro/dialog.js")],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,

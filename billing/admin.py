@@ -25,6 +25,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
 from askpro import hooks
+from askpro.admin_dialogs import Dialog, DialogForm, Done, Notice, dialog_action
 from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from askpro.display import euros
 from askpro.errors import DomainError
@@ -319,7 +320,7 @@ class TenantScoped:
         return qs.filter(**{self.tenant_lookup: tenant})
 
 
-class TopupForm(forms.Form):
+class TopupForm(DialogForm):
     amount = forms.ChoiceField(
         label=_("Amount"), choices=[("1000", "10 €"), ("2500", "25 €"), ("5000", "50 €"), ("10000", "100 €"), ("custom", _("Other amount"))],
         widget=forms.RadioSelect, initial="2500",
@@ -335,6 +336,17 @@ class TopupForm(forms.Form):
         elif data.get("amount"):
             data["amount_cents"] = int(data["amount"])
         return data
+
+
+def _topup_notice(model_admin: Any, request: HttpRequest, object_id: Any) -> Notice | None:
+    if stripe_gateway.is_configured():
+        return Notice(str(_("Bonus credit applies from 100 EUR; see your transactions after the payment.")))
+    return Notice(str(_("Online payments are not configured. Please contact support to top up.")), tone="danger",
+                  blocks=True)
+
+
+TOPUP_DIALOG = Dialog(title=_("Top up balance"), form_class=TopupForm, submit_label=_("Continue to payment"),
+                      notice=_topup_notice)
 
 
 class TenantBillingAccountAdmin(TenantScoped, ModelAdmin):
@@ -368,39 +380,34 @@ class TenantBillingAccountAdmin(TenantScoped, ModelAdmin):
 
     @display(description=_("top up"))
     def topup_link(self, obj: BillingAccount) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:billing_billingaccount_topup"), _("Top up balance"))
+        return format_html('<a href="{}" data-askpro-dialog="topup">{}</a>', reverse("admin:billing_billingaccount_topup"),
+                           _("Top up balance"))
 
     def get_urls(self) -> list:
         return [
-            path("topup/", self.admin_site.admin_view(self.topup_view), name="billing_billingaccount_topup"),
             path("topup/<int:pk>/pay/", self.admin_site.admin_view(self.pay_view), name="billing_billingaccount_topup_pay"),
         ] + super().get_urls()
 
+    actions_list = ["topup"]
+
+    def has_topup_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
+        return bool(request.user.has_perm("billing.add_topup"))
+
     def _require_topup_permission(self, request: HttpRequest) -> None:
-        if not request.user.has_perm("billing.add_topup"):
+        if not self.has_topup_permission(request):
             raise PermissionDenied
 
-    def topup_view(self, request: HttpRequest) -> HttpResponse:
-        self._require_topup_permission(request)
-        form = TopupForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            back = request.build_absolute_uri(reverse("admin:billing_topup_changelist"))
-            try:
-                started = services.start_topup(
-                    request.tenant, amount_cents=form.cleaned_data["amount_cents"], actor=_actor(request),  # type: ignore[attr-defined]
-                    success_url=back, cancel_url=back,
-                )
-            except DomainError as exc:
-                messages.error(request, str(exc.message))
-            else:
-                if started.checkout_url:
-                    return HttpResponseRedirect(started.checkout_url)
-                return HttpResponseRedirect(reverse("admin:billing_billingaccount_topup_pay", args=[started.topup.pk]))
-        context = {
-            **self.admin_site.each_context(request), "title": _("Top up balance"), "form": form,
-            "configured": stripe_gateway.is_configured(), "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "billing/admin/topup.html", context)
+    @dialog_action(description=_("Top up balance"), url_path="topup", permissions=["topup"], dialog=TOPUP_DIALOG)
+    def topup(self, request: HttpRequest, form: TopupForm, object_id: Any = None) -> Done:
+        back = request.build_absolute_uri(reverse("admin:billing_topup_changelist"))
+        started = services.start_topup(
+            request.tenant, amount_cents=form.cleaned_data["amount_cents"], actor=_actor(request),  # type: ignore[attr-defined]
+            success_url=back, cancel_url=back,
+        )
+        return Done(str(_("Top-up of %(amount)s started: please complete the payment.")
+                        % {"amount": format_eur(started.topup.amount_cents)}), level=messages.INFO,
+                    redirect=started.checkout_url
+                    or reverse("admin:billing_billingaccount_topup_pay", args=[started.topup.pk]))
 
     def pay_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         self._require_topup_permission(request)

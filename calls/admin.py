@@ -16,12 +16,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
-from unfold.forms import BaseDialogForm
 
 from appointments import customers as customer_services
 from appointments import journey
 from appointments.access import scope_appointments
-from appointments.admin import CustomerStatsInline, report_error
+from appointments.admin import CustomerStatsInline
 from appointments.models import (
     Appointment,
     Branch,
@@ -32,12 +31,14 @@ from appointments.models import (
     Service,
     Staff,
 )
+from askpro.admin_dialogs import Dialog, DialogForm, Done, LocalDateTimeInput, dialog_action
 from askpro.admin_sites import tenant_admin_site
-from askpro.display import euros
-from askpro.errors import DomainError
+from askpro.display import euros, local_datetime
 from askpro.exports import ExportAdminMixin
 from calls import services
 from calls.models import Call, CallbackRequest, FunctionCallResult, VoiceSettings
+from notifications.events import Channel
+from notifications.services import send_customer_message
 
 
 def _phone_search(queryset: QuerySet[Any], term: str, *fields: str) -> QuerySet[Any] | None:
@@ -144,10 +145,37 @@ class JourneyTransitionInline(TabularInline):
         return False
 
 
-class JourneyForm(BaseDialogForm):
+class JourneyForm(DialogForm):
     status = forms.ChoiceField(label=_("New journey status"), choices=Customer.Journey.choices)
     reason = forms.CharField(label=_("Reason"), max_length=255,
                              help_text=_("Recorded in the journey history. The status then stays until reset."))
+
+
+JOURNEY_DIALOG = Dialog(
+    title=_("Change journey status"), form_class=JourneyForm, submit_label=_("Change status"),
+    description=_("Sets the status by hand; it no longer follows the appointments until you reset it to automatic."),
+)
+
+
+class MessageForm(DialogForm):
+    channel = forms.ChoiceField(label=_("Channel"), choices=[(Channel.SMS, _("SMS")), (Channel.EMAIL, _("Email"))],
+                                initial=Channel.SMS)
+    text = forms.CharField(label=_("Text"), max_length=1000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+MESSAGE_DIALOG = Dialog(
+    title=_("Send SMS / email"), form_class=MessageForm, submit_label=_("Send"),
+    description=_("Sent only if the customer agreed to messages and did not opt out of the channel; the message "
+                  "appears under Notifications."),
+)
+
+
+class NoteForm(DialogForm):
+    subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    content = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+NOTE_DIALOG = Dialog(title=_("Add note"), form_class=NoteForm, submit_label=_("Add note"))
 
 
 @admin.register(Customer, site=tenant_admin_site)
@@ -176,7 +204,7 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
             inlines.append(CustomerStatsInline)
         return inlines
     actions = ["recompute_journey"]
-    actions_detail = ["change_journey", "resume_journey"]
+    actions_detail = ["book_appointment", "send_message", "add_note", "change_journey", "resume_journey"]
 
     @action(description=_("Derive the journey status from the history"))
     def recompute_journey(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
@@ -185,21 +213,42 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
             changed += journey.recompute(customer_id, actor=_actor(request)) != before
         messages.success(request, _("%(count)d customers moved.") % {"count": changed})
 
-    @action(description=_("Change journey status"), url_path="journey", permissions=["change"],
-            dialog={"title": _("Change journey status"),
-                    "description": _("Sets the status by hand; it no longer follows the appointments until you "
-                                     "reset it to automatic."),
-                    "form_class": JourneyForm, "form_submit_text": _("Change status")})
-    def change_journey(self, request: HttpRequest, form: JourneyForm, object_id: Any) -> HttpResponse:
-        try:
-            journey.set_manually(int(object_id), form.cleaned_data["status"], reason=form.cleaned_data["reason"],
-                                 actor=_actor(request))
-        except DomainError as exc:
-            report_error(request, exc)
-        else:
-            messages.success(request, _("Journey status changed to %(status)s.") % {
-                "status": Customer.Journey(form.cleaned_data["status"]).label})
-        return HttpResponseRedirect(reverse("admin:appointments_customer_change", args=[object_id]))
+    @dialog_action(description=_("Change journey status"), url_path="journey", permissions=["change"],
+                   dialog=JOURNEY_DIALOG)
+    def change_journey(self, request: HttpRequest, form: JourneyForm, object_id: Any) -> Done:
+        journey.set_manually(int(object_id), form.cleaned_data["status"], reason=form.cleaned_data["reason"],
+                             actor=_actor(request))
+        return Done(str(_("Journey status changed to %(status)s.") % {
+            "status": Customer.Journey(form.cleaned_data["status"]).label}))
+
+    @action(description=_("Book appointment"), url_path="book", permissions=["book"])
+    def book_appointment(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        # The booking form, prefilled with this customer: the booking service checks the rest.
+        return HttpResponseRedirect(f"{reverse('admin:appointments_appointment_add')}?customer={int(object_id)}")
+
+    def has_book_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
+        return bool(request.user.has_perm("appointments.add_appointment"))
+
+    @dialog_action(description=_("Send SMS / email"), url_path="message", permissions=["message"],
+                   dialog=MESSAGE_DIALOG)
+    def send_message(self, request: HttpRequest, form: MessageForm, object_id: Any) -> Done:
+        delivery = send_customer_message(int(object_id), channel=form.cleaned_data["channel"],
+                                         text=form.cleaned_data["text"], actor=_actor(request))
+        return Done(str(_("%(channel)s to %(recipient)s queued for sending.") % {
+            "channel": delivery.get_channel_display(), "recipient": delivery.recipient}))
+
+    def has_message_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
+        return bool(request.user.has_perm("appointments.change_customer"))
+
+    @dialog_action(description=_("Add note"), url_path="note", permissions=["note"], dialog=NOTE_DIALOG)
+    def add_note(self, request: HttpRequest, form: NoteForm, object_id: Any) -> Done:
+        customer_services.add_note(int(object_id), form.cleaned_data["content"],
+                                   subject=form.cleaned_data["subject"],
+                                   created_by=request.user if request.user.is_authenticated else None)
+        return Done(str(_("Note added.")))
+
+    def has_note_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
+        return bool(request.user.has_perm("appointments.change_customer"))
 
     @action(description=_("Journey automatic again"), url_path="journey-automatic", permissions=["change"])
     def resume_journey(self, request: HttpRequest, object_id: Any) -> HttpResponse:
@@ -263,17 +312,29 @@ class CustomerJourneyTransitionAdmin(ModelAdmin):
 # --- calls ----------------------------------------------------------------------------------
 
 
-class LinkCustomerForm(BaseDialogForm):
+class LinkCustomerForm(DialogForm):
     customer = forms.ModelChoiceField(Customer.objects.order_by("name"), label=_("Customer"))
 
 
-class BookFromCallForm(BaseDialogForm):
+class BookFromCallForm(DialogForm):
     service = forms.ModelChoiceField(Service.objects.filter(is_active=True), label=_("Service"))
-    starts_at = forms.DateTimeField(label=_("Start"), help_text=_("Local time, e.g. 2025-10-06 15:00"))
+    starts_at = forms.DateTimeField(label=_("Start"), widget=LocalDateTimeInput(), help_text=_("Local time."))
     staff = forms.ModelChoiceField(Staff.objects.filter(is_active=True), label=_("Staff member"), required=False,
                                    help_text=_("Empty: any qualified staff member who is free."))
     branch = forms.ModelChoiceField(Branch.objects.filter(is_active=True), label=_("Branch"), required=False)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+LINK_DIALOG = Dialog(
+    title=_("Link this call to a customer"), form_class=LinkCustomerForm, submit_label=_("Link"),
+    description=_("Replaces the customer the system matched by phone number, if any."),
+)
+BOOK_FROM_CALL_DIALOG = Dialog(
+    title=_("Create appointment from this call"), form_class=BookFromCallForm, submit_label=_("Book"),
+    description=_("Books for the caller (a caller without a customer record becomes a lead) through the booking "
+                  "service: working hours and other bookings are checked. The appointment is linked to this call."),
+    alternatives_field="starts_at",
+)
 
 
 @admin.register(Call, site=tenant_admin_site)
@@ -349,42 +410,27 @@ class CallAdmin(ExportAdminMixin, ModelAdmin):
             return str(obj.appointment)
         return format_html('<a href="{}">{}</a>', url, obj.appointment)
 
-    @action(description=_("Link to a customer"), url_path="link-customer", permissions=["change"],
-            dialog={"title": _("Link this call to a customer"),
-                    "description": _("Replaces the customer the system matched by phone number, if any."),
-                    "form_class": LinkCustomerForm, "form_submit_text": _("Link")})
-    def link_customer(self, request: HttpRequest, form: LinkCustomerForm, object_id: Any) -> HttpResponse:
+    @dialog_action(description=_("Link to a customer"), url_path="link-customer", permissions=["change"],
+                   dialog=LINK_DIALOG)
+    def link_customer(self, request: HttpRequest, form: LinkCustomerForm, object_id: Any) -> Done:
         call = services.assign_customer(int(object_id), form.cleaned_data["customer"].pk)
-        messages.success(request, _("Call linked to %(customer)s.") % {"customer": call.customer})
-        return HttpResponseRedirect(reverse("admin:calls_call_change", args=[object_id]))
+        return Done(str(_("Call linked to %(customer)s.") % {"customer": call.customer}))
 
     def has_book_from_call_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
         return bool(request.user.has_perm("appointments.add_appointment"))
 
-    @action(
-        description=_("Create appointment from call"), url_path="create-appointment",
-        permissions=["book_from_call"],
-        dialog={"title": _("Create appointment from this call"),
-                "description": _("Books for the caller (a caller without a customer record becomes a lead) through "
-                                 "the booking service: working hours and other bookings are checked. The "
-                                 "appointment is linked to this call."),
-                "form_class": BookFromCallForm, "form_submit_text": _("Book")},
-    )
-    def create_appointment(self, request: HttpRequest, form: BookFromCallForm, object_id: Any) -> HttpResponse:
+    @dialog_action(description=_("Create appointment from call"), url_path="create-appointment",
+                   permissions=["book_from_call"], dialog=BOOK_FROM_CALL_DIALOG)
+    def create_appointment(self, request: HttpRequest, form: BookFromCallForm, object_id: Any) -> Done:
         data = form.cleaned_data
-        try:
-            appointment = services.book_from_call(
-                int(object_id), service_id=data["service"].pk, starts_at=data["starts_at"],
-                staff_id=data["staff"].pk if data.get("staff") else None,
-                branch_id=data["branch"].pk if data.get("branch") else None,
-                notes=data.get("notes", ""), actor=f"admin:{request.user.pk}",
-            )
-        except DomainError as exc:
-            report_error(request, exc)
-        else:
-            messages.success(request, _("Appointment booked for %(time)s.") % {
-                "time": timezone.localtime(appointment.starts_at).strftime("%d.%m.%Y %H:%M")})
-        return HttpResponseRedirect(reverse("admin:calls_call_change", args=[object_id]))
+        appointment = services.book_from_call(
+            int(object_id), service_id=data["service"].pk, starts_at=data["starts_at"],
+            staff_id=data["staff"].pk if data.get("staff") else None,
+            branch_id=data["branch"].pk if data.get("branch") else None,
+            notes=data.get("notes", ""), actor=f"admin:{request.user.pk}",
+        )
+        return Done(str(_("Appointment booked for %(time)s.") % {
+            "time": local_datetime(appointment.starts_at, appointment.branch.tzinfo)}))
 
     @display(description=_("recording"))
     def recording(self, obj: Call) -> str:

@@ -159,6 +159,16 @@ _TEXTS: dict[tuple[str, str], tuple[str, str, str]] = {
         "Hello,\n\nyour balance was topped up by {{amount}}. New balance: {{balance|}}",
         "AskPro: {{amount}} topped up. Balance: {{balance|}}",
     ),
+    (ev.CUSTOMER_MESSAGE, "de"): (
+        "Nachricht von {{business_name}}",
+        "Guten Tag {{customer_name|}},\n\n{{message_text}}\n\n{{business_name}}",
+        "{{business_name}}: {{message_text}}",
+    ),
+    (ev.CUSTOMER_MESSAGE, "en"): (
+        "Message from {{business_name}}",
+        "Hello {{customer_name|}},\n\n{{message_text}}\n\n{{business_name}}",
+        "{{business_name}}: {{message_text}}",
+    ),
 }
 
 LANGUAGES = ("de", "en")

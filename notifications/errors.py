@@ -4,7 +4,7 @@ from enum import StrEnum, unique
 
 from django.utils.translation import gettext_lazy as _
 
-from askpro.errors import Conflict, NotFound
+from askpro.errors import Conflict, NotFound, ValidationFailed
 
 
 @unique
@@ -29,3 +29,28 @@ class DeliveryNotRetryable(Conflict):
 class DeliveryNotCancellable(Conflict):
     code = NotificationErrorCode.NOTIFICATION_NOT_CANCELLABLE
     default_message = _("Only pending notifications can be cancelled.")
+
+
+class MessageNoConsent(Conflict):
+    code = "NO_CONSENT"
+    default_message = _("The customer has not agreed to receive messages from us.")
+
+
+class MessageOptedOut(Conflict):
+    code = "OPTED_OUT"
+    default_message = _("The customer has opted out of this channel.")
+
+
+class MessageNoAddress(ValidationFailed):
+    code = "NO_ADDRESS"
+    default_message = _("The customer has no address for this channel.")
+
+
+class MessageInvalid(ValidationFailed):
+    code = "MESSAGE_INVALID"
+    default_message = _("The message needs a text and a channel (SMS or email).")
+
+
+class RecipientNotFound(NotFound):
+    code = "CUSTOMER_NOT_FOUND"
+    default_message = _("This customer does not exist.")

@@ -84,6 +84,7 @@ LOW_BALANCE = "low_balance"
 PAYMENT_FAILED = "payment_failed"
 INVOICE_ISSUED = "invoice_issued"
 TOPUP_COMPLETED = "topup_completed"
+CUSTOMER_MESSAGE = "customer_message"
 
 APPOINTMENT_EVENTS = (APPOINTMENT_CONFIRMED, APPOINTMENT_RESCHEDULED, APPOINTMENT_CANCELLED, REMINDER_24H, REMINDER_2H)
 REMINDER_LEADS = {REMINDER_24H: 24 * 60, REMINDER_2H: 2 * 60}  # minutes before the start
@@ -111,5 +112,8 @@ for _event in (
               Channel.EMAIL, requires_customer=False, can_be_disabled=False, audience=Audience.BUSINESS),
     EventType(TOPUP_COMPLETED, _("Top-up completed"), _("Confirms a prepaid balance top-up to the business."),
               Channel.EMAIL, requires_customer=False, can_be_disabled=True, audience=Audience.BUSINESS),
+    # Written by hand in the customer admin; not about an appointment, so it needs consent.
+    EventType(CUSTOMER_MESSAGE, _("Message to a customer"), _("A text written by staff to one customer."),
+              Channel.SMS, requires_customer=True, can_be_disabled=False, marketing=True),
 ):
     register_event(_event)

@@ -45,6 +45,7 @@ PLACEHOLDERS: dict[str, StrOrPromise] = {
     "balance": _("Current prepaid balance"),
     "invoice_number": _("Invoice number"),
     "amount_due": _("Amount still due on an invoice"),
+    "message_text": _("The text staff wrote to the customer"),
 }
 
 WEEKDAYS = {

@@ -26,7 +26,16 @@ from notifications.channels import (
     backend_name,
     channel_backend,
 )
-from notifications.errors import DeliveryNotCancellable, DeliveryNotFound, DeliveryNotRetryable
+from notifications.errors import (
+    DeliveryNotCancellable,
+    DeliveryNotFound,
+    DeliveryNotRetryable,
+    MessageInvalid,
+    MessageNoAddress,
+    MessageNoConsent,
+    MessageOptedOut,
+    RecipientNotFound,
+)
 from notifications.events import Audience, Channel
 from notifications.ics import appointment_ics
 from notifications.models import CustomerContactPreference, NotificationDelivery
@@ -205,6 +214,43 @@ def notify_business(tenant: Any, event_key: str, values: dict[str, str], *, ref:
             if created:
                 created_rows.append(delivery)
     return created_rows
+
+
+MESSAGE_CHANNELS = (Channel.SMS, Channel.EMAIL)
+_REFUSALS = {Skip.NO_ADDRESS: MessageNoAddress, Skip.OPTED_OUT: MessageOptedOut, Skip.NO_CONSENT: MessageNoConsent}
+
+
+def send_customer_message(
+    customer_id: int, *, channel: str, text: str, actor: str, now: dt.datetime | None = None
+) -> NotificationDelivery:
+    """Send a text staff wrote to one customer by SMS or email, as a notification (template,
+    quiet hours, retries). Refused, with nothing stored, when the customer has no address for the
+    channel, opted out of it, or gave no consent to messages (the marketing rule of every event)."""
+    text = text.strip()
+    if channel not in MESSAGE_CHANNELS or not text:
+        raise MessageInvalid(details={"channel": channel})
+    now = now or timezone.now()
+    with transaction.atomic():
+        customer = Customer.objects.filter(pk=customer_id).first()
+        if customer is None:
+            raise RecipientNotFound(details={"customer_id": customer_id})
+        preference = queries.contact_preference(customer)
+        recipient = queries.customer_address(customer, channel, preference)
+        skip = _customer_skip_reason(ev.CUSTOMER_MESSAGE, channel, recipient, customer, preference)
+        if skip:
+            raise _REFUSALS[skip](details={"customer_id": customer_id, "channel": channel})
+        config = queries.resolve_configuration(ev.CUSTOMER_MESSAGE)
+        language = customer.language or queries.tenant_language()
+        plan = _Plan(
+            event=ev.CUSTOMER_MESSAGE, channel=channel, recipient=recipient, language=language,
+            ref=f"customer:{customer.pk}:{now.isoformat()}:{hashlib.sha256(f'{actor}|{text}'.encode()).hexdigest()[:12]}",
+            values={"message_text": text, "customer_name": customer.name,
+                    "business_name": queries.business_name()},
+            customer=customer,
+        )
+        delivery, _created = _store(plan, config, config.template, now, queries.tenant_timezone())
+    logger.info("customer message %s to customer %s via %s by %s", delivery.pk, customer_id, channel, actor)
+    return delivery
 
 
 def queue_due_reminders(now: dt.datetime | None = None) -> int:

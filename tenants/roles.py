@@ -100,6 +100,32 @@ ADMIN_NEVER: dict[str, tuple[str, ...]] = {
     "tenants.tenant": ("add", "delete"),
 }
 
+# Admin actions with their own URL (askpro.admin_dialogs dialogs and detail links), per
+# (app_label.model[@site], url path): the model permission that opens them. The role matrix test
+# opens each one per role and checks that every dialog action of both admins is declared here.
+ADMIN_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("appointments.appointment", "reschedule"): ("appointments.appointment", "change"),
+    ("appointments.appointment", "cancel"): ("appointments.appointment", "change"),
+    ("appointments.customer", "book"): ("appointments.appointment", "add"),
+    ("appointments.customer", "message"): ("appointments.customer", "change"),
+    ("appointments.customer", "note"): ("appointments.customer", "change"),
+    ("appointments.customer", "journey"): ("appointments.customer", "change"),
+    ("calls.call", "create-appointment"): ("appointments.appointment", "add"),
+    ("calls.call", "link-customer"): ("calls.call", "change"),
+    ("billing.billingaccount@tenant", "topup"): ("billing.topup", "add"),
+}
+
+
+def admin_action_allowed(role: str, model_label: str, path: str, *, platform: bool = False) -> bool:
+    """Whether ``role`` may open the declared admin action ``path`` of ``model_label``."""
+    site_key = f"{model_label}@{'platform' if platform else 'tenant'}"
+    target = ADMIN_ACTIONS.get((site_key, path)) or ADMIN_ACTIONS.get((model_label, path))
+    if target is None:
+        raise KeyError(f"undeclared admin action {model_label} {path}")
+    needed_model, permission = target
+    return permission in role_permissions(role, needed_model, platform=platform)
+
+
 # One row per tenant: "add" only while none exists.
 ADMIN_SINGLETONS = {"calls.voicesettings", "notifications.notificationsettings", "calcom.calcomconnection"}
 

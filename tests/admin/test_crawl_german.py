@@ -58,7 +58,7 @@ def _pages(site: Any) -> list[str]:
             for name in getattr(model_admin, "actions_detail", ()) or ():
                 method = getattr(model_admin, name, None)
                 path = getattr(method, "url_path", None)
-                if path and getattr(method, "dialog", None) is not None:
+                if path and getattr(method, "askpro_dialog", None) is not None:  # askpro.admin_dialogs
                     urls.append(f"{base}{obj.pk}/{path}/")
     return urls
 

@@ -13,11 +13,13 @@ from django_tenants.utils import schema_context, tenant_context
 from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from tenants import services as tenant_services
 from tenants.roles import (
+    ADMIN_ACTIONS,
     ADMIN_PAGES,
     BRANCH_SCOPABLE_ROLES,
     BRANCH_SCOPED_ADMIN_MODELS,
     PLATFORM_ROLES,
     TENANT_ROLES,
+    admin_action_allowed,
     admin_page_allowed,
 )
 from tests.conftest import SALON_HOST
@@ -48,6 +50,41 @@ def _mismatches(site: Any, client: Client, role: str, *, platform: bool) -> list
                                                  row_exists=obj is not None) else 403
             if status != expected:
                 wrong.append(f"{role} {page} {url}: {status}, matrix says {expected}")
+    return wrong
+
+
+def _declared_actions(site: Any, *, platform: bool) -> list[tuple[Any, str, str]]:
+    """(model, url path, url) of every declared action of the site; fails on an undeclared dialog."""
+    found, undeclared = [], []
+    for model, model_admin in site._registry.items():
+        label = model._meta.label_lower
+        site_key = f"{label}@{'platform' if platform else 'tenant'}"
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        obj = model._default_manager.order_by("pk").first()
+        for kind in ("actions_detail", "actions_list"):
+            for name in getattr(model_admin, kind, ()) or ():
+                method = getattr(model_admin, name)
+                path = getattr(method, "url_path", name)
+                declared = (site_key, path) in ADMIN_ACTIONS or (label, path) in ADMIN_ACTIONS
+                if not declared:
+                    if getattr(method, "askpro_dialog", None) is not None:
+                        undeclared.append(f"{label} {path}")
+                    continue
+                if kind == "actions_list":
+                    found.append((model, path, f"{base}{path}/"))
+                elif obj is not None:
+                    found.append((model, path, f"{base}{obj.pk}/{path}/"))
+    assert undeclared == [], "declare these admin actions in tenants/roles.py ADMIN_ACTIONS"
+    return found
+
+
+def _action_mismatches(site: Any, client: Client, role: str, *, platform: bool) -> list[str]:
+    wrong = []
+    for model, path, url in _declared_actions(site, platform=platform):
+        status = client.get(url).status_code
+        allowed = admin_action_allowed(role, model._meta.label_lower, path, platform=platform)
+        if (status in (200, 302)) != allowed or status not in (200, 302, 403):
+            wrong.append(f"{role} action {url}: {status}, matrix says {'allowed' if allowed else 403}")
     return wrong
 
 
@@ -124,6 +161,24 @@ def test_branch_scoped_roles_follow_the_matrix_in_their_branch_and_get_404_for_a
 
     assert wrong == []
     assert [label for label, row in other_rows.items() if row is None] == ["appointments.recurringseries"]
+
+
+def test_every_tenant_admin_action_answers_each_role_as_the_matrix_says(salon, salon_rows, in_salon):
+    wrong = []
+    opened = []
+    for role in TENANT_ROLES:
+        email = f"{role}@actions.example"
+        tenant_services.create_tenant_user(salon, email=email, role=role, password="s3cret-pass!")
+        client = Client(HTTP_HOST=SALON_HOST)
+        client.force_login(get_user_model().objects.get(username=email))
+        with tenant_context(salon):
+            opened = _declared_actions(tenant_admin_site, platform=False)
+            wrong += _action_mismatches(tenant_admin_site, client, role, platform=False)
+
+    assert wrong == []
+    # the customer, appointment and call dialogs were all opened (rows exist for them)
+    assert {path for _m, path, _u in opened} >= {"reschedule", "cancel", "book", "message", "note", "journey",
+                                                  "create-appointment", "link-customer", "topup"}
 
 
 def test_every_platform_admin_page_answers_the_operator_as_the_matrix_says(public_tenant, salon):

@@ -81,9 +81,13 @@ def test_cancelling_in_the_admin_applies_the_policy(admin_client, erika_haarschn
 
 def test_rescheduling_in_the_admin_onto_a_break_is_refused(admin_client, erika_haarschnitt, next_monday):
     response = admin_client.post(f"/admin/appointments/appointment/{erika_haarschnitt.pk}/reschedule/", {
-        "_form_submitted": "1", "new_starts_at": f"{next_monday.isoformat()} 12:00", "reason": ""})
+        "new_starts_at": f"{next_monday.isoformat()} 12:00", "reason": "Kundin fragt"})
 
-    assert response.status_code == 302
+    # the form again (no script: the dialog as a page), with the refusal and what was typed
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="dialog-error"' in page and 'data-testid="dialog-error" role="alert" hidden' not in page
+    assert 'value="Kundin fragt"' in page
     erika_haarschnitt.refresh_from_db()
     assert erika_haarschnitt.starts_at == berlin(next_monday, "10:00")
 

@@ -1,0 +1,303 @@
+"""The one admin dialog in Chromium: reschedule, cancel, book from a call, top up, message a customer,
+add a note; and bulk cancel on the appointment list. What a salon owner sees: the dialog closes on
+success and the reloaded page says what happened; a refusal stays in the dialog with what was typed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from django_tenants.utils import tenant_context
+
+from appointments.models import Appointment, Customer, CustomerNote, PolicyConfiguration
+from askpro.webserver import granian_command
+from notifications.models import NotificationDelivery
+from tests.conftest import PROJECT_DIR, worker_env
+from tests.fixtures.appointments import berlin
+from tests.fixtures.browser import LiveServer, _free_port, admin_login
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+HOST = "salon-schmidt.localhost"
+
+
+def _text(page: Any) -> str:
+    return re.sub(r"\s+", " ", page.locator("body").inner_text())
+
+
+def _unexpected(errors: list[str]) -> list[str]:
+    """Console errors other than the refusals' own answers (HTTP 400/409/422 with the JSON refusal)."""
+    return [e for e in errors if not re.search(r"status of (400|409|422) ", e)]
+
+
+def _dialog(page: Any) -> Any:
+    dialog = page.locator("dialog#askpro-dialog [data-testid=askpro-dialog]")
+    dialog.wait_for()
+    return dialog
+
+
+@pytest.fixture
+def taken_at_eleven(committed_db, salon, erika_haarschnitt, haarschnitt, anna, branch_mitte, next_monday) -> Any:
+    from appointments.services import book_appointment
+
+    with tenant_context(salon):
+        other = Customer.objects.create(name="Bernd Brot", phone="+4915199999999")
+        return book_appointment(customer_id=other.pk, service_id=haarschnitt.pk, staff_id=anna.pk,
+                                branch_id=branch_mitte.pk, starts_at=berlin(next_monday, "11:00"), source="admin",
+                                actor="admin:test")
+
+
+@pytest.fixture
+def owner(committed_db, web_server, browser_page, salon) -> Any:
+    return browser_page(web_server.tenant_login(salon, role="admin"))
+
+
+def test_a_refused_reschedule_stays_in_the_dialog_and_an_offered_time_then_moves_it(
+    owner, web_server, salon, erika_haarschnitt, taken_at_eleven, next_monday,
+):
+    page = owner
+    page.goto(web_server.url(HOST, f"/admin/appointments/appointment/{erika_haarschnitt.pk}/change/"))
+
+    # when: the owner moves Erika onto 11:00, which Bernd has
+    page.locator("a[data-askpro-dialog=reschedule]").click()
+    dialog = _dialog(page)
+    dialog.locator("[name=new_starts_at]").fill(f"{next_monday.isoformat()}T11:00")
+    dialog.locator("[name=reason]").fill("Kundin möchte später")
+    dialog.get_by_test_id("dialog-submit").click()
+
+    # then: the refusal inside the dialog, input kept, free times offered as buttons
+    error = dialog.get_by_test_id("dialog-error")
+    error.wait_for(state="visible")
+    assert "Diese Zeit ist nicht mehr verfügbar." in error.inner_text()
+    assert dialog.locator("[name=reason]").input_value() == "Kundin möchte später"
+    assert dialog.locator("[name=new_starts_at]").input_value() == f"{next_monday.isoformat()}T11:00"
+    offered = dialog.locator("[data-alternative]")
+    assert offered.count() >= 1
+    web_server.screenshot(page, "dialog-reschedule-refused", full_page=False)
+    with tenant_context(salon):
+        assert Appointment.objects.get(pk=erika_haarschnitt.pk).starts_at == berlin(next_monday, "10:00")
+
+    # when: the first offered time is clicked and sent
+    value, label = offered.first.get_attribute("data-alternative"), offered.first.inner_text()
+    offered.first.click()
+    assert dialog.locator("[name=new_starts_at]").input_value() == value
+    with page.expect_navigation():
+        dialog.get_by_test_id("dialog-submit").click()
+
+    # then: the dialog is gone, the page shows the new time and says so
+    assert page.locator("dialog#askpro-dialog[open]").count() == 0
+    text = _text(page)
+    assert f"Verschoben auf {label.replace(' ', ', ')}" in text
+    assert f"Erika Mustermann · {label.replace(' ', ', ')}" in text  # the title: the new local time
+    assert _unexpected(page.js_errors) == []
+
+
+def test_the_cancel_dialog_shows_the_fee_before_and_one_confirming_button(
+    owner, web_server, salon, erika_haarschnitt,
+):
+    with tenant_context(salon):
+        PolicyConfiguration.objects.create(policy_type="cancellation", min_hours_notice=24 * 365,
+                                           violation_action="charge_fee", fee_cents=2000)
+    page = owner
+    page.goto(web_server.url(HOST, f"/admin/appointments/appointment/{erika_haarschnitt.pk}/change/"))
+
+    page.locator("a[data-askpro-dialog=cancel]").click()
+    dialog = _dialog(page)
+
+    # then: the fee in euros before anything is confirmed; one confirming button and a neutral close
+    notice = dialog.get_by_test_id("dialog-notice").inner_text()
+    assert "Stornogebühr von 20,00 €" in notice.replace("\xa0", " ")
+    buttons = [b.inner_text().strip() for b in dialog.locator("button, a").all()]
+    assert buttons == ["Schließen", "Termin stornieren"]
+    web_server.screenshot(page, "dialog-cancel-preview", full_page=False)
+
+    # a missing reason is refused inside the dialog
+    dialog.get_by_test_id("dialog-submit").click()
+    dialog.locator("[data-field-errors=reason] li").wait_for()
+    with tenant_context(salon):
+        assert Appointment.objects.get(pk=erika_haarschnitt.pk).status == "confirmed"
+
+    # when: confirmed with a reason
+    dialog.locator("[name=reason]").fill("Kundin krank")
+    with page.expect_navigation():
+        dialog.get_by_test_id("dialog-submit").click()
+
+    text = _text(page).replace("\xa0", " ")
+    assert "Storniert, entgegen der Richtlinie" in text and "Gebühr: 20,00 €" in text
+    with tenant_context(salon):
+        assert Appointment.objects.get(pk=erika_haarschnitt.pk).status == "cancelled"
+    assert _unexpected(page.js_errors) == []
+
+
+def test_close_leaves_the_appointment_as_it_was(owner, web_server, salon, erika_haarschnitt):
+    page = owner
+    page.goto(web_server.url(HOST, f"/admin/appointments/appointment/{erika_haarschnitt.pk}/change/"))
+    page.locator("a[data-askpro-dialog=cancel]").click()
+    dialog = _dialog(page)
+    dialog.locator("[name=reason]").fill("doch nicht")
+
+    dialog.get_by_test_id("dialog-close").click()
+
+    page.locator("dialog#askpro-dialog[open]").wait_for(state="detached")
+    with tenant_context(salon):
+        assert Appointment.objects.get(pk=erika_haarschnitt.pk).status == "confirmed"
+
+
+def test_an_appointment_is_created_from_a_call_after_a_refused_time(
+    owner, web_server, salon, erika_haarschnitt, taken_at_eleven, haarschnitt, anna, next_monday,
+):
+    from calls.models import Call
+
+    with tenant_context(salon):
+        call = Call.objects.create(call_id="call_dialog", direction="inbound", status="ended",
+                                   from_number="+4915177777777", started_at=erika_haarschnitt.starts_at - timedelta(days=3),
+                                   duration_ms=60000)
+    page = owner
+    page.goto(web_server.url(HOST, f"/admin/calls/call/{call.pk}/change/"))
+
+    page.locator("a[data-askpro-dialog=create-appointment]").click()
+    dialog = _dialog(page)
+    dialog.locator("[name=service]").select_option(str(haarschnitt.pk))
+    dialog.locator("[name=staff]").select_option(str(anna.pk))
+    dialog.locator("[name=starts_at]").fill(f"{next_monday.isoformat()}T11:00")
+    dialog.locator("[name=notes]").fill("Rückruf gewünscht")
+    dialog.get_by_test_id("dialog-submit").click()
+
+    dialog.get_by_test_id("dialog-error").wait_for(state="visible")
+    assert dialog.locator("[name=notes]").input_value() == "Rückruf gewünscht"
+    assert dialog.locator("[name=staff]").input_value() == str(anna.pk)
+    offered = dialog.locator("[data-alternative]")
+    label = offered.first.inner_text()
+    offered.first.click()
+    with page.expect_navigation():
+        dialog.get_by_test_id("dialog-submit").click()
+
+    assert f"Termin für {label.replace(' ', ', ')} gebucht." in _text(page)
+    with tenant_context(salon):
+        booked = Call.objects.get(pk=call.pk).appointment
+        assert booked is not None and booked.notes == "Rückruf gewünscht"
+    assert _unexpected(page.js_errors) == []
+
+
+def test_bulk_cancel_reports_cancelled_and_refused_with_fees(
+    owner, web_server, salon, erika_haarschnitt, taken_at_eleven,
+):
+    with tenant_context(salon):
+        PolicyConfiguration.objects.create(policy_type="cancellation", min_hours_notice=24 * 365,
+                                           violation_action="charge_fee", fee_cents=1500)
+        Appointment.objects.filter(pk=taken_at_eleven.pk).update(status="completed")
+    page = owner
+    page.goto(web_server.url(HOST, "/admin/appointments/appointment/"))
+
+    for pk in (erika_haarschnitt.pk, taken_at_eleven.pk):
+        page.locator(f"input.action-select[value='{pk}']").check()
+    page.locator("select[name=action]").select_option("cancel_selected")
+    with page.expect_navigation():
+        page.locator("button[name=index], button[type=submit][title]").first.click()
+
+    text = _text(page).replace("\xa0", " ")
+    assert "1 Termin(e) storniert. Davon 1 mit Stornogebühr, zusammen 15,00 €." in text
+    assert "1 Termin(e) abgelehnt:" in text
+    with tenant_context(salon):
+        assert dict(Appointment.objects.values_list("pk", "status")) == {
+            erika_haarschnitt.pk: "cancelled", taken_at_eleven.pk: "completed"}
+
+
+def test_an_sms_to_a_customer_without_consent_is_refused_in_the_dialog_and_a_note_is_added(
+    owner, web_server, salon, customer_erika,
+):
+    page = owner
+    page.goto(web_server.url(HOST, f"/admin/appointments/customer/{customer_erika.pk}/change/"))
+
+    page.locator("a[data-askpro-dialog=message]").click()
+    dialog = _dialog(page)
+    dialog.locator("[name=channel]").select_option("sms")
+    dialog.locator("[name=text]").fill("Wir haben ab Montag länger geöffnet.")
+    dialog.get_by_test_id("dialog-submit").click()
+
+    error = dialog.get_by_test_id("dialog-error")
+    error.wait_for(state="visible")
+    assert "nicht zugestimmt" in error.inner_text()
+    assert dialog.locator("[name=text]").input_value() == "Wir haben ab Montag länger geöffnet."
+    web_server.screenshot(page, "dialog-customer-sms-refused", full_page=False)
+    with tenant_context(salon):
+        assert NotificationDelivery.objects.count() == 0
+
+    dialog.get_by_test_id("dialog-close").click()
+    page.locator("a[data-askpro-dialog=note]").click()
+    dialog = _dialog(page)
+    dialog.locator("[name=content]").fill("Möchte nur per E-Mail erinnert werden.")
+    with page.expect_navigation():
+        dialog.get_by_test_id("dialog-submit").click()
+
+    assert "Notiz hinzugefügt." in _text(page)
+    with tenant_context(salon):
+        assert CustomerNote.objects.get().content == "Möchte nur per E-Mail erinnert werden."
+    assert _unexpected(page.js_errors) == []
+
+
+@pytest.fixture
+def stripe_web_server(committed_db, localstripe_server) -> Iterator[LiveServer]:
+    """A second web server whose billing talks to localstripe (the session's server has no Stripe)."""
+    port = _free_port()
+    env = {**worker_env(), "STRIPE_API_BASE": localstripe_server, "STRIPE_API_KEY": "",
+           "CSRF_TRUSTED_ORIGINS": f"http://localhost:{port},http://*.localhost:{port}",
+           "ASKPRO_PUBLIC_URL": f"http://localhost:{port}"}
+    process = subprocess.Popen(granian_command(port, workers=1, threads=2), cwd=PROJECT_DIR, env=env)  # noqa: S603
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code < 500:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the Stripe web server did not come up within 120 s")
+        time.sleep(0.2)
+    try:
+        yield LiveServer(port=port, process=process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_a_top_up_below_the_minimum_is_refused_in_the_dialog_and_a_valid_one_goes_to_payment(
+    stripe_web_server, web_server, browser_page, salon, salon_account,
+):
+    from billing.models import Topup
+
+    page = browser_page()
+    admin_login(page, stripe_web_server, stripe_web_server.tenant_login(salon, role="admin"))
+    page.goto(stripe_web_server.url(HOST, "/admin/billing/billingaccount/"))
+
+    page.locator("a[data-askpro-dialog=topup]").first.click()
+    dialog = _dialog(page)
+    dialog.locator("input[name=amount][value=custom]").check()
+    dialog.locator("[name=custom_euros]").fill("5")
+    dialog.get_by_test_id("dialog-submit").click()
+
+    error = dialog.get_by_test_id("dialog-error")
+    error.wait_for(state="visible")
+    assert "zwischen" in error.inner_text()
+    assert dialog.locator("[name=custom_euros]").input_value() == "5"
+    with tenant_context(salon):
+        assert Topup.objects.count() == 0
+
+    dialog.locator("[name=custom_euros]").fill("25")
+    with page.expect_navigation():
+        dialog.get_by_test_id("dialog-submit").click()
+
+    assert "/pay/" in page.url
+    assert "Aufladung über 25,00 € angelegt" in _text(page).replace("\xa0", " ")
+    with tenant_context(salon):
+        assert Topup.objects.get().amount_cents == 2500
