@@ -18,3 +18,8 @@ class DeliveryNotRetryable(Conflict):
 class DeliveryNotCancellable(Conflict):
     code = "NOTIFICATION_NOT_CANCELLABLE"
     default_message = _("Only pending notifications can be cancelled.")
+
+
+class TemplateNotFound(NotFound):
+    code = "NOTIFICATION_TEMPLATE_NOT_FOUND"
+    default_message = _("This notification template does not exist.")
