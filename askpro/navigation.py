@@ -86,6 +86,7 @@ TENANT_GROUPS: list[tuple[Any, list[Page]]] = [
 PLATFORM_GROUPS: list[tuple[Any, list[Page]]] = [
     (_("Tenants"), [
         Page("tenants.tenant", "apartment"),
+        Page("tenants.tenantcreation", "add_business"),
         Page("tenants.domain", "language"),
         Page("tenants.phonenumber", "dialpad"),
         Page("tenants.voiceagent", "support_agent"),

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -20,17 +23,21 @@ from askpro.admin_sites import tenant_admin_site
 from askpro.errors import DomainError
 from notifications import queries, services
 from notifications.defaults import default_template
+from notifications.events import EVENTS, Channel
+from notifications.events import event_choices as events_choices
 from notifications.models import (
+    LANGUAGE_CHOICES,
     CustomerContactPreference,
     NotificationConfiguration,
     NotificationDelivery,
     NotificationSettings,
     NotificationTemplate,
 )
+from notifications.placeholders import template_problems
 from notifications.rendering import PLACEHOLDERS, render
 
 
-def preview(subject: str, body: str, language: str) -> dict[str, Any]:
+def preview(subject: str, body: str, language: str, event: str = "") -> dict[str, Any]:
     values = queries.sample_values(language)
     rendered_subject, rendered_body = render(subject, values), render(body, values)
     return {
@@ -38,11 +45,27 @@ def preview(subject: str, body: str, language: str) -> dict[str, Any]:
         "body": rendered_body.text,
         "unknown": sorted(set(rendered_subject.unknown + rendered_body.unknown)),
         "missing": sorted(set(rendered_subject.missing + rendered_body.missing)),
+        # What the save would refuse, in German (also for placeholders this event never fills).
+        "problems": template_problems(event, f"{subject}\n{body}"),
     }
+
+
+class ResetToDefaultForm(forms.Form):
+    """The confirmation of "reset to default" (nothing to fill in)."""
+
+    def __init__(self, data: Any = None, *args: Any, request: HttpRequest | None = None, object_id: Any = None,
+                 **kwargs: Any) -> None:
+        # A POST is the confirmation, even with an empty body (unfold binds only a non-empty one).
+        if data is None and request is not None and request.method == "POST":
+            data = {}
+        super().__init__(data, *args, **kwargs)
 
 
 @admin.register(NotificationTemplate, site=tenant_admin_site)
 class NotificationTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
+    """The list shows every (event, channel, language) with the text in use: the built-in
+    default until the tenant saves its own copy (first edit), which "reset" deletes again."""
+
     list_display = ("__str__", "event", "channel", "language", "is_active", "updated_at")
     list_filter = ("event", "channel", "language", "is_active")
     search_fields = ("name", "subject", "body")
@@ -53,6 +76,7 @@ class NotificationTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
         (_("Preview with sample data"), {"fields": ("saved_preview",)}),
     )
     change_form_after_template = "notifications/admin/template_live_preview.html"
+    actions_detail = ["reset_to_default"]
 
     def get_urls(self) -> list:
         return [
@@ -67,17 +91,72 @@ class NotificationTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
         language = data.get("language") or "de"
         if language not in ("de", "en"):
             language = "de"
-        return JsonResponse(preview(data.get("subject", ""), data.get("body", ""), language))
+        return JsonResponse(preview(data.get("subject", ""), data.get("body", ""), language, data.get("event", "")))
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Every text the tenant's customers and admins can receive, default or own."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        chosen = {name: request.GET.get(name, "") for name in ("event", "channel", "language")}
+        labels = {"event": dict(events_choices()), "channel": dict(Channel.CHOICES), "language": dict(LANGUAGE_CHOICES)}
+        rows = queries.template_overview(**chosen)
+        entries = [
+            {"row": row, "event": labels["event"][row.event], "channel": labels["channel"][row.channel],
+             "language": labels["language"][row.language]}
+            for row in rows
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Notification templates"),
+            "opts": self.model._meta,
+            "entries": entries,
+            "filters": [
+                ("event", _("event"), events_choices(), chosen["event"]),
+                ("channel", _("channel"), Channel.CHOICES, chosen["channel"]),
+                ("language", _("language"), LANGUAGE_CHOICES, chosen["language"]),
+            ],
+            "customised_count": sum(row.customised for row in rows),
+            "can_edit": self.has_add_permission(request),
+            "can_reset": self.has_delete_permission(request),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "notifications/admin/template_overview.html", context)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Opening a default the tenant already copied opens the copy: one own text per key.
+        key = {name: request.GET.get(name) for name in ("event", "channel", "language")}
+        if request.method == "GET" and all(key.values()):
+            own = NotificationTemplate.objects.filter(is_active=True, **key).first()
+            if own is not None:
+                return HttpResponseRedirect(reverse("admin:notifications_notificationtemplate_change", args=[own.pk]))
+        return super().add_view(request, form_url, extra_context)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         # "Add" starts from the built-in text of the chosen event/channel/language.
         initial = super().get_changeform_initial_data(request)
         event, channel = request.GET.get("event"), request.GET.get("channel")
-        if event and channel:
+        if event in EVENTS and channel in Channel.ALL:
             builtin = default_template(event, channel, request.GET.get("language", "de"))
             initial.setdefault("subject", builtin.subject)
             initial.setdefault("body", builtin.body)
+            initial.setdefault("name", "")
         return initial
+
+    @action(description=_("Reset to default"), url_path="reset", permissions=["delete"],
+            dialog={"title": _("Reset to default"),
+                    "description": _("Deletes this business's own text; customers get the built-in default text again."),
+                    "form_class": ResetToDefaultForm, "form_submit_text": _("Reset to default")})
+    def reset_to_default(self, request: HttpRequest, form: ResetToDefaultForm, object_id: Any) -> HttpResponse:
+        try:
+            event, channel, language = services.reset_template(int(object_id))
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("%(event)s · %(channel)s · %(language)s uses the default text again.") % {
+                "event": dict(events_choices())[event], "channel": dict(Channel.CHOICES)[channel],
+                "language": dict(LANGUAGE_CHOICES)[language],
+            })
+        return HttpResponseRedirect(reverse("admin:notifications_notificationtemplate_changelist"))
 
     @admin.display(description=_("Placeholders"))
     def placeholder_help(self, obj: NotificationTemplate | None) -> str:
@@ -89,10 +168,11 @@ class NotificationTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
     def saved_preview(self, obj: NotificationTemplate | None) -> str:
         if obj is None or not obj.pk:
             return "—"
-        result = preview(obj.subject, obj.body, obj.language)
+        result = preview(obj.subject, obj.body, obj.language, obj.event)
         problems = ""
-        if result["unknown"] or result["missing"]:
-            problems = format_html('<p class="text-red-600">{}: {}</p>', _("Problems"), ", ".join(result["unknown"] + result["missing"]))
+        if result["problems"] or result["missing"]:
+            problems = format_html('<p class="text-red-600">{}: {}</p>', _("Problems"),
+                                   " ".join(result["problems"]) or ", ".join(result["missing"]))
         return format_html(
             '<div class="border rounded p-3"><strong>{}</strong><pre style="white-space:pre-wrap">{}</pre>{}</div>',
             result["subject"], result["body"], problems,

@@ -14,6 +14,12 @@ class NotificationErrorCode(StrEnum):
     NOTIFICATION_NOT_FOUND = "NOTIFICATION_NOT_FOUND"
     NOTIFICATION_NOT_RETRYABLE = "NOTIFICATION_NOT_RETRYABLE"
     NOTIFICATION_NOT_CANCELLABLE = "NOTIFICATION_NOT_CANCELLABLE"
+    NO_CONSENT = "NO_CONSENT"
+    OPTED_OUT = "OPTED_OUT"
+    NO_ADDRESS = "NO_ADDRESS"
+    MESSAGE_INVALID = "MESSAGE_INVALID"
+    CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
+    NOTIFICATION_TEMPLATE_NOT_FOUND = "NOTIFICATION_TEMPLATE_NOT_FOUND"
 
 
 class DeliveryNotFound(NotFound):
@@ -32,25 +38,28 @@ class DeliveryNotCancellable(Conflict):
 
 
 class MessageNoConsent(Conflict):
-    code = "NO_CONSENT"
+    code = NotificationErrorCode.NO_CONSENT
     default_message = _("The customer has not agreed to receive messages from us.")
 
 
 class MessageOptedOut(Conflict):
-    code = "OPTED_OUT"
+    code = NotificationErrorCode.OPTED_OUT
     default_message = _("The customer has opted out of this channel.")
 
 
 class MessageNoAddress(ValidationFailed):
-    code = "NO_ADDRESS"
+    code = NotificationErrorCode.NO_ADDRESS
     default_message = _("The customer has no address for this channel.")
 
 
 class MessageInvalid(ValidationFailed):
-    code = "MESSAGE_INVALID"
+    code = NotificationErrorCode.MESSAGE_INVALID
     default_message = _("The message needs a text and a channel (SMS or email).")
 
 
 class RecipientNotFound(NotFound):
-    code = "CUSTOMER_NOT_FOUND"
+    code = NotificationErrorCode.CUSTOMER_NOT_FOUND
     default_message = _("This customer does not exist.")
+class TemplateNotFound(NotFound):
+    code = NotificationErrorCode.NOTIFICATION_TEMPLATE_NOT_FOUND
+    default_message = _("This notification template does not exist.")

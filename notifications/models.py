@@ -15,7 +15,7 @@ from appointments.models import Appointment, Branch, Customer, Service, Staff
 from askpro.crypto import EncryptedTextField
 from notifications import events
 from notifications.events import Channel
-from notifications.rendering import unknown_placeholders
+from notifications.placeholders import template_problems
 
 LANGUAGE_CHOICES = [("de", _("German")), ("en", _("English"))]
 
@@ -77,6 +77,7 @@ class NotificationTemplate(models.Model):
             models.UniqueConstraint(
                 fields=["event", "channel", "language"], condition=Q(is_active=True),
                 name="notif_template_one_active",
+                violation_error_message=_("This business already has its own text for this event, channel and language."),
             ),
         ]
 
@@ -84,11 +85,15 @@ class NotificationTemplate(models.Model):
         return self.name or f"{self.get_event_display()} · {self.get_channel_display()} · {self.language}"
 
     def clean(self) -> None:
-        unknown = unknown_placeholders(f"{self.subject}\n{self.body}")
-        if unknown:
-            raise ValidationError(
-                {"body": _("Unknown placeholders: %(names)s") % {"names": ", ".join(unknown)}}
-            )
+        # The renderer leaves unknown or unfilled placeholders literal and holds the message:
+        # refuse them here, where the person writing the text can still fix it.
+        errors = {
+            name: " ".join(problems)
+            for name in ("subject", "body")
+            if (problems := template_problems(self.event, getattr(self, name)))
+        }
+        if errors:
+            raise ValidationError(errors)
 
 
 class NotificationConfiguration(models.Model):

@@ -119,6 +119,56 @@ def choose_template(event_key: str, channel: str, language: str, override: Notif
     return ChosenTemplate(builtin.subject, builtin.body, "default")
 
 
+@dataclass(frozen=True)
+class TemplateRow:
+    """One (event, channel, language) of the template overview: the built-in text and the
+    tenant's own copy, if it has one."""
+
+    event: str
+    channel: str
+    language: str
+    default: Any  # defaults.DefaultTemplate
+    own: NotificationTemplate | None
+
+    @property
+    def customised(self) -> bool:
+        return self.own is not None
+
+    @property
+    def subject(self) -> str:
+        return self.own.subject if self.own is not None else self.default.subject
+
+    @property
+    def body(self) -> str:
+        return self.own.body if self.own is not None else self.default.body
+
+
+TEMPLATE_LANGUAGES = ("de", "en")
+
+
+def template_overview(*, event: str = "", channel: str = "", language: str = "") -> list[TemplateRow]:
+    """Every (event, channel, language) the current tenant can send, with the text it uses:
+    its own active template or the built-in default. Optional filters narrow the rows."""
+    own = {
+        (row.event, row.channel, row.language): row
+        for row in NotificationTemplate.objects.filter(is_active=True)
+    }
+    rows = []
+    for event_key in events.EVENTS:
+        for channel_key in Channel.ALL:
+            for language_key in TEMPLATE_LANGUAGES:
+                if (event and event != event_key) or (channel and channel != channel_key) or (
+                    language and language != language_key
+                ):
+                    continue
+                rows.append(TemplateRow(
+                    event=event_key, channel=channel_key, language=language_key,
+                    default=default_template(event_key, channel_key, language_key),
+                    own=own.get((event_key, channel_key, language_key)),
+                ))
+    return rows
+
+
 def current_tenant() -> Any:
     """The tenant row of the current schema (schema_context only sets a stand-in without fields)."""
     from tenants.models import Tenant

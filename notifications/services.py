@@ -35,10 +35,15 @@ from notifications.errors import (
     MessageNoConsent,
     MessageOptedOut,
     RecipientNotFound,
+    TemplateNotFound,
 )
 from notifications.events import Audience, Channel
 from notifications.ics import appointment_ics
-from notifications.models import CustomerContactPreference, NotificationDelivery
+from notifications.models import (
+    CustomerContactPreference,
+    NotificationDelivery,
+    NotificationTemplate,
+)
 from notifications.rendering import render
 
 logger = logging.getLogger(__name__)
@@ -558,3 +563,16 @@ def set_contact_preference(customer_id: int, **changes: Any) -> CustomerContactP
             setattr(preference, name, value)
         preference.save()
     return preference
+
+
+def reset_template(template_id: int) -> tuple[str, str, str]:
+    """Return one (event, channel, language) to the built-in text: delete the tenant's copies of
+    it (active or not). Returns what was reset; raises ``DomainError`` for an unknown id."""
+    with transaction.atomic():
+        template = NotificationTemplate.objects.select_for_update().filter(pk=template_id).first()
+        if template is None:
+            raise TemplateNotFound(details={"template_id": template_id})
+        key = (template.event, template.channel, template.language)
+        NotificationTemplate.objects.filter(event=key[0], channel=key[1], language=key[2]).delete()
+    logger.info("notification template %s/%s/%s reset to the default", *key)
+    return key

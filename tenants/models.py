@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from askpro.crypto import EncryptedTextField
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -153,3 +155,49 @@ class SpareSchema(models.Model):
 
     def __str__(self) -> str:
         return self.schema_name
+
+
+class TenantCreation(models.Model):
+    """One "create a tenant" request from the platform admin, run by a worker: the job row the
+    progress page reads (queued → schema → owner login → done, or failed with the reason)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SCHEMA = "schema", _("Creating the database schema")
+        OWNER = "owner", _("Creating the owner login")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    FINISHED = (State.DONE, State.FAILED)
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.CharField(_("slug"), max_length=60)
+    domain = models.CharField(_("domain"), max_length=253)
+    admin_email = models.EmailField(_("owner email"), blank=True)
+    # The owner's first password, encrypted, until the progress page has shown it once.
+    admin_password = EncryptedTextField(_("owner password"), blank=True)
+    locale = models.CharField(_("language"), max_length=5, default="de")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.QUEUED)
+    error_code = models.CharField(_("error code"), max_length=60, blank=True)
+    error = models.TextField(_("reason"), blank=True)
+    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="creations")
+    admin_username = models.CharField(_("owner login"), max_length=254, blank=True)
+    password_shown = models.BooleanField(_("password shown"), default=False)
+    requested_by = models.CharField(_("requested by"), max_length=254, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tenant creation")
+        verbose_name_plural = _("tenant creations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in self.FINISHED

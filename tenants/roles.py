@@ -97,7 +97,8 @@ ADMIN_NEVER: dict[str, tuple[str, ...]] = {
     "billing.billingaccount@tenant": ("add", "change", "delete"),
     "integrations.webhookevent": ("add", "change"),
     "notifications.notificationdelivery": ("add", "delete"),
-    "tenants.tenant": ("add", "delete"),
+    "tenants.tenant": ("delete",),  # "add" is the create-tenant form (a worker runs it)
+    "tenants.tenantcreation": ("add", "change", "delete"),  # job rows: written by the form and the worker
 }
 
 # Admin actions with their own URL (askpro.admin_dialogs dialogs and detail links), per

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,12 +13,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from askpro.errors import DomainError
 from tenants import routing_cache
 from tenants.errors import InvalidTenantData, TemplateSchemaMissing, TenantAlreadyExists
-from tenants.models import Domain, Tenant, validate_time_zone
+from tenants.models import Domain, Tenant, TenantCreation, validate_time_zone
 from tenants.roles import PLATFORM_ROLES, TENANT_ROLE_EXCLUSIONS, TENANT_ROLES
 
 logger = logging.getLogger(__name__)
@@ -91,6 +94,41 @@ def _validate_new_tenant(name: str, slug: str, domain: str, time_zone: str, loca
         raise InvalidTenantData(_("The tenant data is invalid."), details={"fields": errors})
 
 
+def validate_new_tenant(
+    *, name: str, slug: str, domain: str | None, time_zone: str = "Europe/Berlin", locale: str = "de",
+    pending: bool = False,
+) -> tuple[str, str]:
+    """Check a new tenant's data before anything is created; returns the normalised (slug, domain).
+
+    Raises :class:`InvalidTenantData` (``details["fields"]``: field -> message) or
+    :class:`TenantAlreadyExists` for a taken slug, schema or domain; with ``pending`` also for
+    one an unfinished :class:`TenantCreation` is about to take.
+    """
+    slug = slug.strip().lower()
+    domain = (domain or f"{slug}.{settings.BASE_DOMAIN}").strip().lower()
+    _validate_new_tenant(name, slug, domain, time_zone, locale)
+    schema_name = schema_name_for(slug)
+    with schema_context(get_public_schema_name()):
+        fields: dict[str, str] = {}
+        if Tenant.objects.filter(Q(slug=slug) | Q(schema_name__iexact=schema_name)).exists():
+            fields["slug"] = _("A tenant with the slug %(slug)s already exists.") % {"slug": slug}
+        if Domain.objects.filter(domain=domain).exists():
+            fields["domain"] = _("The domain %(domain)s already belongs to a tenant.") % {"domain": domain}
+        if pending:
+            unfinished = TenantCreation.objects.exclude(state__in=TenantCreation.FINISHED)
+            if "slug" not in fields and unfinished.filter(slug=slug).exists():
+                fields["slug"] = _("A tenant with the slug %(slug)s is being created right now.") % {"slug": slug}
+            if "domain" not in fields and unfinished.filter(domain=domain).exists():
+                fields["domain"] = _("A tenant with the domain %(domain)s is being created right now.") % {"domain": domain}
+        if fields:
+            raise TenantAlreadyExists(
+                _("A tenant with slug %(slug)s or domain %(domain)s already exists.")
+                % {"slug": slug, "domain": domain},
+                details={"slug": slug, "domain": domain, "fields": fields},
+            )
+    return slug, domain
+
+
 def create_tenant(
     *,
     name: str,
@@ -100,28 +138,23 @@ def create_tenant(
     admin_password: str | None = None,
     locale: str = "de",
     time_zone: str = "Europe/Berlin",
+    progress: Callable[[str], None] | None = None,
 ) -> CreatedTenant:
     """Create a business tenant by cloning the template schema, with its host and an admin user.
 
     Refuses duplicates (slug, schema or domain) with :class:`TenantAlreadyExists`; the template
     must exist, otherwise django-tenants would silently fall back to slow migrations.
+    ``progress`` hears each step as it starts (``TenantCreation.State``: "schema", "owner").
     """
-    slug = slug.strip().lower()
-    domain = (domain or f"{slug}.{settings.BASE_DOMAIN}").strip().lower()
-    _validate_new_tenant(name, slug, domain, time_zone, locale)
+    slug, domain = validate_new_tenant(name=name, slug=slug, domain=domain, time_zone=time_zone, locale=locale)
     schema_name = schema_name_for(slug)
+    report = progress or (lambda _state: None)
 
     with schema_context(get_public_schema_name()):
-        clash = Tenant.objects.filter(Q(slug=slug) | Q(schema_name__iexact=schema_name)).first()
-        if clash or Domain.objects.filter(domain=domain).exists():
-            raise TenantAlreadyExists(
-                _("A tenant with slug %(slug)s or domain %(domain)s already exists.")
-                % {"slug": slug, "domain": domain},
-                details={"slug": slug, "domain": domain},
-            )
         if not schema_exists(settings.TENANT_BASE_SCHEMA):
             raise TemplateSchemaMissing()
 
+        report(TenantCreation.State.SCHEMA)
         tenant = Tenant(
             schema_name=schema_name, name=name.strip(), slug=slug, locale=locale, time_zone=time_zone
         )
@@ -129,6 +162,7 @@ def create_tenant(
 
     username, password = None, None
     if admin_email:
+        report(TenantCreation.State.OWNER)
         username, password = create_tenant_user(
             tenant, email=admin_email, role="admin", password=admin_password
         )
@@ -242,3 +276,109 @@ def set_tenant_status(tenant: Tenant, status: str, reason: str = "") -> Tenant:
 
     forget_cached_tenants()
     return locked
+
+
+# --- creating a tenant from the platform admin (a worker runs it) -------------------------------
+
+
+def request_tenant_creation(
+    *,
+    name: str,
+    slug: str,
+    domain: str | None = None,
+    admin_email: str = "",
+    admin_password: str = "",
+    locale: str = "de",
+    time_zone: str = "Europe/Berlin",
+    requested_by: str = "",
+) -> TenantCreation:
+    """Validate a new tenant now and store the job a worker runs through :func:`create_tenant`
+    (queued after commit). Bad input or a taken slug/domain raise before anything is stored."""
+    slug, domain = validate_new_tenant(name=name, slug=slug, domain=domain, time_zone=time_zone, locale=locale,
+                                       pending=True)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        job = TenantCreation.objects.create(
+            name=name.strip(), slug=slug, domain=domain, admin_email=admin_email.strip().lower(),
+            admin_password=admin_password, locale=locale, time_zone=time_zone, requested_by=requested_by,
+        )
+        transaction.on_commit(lambda: _queue_tenant_creation(job.pk))
+    logger.info("tenant creation %s requested by %s: %s", job.pk, requested_by, slug)
+    return job
+
+
+def _queue_tenant_creation(job_id: int) -> None:
+    from tenants.tasks import create_tenant_job
+
+    try:
+        create_tenant_job.delay(job_id)
+    except Exception:  # the broker is down: say so on the progress page instead of waiting forever
+        logger.exception("could not queue tenant creation %s", job_id)
+        with translation.override("de"):
+            _finish_creation(job_id, TenantCreation.State.FAILED, error_code="QUEUE_UNAVAILABLE",
+                             error=_("The background service could not be reached. Please try again later."))
+
+
+def _set_creation_state(job_id: int, state: str) -> None:
+    TenantCreation.objects.filter(pk=job_id).update(state=state, updated_at=timezone.now())
+
+
+def _finish_creation(job_id: int, state: str, **fields: object) -> None:
+    now = timezone.now()
+    TenantCreation.objects.filter(pk=job_id).update(state=state, finished_at=now, updated_at=now, **fields)
+
+
+def run_tenant_creation(job_id: int) -> TenantCreation:
+    """The worker's part: create the job's tenant with :func:`create_tenant` (as ``tenant_create``
+    does), recording each step on the job; a refusal is stored as the German reason.
+
+    Safe to run again: a finished job is left alone, and a job a killed worker left after its
+    schema step picks up the tenant it created and only adds the owner login.
+    """
+    with schema_context(get_public_schema_name()), translation.override("de"):
+        job = TenantCreation.objects.get(pk=job_id)
+        if job.finished:
+            return job
+        try:
+            ensure_template_tenant()
+            existing = Tenant.objects.filter(slug=job.slug).first()
+            if existing is not None and job.state != TenantCreation.State.QUEUED:
+                tenant, username, password = existing, "", None
+                if job.admin_email:
+                    _set_creation_state(job.pk, TenantCreation.State.OWNER)
+                    username, password = create_tenant_user(existing, email=job.admin_email, role="admin",
+                                                            password=job.admin_password or None)
+            else:
+                created = create_tenant(
+                    name=job.name, slug=job.slug, domain=job.domain, admin_email=job.admin_email or None,
+                    admin_password=job.admin_password or None, locale=job.locale, time_zone=job.time_zone,
+                    progress=lambda state: _set_creation_state(job.pk, state),
+                )
+                tenant, username, password = created.tenant, created.admin_username, created.admin_password
+        except DomainError as exc:
+            logger.warning("tenant creation %s refused: %s", job.pk, exc.code)
+            _finish_creation(job.pk, TenantCreation.State.FAILED, error_code=exc.code, error=str(exc.message),
+                             admin_password="")
+        except Exception as exc:
+            logger.exception("tenant creation %s failed", job.pk)
+            _finish_creation(job.pk, TenantCreation.State.FAILED, error_code="UNEXPECTED_ERROR",
+                             error=_("Unexpected error: %(error)s") % {"error": type(exc).__name__},
+                             admin_password="")
+        else:
+            # A password the operator typed is known to them; a generated one is shown once.
+            shown = password if password and not job.admin_password else ""
+            job.admin_password = shown
+            job.save(update_fields=["admin_password"])
+            _finish_creation(job.pk, TenantCreation.State.DONE, tenant=tenant, admin_username=username or "")
+        return TenantCreation.objects.get(pk=job.pk)
+
+
+def reveal_owner_password(job_id: int) -> str:
+    """The generated owner password of a finished job, once: it is erased as it is read."""
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        job = TenantCreation.objects.select_for_update().get(pk=job_id)
+        if job.state != TenantCreation.State.DONE or job.password_shown or not job.admin_password:
+            return ""
+        password = job.admin_password
+        job.admin_password, job.password_shown = "", True
+        job.save(update_fields=["admin_password", "password_shown", "updated_at"])
+    return password

@@ -75,6 +75,7 @@ def test_the_template_preview_renders_sample_data_and_shows_injected_tags_litera
         "body": "Hallo Maria Musterfrau {% debug %} {{ secret }}",
         "unknown": ["secret"],
         "missing": [],
+        "problems": ["Unknown placeholders: {{secret}}"],
     }
 
 
