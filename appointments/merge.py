@@ -16,6 +16,7 @@ with the same id and moves back exactly what was moved.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -167,10 +168,18 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
     return _json(data)
 
 
-def _json(data: Any) -> Any:
-    import json
+class _ExactEncoder(DjangoJSONEncoder):
+    """Datetimes with their microseconds (Django's encoder cuts them to milliseconds): an undo
+    restores them exactly."""
 
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
+def _json(data: Any) -> Any:
+    return json.loads(json.dumps(data, cls=_ExactEncoder))
 
 
 def _customer_record_modules() -> list[Any]:
@@ -325,3 +334,34 @@ def can_undo(record: CustomerMerge, *, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     return record.undone_at is None and record.kept_id is not None and (
         now - record.merged_at <= timedelta(days=UNDO_DAYS))
+
+
+_KIND_LABELS = {
+    "appointments": _("appointments"), "series": _("recurring series"), "modifications": _("booking changes"),
+    "notes": _("notes"), "journey_transitions": _("journey changes"), "calls": _("calls"),
+    "callback_requests": _("callback requests"), "deliveries": _("notifications"),
+}
+
+
+def moved_counts(record: CustomerMerge) -> dict[str, int]:
+    """How many records of each kind a merge moved (flattened over the apps)."""
+    counts: dict[str, int] = {}
+
+    def walk(data: dict[str, Any]) -> None:
+        for kind, value in data.items():
+            if isinstance(value, list):
+                counts[kind] = counts.get(kind, 0) + len(value)
+            elif isinstance(value, dict) and kind in ("calls", "notifications"):
+                walk(value)
+
+    walk(record.moved)
+    return counts
+
+
+def moved_summary(record: CustomerMerge) -> str:
+    """"3 Termine, 1 Notiz, 2 Anrufe" (kinds with nothing moved left out)."""
+    parts = [f"{count} {_KIND_LABELS.get(kind, kind)}" for kind, count in moved_counts(record).items() if count]
+    links = record.moved.get("calcom_links") or 0
+    if links:
+        parts.append(f"{links} {_('Cal.com links')}")
+    return ", ".join(parts) or "–"
