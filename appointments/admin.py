@@ -12,6 +12,7 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -36,7 +37,9 @@ from appointments.models import (
     AppointmentSegment,
     AvailabilityOverride,
     Branch,
+    CrmSettings,
     CustomerBookingStats,
+    CustomerMerge,
     DataExport,
     PolicyConfiguration,
     RecurringSeries,
@@ -616,3 +619,80 @@ class TenantUserAdmin(BranchAccessMixin, UserAdmin):
 
 tenant_admin_site.unregister(User)
 tenant_admin_site.register(User, TenantUserAdmin)
+@admin.register(CrmSettings, site=tenant_admin_site)
+class CrmSettingsAdmin(ModelAdmin):
+    """The tenant's CRM thresholds: journey (regular, VIP, at risk, churned) and loyalty tiers."""
+
+    fieldsets = (
+        (_("Journey"), {"fields": ("regular_min_completed", "vip_min_completed", "vip_min_revenue_cents",
+                                   "at_risk_after_days", "churned_after_days")}),
+        (_("Loyalty"), {"fields": ("points_per_completed_appointment", "silver_min_points", "gold_min_points",
+                                   "platinum_min_points")}),
+    )
+    list_display = ("__str__", "regular_min_completed", "vip_min_completed", "at_risk_after_days",
+                    "churned_after_days", "points_per_completed_appointment", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not CrmSettings.objects.exists() and super().has_add_permission(request)
+
+    def save_model(self, request: HttpRequest, obj: CrmSettings, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        messages.info(request, _("The new thresholds apply from the next change of each customer and the "
+                                 "nightly recomputation (or run recompute_customer_values now)."))
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+
+        class Checked(form):  # type: ignore[misc,valid-type]
+            def clean(self) -> dict[str, Any]:
+                data = super().clean() or {}
+                if (data.get("churned_after_days") or 0) <= (data.get("at_risk_after_days") or 0):
+                    self.add_error("churned_after_days", _("Must be more days than 'at risk'."))
+                tiers = [data.get(f) or 0 for f in ("silver_min_points", "gold_min_points", "platinum_min_points")]
+                if not tiers[0] < tiers[1] < tiers[2]:
+                    self.add_error("gold_min_points", _("Silver, gold and platinum need rising point thresholds."))
+                return data
+
+        return Checked
+
+
+@admin.register(CustomerMerge, site=tenant_admin_site)
+class CustomerMergeAdmin(ModelAdmin):
+    """Merged duplicates (the audit trail); a merge can be undone for 30 days."""
+
+    list_display = ("merged_at", "removed_name", "kept_name", "merged_by", "moved_summary", "undone_at")
+    list_filter = ("undone_at",)
+    search_fields = ("removed_name", "kept_name", "merged_by")
+    readonly_fields = ("merged_at", "merged_by", "kept", "kept_name", "removed_customer_id", "removed_name",
+                       "moved_summary", "removed_snapshot", "moved", "kept_changes", "undone_at", "undone_by")
+    fields = readonly_fields
+    actions_detail = ["undo"]
+
+    @display(description=_("moved"))
+    def moved_summary(self, obj: CustomerMerge) -> str:
+        from appointments.merge import moved_summary
+
+        return moved_summary(obj)
+
+    @action(description=_("Undo merge"), url_path="undo", permissions=["change"])
+    def undo(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        from appointments import merge
+
+        try:
+            restored = merge.undo_merge(int(object_id), actor=f"user:{request.user.pk}")
+        except DomainError as exc:
+            report_error(request, exc)
+        else:
+            messages.success(request, _("Merge undone: %(customer)s is back with everything that was moved.") % {
+                "customer": restored})
+        return HttpResponseRedirect(reverse("admin:appointments_customermerge_change", args=[object_id]))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Nothing to edit; the change permission only unlocks "undo" (the detail page stays read-only).
+        return super().has_change_permission(request, obj)

@@ -113,18 +113,66 @@ def seed_tenant(tenant: Any) -> None:
     if tenant.slug == "salon-schmidt":
         _seed(SALON_BRANCHES, SALON_SERVICES, SALON_STAFF, seed=1, customers=45)
         _salon_policies()
+        _crm(SALON_NOTES, DUPLICATE_PAIR)
     elif tenant.slug == "physio-nord":
         _seed(PHYSIO_BRANCHES, PHYSIO_SERVICES, PHYSIO_STAFF, seed=2, customers=30)
         if not PolicyConfiguration.objects.exists():
             PolicyConfiguration.objects.create(policy_type="cancellation", min_hours_notice=24,
                                                violation_action="charge_fee", fee_cents=2500)
+        _crm(PHYSIO_NOTES, ())
 
 
 def finish_demo_tenant(tenant: Any) -> None:
-    """After every app seeded: each customer's journey from the seeded appointments and calls."""
-    from appointments import journey
+    """After every app seeded: each customer's journey, score, loyalty and revenue from the seeded
+    appointments and calls."""
+    from appointments import crm
 
-    journey.recompute_all()
+    crm.refresh_all()
+
+
+# (subject, content, type, visibility, pinned): given to the customers with the most completed appointments.
+SALON_NOTES = (
+    ("Kaffee", "Trinkt Kaffee schwarz, gern vor dem Termin.", "general", "all", True),
+    ("Wartezeit", "Hat sich über 20 Minuten Wartezeit beschwert; Gutschein für die Pflege gegeben.",
+     "complaint", "staff", False),
+    ("Lob", "Sehr zufrieden mit den Strähnchen, empfiehlt uns weiter.", "feedback", "all", False),
+    ("Allergie", "Allergie gegen PPD: nur PPD-freie Farben verwenden.", "medical", "staff", True),
+    ("Sonderpreis", "Mit der Inhaberin 10 % Rabatt auf Farbe vereinbart.", "general", "management", False),
+)
+PHYSIO_NOTES = (
+    ("Befund", "Bandscheibenvorfall L4/L5, keine Rotation unter Last.", "medical", "staff", True),
+    ("Diagnose Arzt", "Verordnung Dr. Brandt: 6x KG, Kontrolle nach 3 Wochen.", "medical", "management", False),
+    ("Parken", "Kommt mit dem Auto, braucht den Parkplatz im Hof.", "general", "all", False),
+    ("Beschwerde", "Rechnung kam doppelt; storniert und entschuldigt.", "complaint", "staff", False),
+    ("Feedback", "Übungen für zu Hause helfen sehr.", "feedback", "all", False),
+)
+# Two records of one person (a call under another number, the e-mail typed in capitals): "Mögliche Duplikate".
+DUPLICATE_PAIR = (
+    ("Sabine Krause", "+4915190000001", "sabine.krause@example.com", "admin"),
+    ("Sabine Kraus", "+4917690000002", "Sabine.Krause@example.com", "phone"),
+)
+
+
+def _crm(notes: Any, duplicates: Any) -> None:
+    """CRM demo: default thresholds, a few notes of each type on the busiest customers, one duplicate pair."""
+    from django.db.models import Count, Q
+
+    from appointments.customers import add_note
+    from appointments.models import CrmSettings, CustomerNote
+
+    if not CrmSettings.objects.exists():
+        CrmSettings.objects.create()
+    for name, phone, email, source in duplicates:
+        if not Customer.objects.filter(phone=phone).exists():
+            Customer.objects.create(name=name, phone=phone, email=email, source=source)
+    if CustomerNote.objects.exclude(type=CustomerNote.Type.CALL).filter(subject__in=[n[0] for n in notes]).exists():
+        return
+    busiest = list(Customer.objects.annotate(done=Count("appointments", filter=Q(appointments__status="completed")))
+                   .order_by("-done", "pk")[:3])
+    shares = (notes, notes[1::2], notes[0::2])  # the busiest customer gets every kind, the next two some
+    for customer, share in zip(busiest, shares, strict=False):
+        for subject, content, type_, visibility, pinned in share:
+            add_note(customer.pk, content, subject=subject, type=type_, visibility=visibility, pinned=pinned)
 
 
 def _salon_policies() -> None:

@@ -15,10 +15,11 @@ AppointmentEvent = AppointmentBooked | AppointmentRescheduled | AppointmentCance
 
 @listens_to(AppointmentBooked, AppointmentRescheduled, AppointmentCancelled, AppointmentStatusChanged)
 def recompute_customer_journey(event: AppointmentEvent) -> None:
-    """The customer's journey status follows the booking (idempotent: recompute derives it)."""
-    from appointments import journey
+    """The customer's journey status, score and loyalty follow the booking (idempotent: both are
+    derived from the customer's history)."""
+    from appointments import crm
     from appointments.models import Appointment
 
     customer_id = Appointment.objects.filter(pk=event.appointment_id).values_list("customer_id", flat=True).first()
     if customer_id is not None:
-        journey.recompute(customer_id, actor=str(getattr(event, "actor", "") or "system"))
+        crm.refresh_customer(customer_id, actor=str(getattr(event, "actor", "") or "system"))

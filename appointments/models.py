@@ -172,7 +172,11 @@ class Customer(TimeStamped):
     journey_changed_at = models.DateTimeField(_("journey status changed"), null=True, blank=True)
     journey_manual = models.BooleanField(
         _("journey set by hand"), default=False,
-        help_text=_("Set by hand with a reason; the status no longer follows the appointments until reset."),
+        help_text=_("Set by hand with a reason; it stays until the history really changes or it is reset."),
+    )
+    journey_manual_baseline = models.CharField(
+        _("derived status when set by hand"), max_length=20, choices=Journey.choices, blank=True, editable=False,
+        help_text=_("The status the history gave when it was set by hand: a different one ends the manual status."),
     )
     gdpr_consent = models.BooleanField(_("GDPR consent"), default=False, help_text=_("Consent to storing and processing personal data."))
     gdpr_consent_at = models.DateTimeField(_("GDPR consent given"), null=True, blank=True)
@@ -571,6 +575,44 @@ class AppointmentModification(models.Model):
         return f"{self.get_kind_display()} #{self.appointment_id} ({self.actor})"
 
 
+class LoyaltyTier(models.TextChoices):
+    BRONZE = "bronze", _("Bronze")
+    SILVER = "silver", _("Silver")
+    GOLD = "gold", _("Gold")
+    PLATINUM = "platinum", _("Platinum")
+
+
+class CrmSettings(models.Model):
+    """A tenant's CRM thresholds (one row): when the journey moves on, how loyalty is earned."""
+
+    regular_min_completed = models.PositiveSmallIntegerField(
+        _("regular from completed appointments"), default=3,
+        help_text=_("Completed appointments from which a customer is a regular."))
+    vip_min_completed = models.PositiveSmallIntegerField(
+        _("VIP from completed appointments"), default=10,
+        help_text=_("Completed appointments from which a customer is a VIP (0: only by revenue)."))
+    vip_min_revenue_cents = models.PositiveIntegerField(
+        _("VIP from revenue (cents)"), default=100_000,
+        help_text=_("Revenue of completed appointments from which a customer is a VIP."))
+    at_risk_after_days = models.PositiveSmallIntegerField(
+        _("at risk after days without activity"), default=90)
+    churned_after_days = models.PositiveSmallIntegerField(
+        _("churned after days without activity"), default=365)
+    points_per_completed_appointment = models.PositiveSmallIntegerField(
+        _("loyalty points per completed appointment"), default=10)
+    silver_min_points = models.PositiveIntegerField(_("silver from points"), default=100)
+    gold_min_points = models.PositiveIntegerField(_("gold from points"), default=300)
+    platinum_min_points = models.PositiveIntegerField(_("platinum from points"), default=600)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("CRM settings")
+        verbose_name_plural = _("CRM settings")
+
+    def __str__(self) -> str:
+        return str(_("CRM settings"))
+
+
 class CustomerBookingStats(models.Model):
     """Per-customer modification counters, kept current by the services for quick lookups."""
 
@@ -580,6 +622,20 @@ class CustomerBookingStats(models.Model):
     violation_count = models.PositiveIntegerField(_("policy violations"), default=0)
     fees_cents = models.PositiveIntegerField(_("fees (cents)"), default=0)
     last_modification_at = models.DateTimeField(_("last modification"), null=True, blank=True)
+    # Customer value (seed 3.4), kept current by appointments.crm on booking and call events.
+    appointment_count = models.PositiveIntegerField(_("appointments"), default=0)
+    completed_count = models.PositiveIntegerField(_("completed appointments"), default=0)
+    no_show_count = models.PositiveIntegerField(_("no-shows"), default=0)
+    cancelled_count = models.PositiveIntegerField(_("cancelled appointments"), default=0)
+    call_count = models.PositiveIntegerField(_("calls"), default=0)
+    total_revenue_cents = models.PositiveBigIntegerField(_("total revenue (cents)"), default=0)
+    average_booking_value_cents = models.PositiveIntegerField(_("average booking value (cents)"), default=0)
+    loyalty_points = models.PositiveIntegerField(_("loyalty points"), default=0)
+    loyalty_tier = models.CharField(_("loyalty tier"), max_length=10, choices=LoyaltyTier.choices,
+                                    default=LoyaltyTier.BRONZE, db_index=True)
+    engagement_score = models.PositiveSmallIntegerField(_("engagement score"), default=0, db_index=True)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    value_computed_at = models.DateTimeField(_("customer value computed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer booking statistics")
@@ -681,3 +737,30 @@ class DataExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} · {self.user} · {self.rows}"
+
+
+class CustomerMerge(models.Model):
+    """One merge of a duplicate into the kept customer: who, when, what moved, and a snapshot of
+    the removed customer, so that it can be undone (``appointments.crm.undo_merge``)."""
+
+    kept = models.ForeignKey(Customer, verbose_name=_("kept customer"), null=True, on_delete=models.SET_NULL,
+                             related_name="merges")
+    kept_name = models.CharField(_("kept customer"), max_length=200)
+    removed_customer_id = models.PositiveBigIntegerField(_("removed customer id"))
+    removed_name = models.CharField(_("removed customer"), max_length=200)
+    removed_snapshot = models.JSONField(_("removed customer (snapshot)"), default=dict)
+    moved = models.JSONField(_("moved records"), default=dict,
+                             help_text=_("Ids of the records moved to the kept customer, per kind."))
+    kept_changes = models.JSONField(_("changes to the kept customer"), default=dict)
+    merged_by = models.CharField(_("merged by"), max_length=150)
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    undone_by = models.CharField(_("undone by"), max_length=150, blank=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.removed_name} → {self.kept_name}"

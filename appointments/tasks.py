@@ -10,15 +10,16 @@ from askpro.tenancy import for_each_tenant
 
 @app.task(name="appointments.recompute_journeys")
 def recompute_journeys() -> int:
-    """Nightly: recompute every customer's journey in every active tenant (time moves customers to
-    at_risk and churned without any event); returns how many changed."""
-    from appointments import journey
+    """Nightly: recompute every customer's journey and value in every active tenant (time moves
+    customers to at_risk and churned, and ends the recency bonus, without any event); returns how
+    many journeys changed."""
+    from appointments import crm
 
     changed = 0
 
     def run(_tenant: Any) -> None:
         nonlocal changed
-        changed += journey.recompute_all()
+        changed += crm.refresh_all()[0]
 
     for_each_tenant(run)
     return changed

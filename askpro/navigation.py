@@ -40,6 +40,8 @@ TENANT_GROUPS: list[tuple[Any, list[Page]]] = [
         Page("appointments.customernote", "sticky_note_2"),
         Page("appointments.customerjourneytransition", "timeline"),
         Page("notifications.customercontactpreference", "contact_phone"),
+        Page("appointments.customermerge", "merge"),
+        Page("appointments.crmsettings", "tune"),
         Page("appointments.dataexport", "download", technical=True),
     ]),
     (_("Calls"), [

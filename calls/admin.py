@@ -17,10 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
+from appointments import crm, journey, merge
 from appointments import customers as customer_services
-from appointments import journey
 from appointments.access import scope_appointments
-from appointments.admin import CustomerStatsInline
+from appointments.admin import CustomerStatsInline, report_error
 from appointments.models import (
     Appointment,
     Branch,
@@ -28,12 +28,14 @@ from appointments.models import (
     CustomerBookingStats,
     CustomerJourneyTransition,
     CustomerNote,
+    LoyaltyTier,
     Service,
     Staff,
 )
 from askpro.admin_dialogs import Dialog, DialogForm, Done, LocalDateTimeInput, dialog_action
 from askpro.admin_sites import tenant_admin_site
 from askpro.display import euros, local_datetime
+from askpro.errors import DomainError
 from askpro.exports import ExportAdminMixin
 from calls import services
 from calls.models import Call, CallbackRequest, FunctionCallResult, VoiceSettings
@@ -98,11 +100,32 @@ class CustomerForm(forms.ModelForm):
         return cleaned
 
 
+def _note_choices(request: HttpRequest, db_field: Any, kwargs: dict[str, Any]) -> None:
+    """Offer only the note types and visibilities the user's role may read (crm.may_write_note)."""
+    if db_field.name == "type":
+        allowed = [value for value in CustomerNote.Type.values
+                   if crm.may_write_note(request.user, type=value, visibility=CustomerNote.Visibility.ALL)]
+        kwargs["choices"] = [(v, label) for v, label in CustomerNote.Type.choices if v in allowed]
+    elif db_field.name == "visibility":
+        allowed = [value for value in CustomerNote.Visibility.values
+                   if crm.may_write_note(request.user, type=CustomerNote.Type.GENERAL, visibility=value)]
+        kwargs["choices"] = [(v, label) for v, label in CustomerNote.Visibility.choices if v in allowed]
+
+
 class CustomerNoteInline(TabularInline):
     model = CustomerNote
     extra = 0
-    fields = ("type", "subject", "content", "is_pinned", "visibility", "created_by", "created_at")
+    fields = ("is_pinned", "type", "subject", "content", "visibility", "created_by", "created_at")
     readonly_fields = ("created_by", "created_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerNote]:
+        # Only the notes the role may read (a medical note never reaches the front desk), pinned first.
+        return (super().get_queryset(request).filter(crm.visible_notes_filter(request.user))
+                .order_by("-is_pinned", "-created_at", "-id"))
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        _note_choices(request, db_field, kwargs)
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
 
 class AppointmentInline(TabularInline):
@@ -176,6 +199,87 @@ class NoteForm(DialogForm):
 
 
 NOTE_DIALOG = Dialog(title=_("Add note"), form_class=NoteForm, submit_label=_("Add note"))
+class LoyaltyTierFilter(admin.SimpleListFilter):
+    title = _("loyalty tier")
+    parameter_name = "tier"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(LoyaltyTier.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+        value = self.value()
+        if value == LoyaltyTier.BRONZE:  # customers without figures yet are bronze too
+            return queryset.filter(Q(booking_stats__loyalty_tier=value) | Q(booking_stats__isnull=True))
+        return queryset.filter(booking_stats__loyalty_tier=value) if value in LoyaltyTier.values else queryset
+
+
+SCORE_RANGES = {"0-99": (0, 99), "100-249": (100, 249), "250-499": (250, 499), "500-1000": (500, 1000)}
+
+
+class ScoreRangeFilter(admin.SimpleListFilter):
+    title = _("engagement score")
+    parameter_name = "score"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(key, key.replace("-", "–")) for key in SCORE_RANGES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+        bounds = SCORE_RANGES.get(self.value() or "")
+        if bounds is None:
+            return queryset
+        within = Q(booking_stats__engagement_score__range=bounds)
+        return queryset.filter(within | Q(booking_stats__isnull=True) if bounds[0] == 0 else within)
+
+
+class DuplicateFilter(admin.SimpleListFilter):
+    title = _("possible duplicates")
+    parameter_name = "duplicates"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Possible duplicates"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(pk__in=merge.customers_with_duplicates())
+
+
+def _customer_export_resources(request: HttpRequest, names: tuple[str, ...]) -> list[Any]:
+    """The customer export with a notes column holding only the notes the exporting role may read."""
+    from import_export import fields as export_fields
+
+    from askpro.admin_display import upper_first
+    from askpro.exports import resource_for
+
+    base = resource_for(Customer, names)
+    role = crm.role_of(request.user)
+
+    def dehydrate_notes(self: Any, customer: Customer) -> str:
+        return "\n".join(f"[{note.get_type_display()}] {note.subject + ': ' if note.subject else ''}{note.content}"
+                         for note in crm.notes_visible_to(role, customer))
+
+    def dehydrate_value(field: str) -> Any:
+        def read(self: Any, customer: Customer) -> Any:
+            stats = getattr(customer, "booking_stats", None)
+            value = getattr(stats, field, None) if stats is not None else None
+            if field == "loyalty_tier":
+                return LoyaltyTier(value or LoyaltyTier.BRONZE).label
+            if field.endswith("_cents"):
+                return euros(value or 0)
+            return value or 0
+        return read
+
+    extra = {"engagement_score": _("engagement score"), "loyalty_points": _("loyalty points"),
+             "loyalty_tier": _("loyalty tier"), "total_revenue_cents": _("total revenue"),
+             "average_booking_value_cents": _("average booking value")}
+    attrs: dict[str, Any] = {"notes": export_fields.Field(column_name=str(_("Notes")), readonly=True),
+                             "dehydrate_notes": dehydrate_notes}
+    for field, label in extra.items():
+        attrs[field] = export_fields.Field(column_name=upper_first(label), readonly=True)
+        attrs[f"dehydrate_{field}"] = dehydrate_value(field)
+    meta = type("Meta", (base.Meta,), {"fields": (*names, *extra, "notes"),
+                                       "export_order": (*names, *extra, "notes")})
+    return [type("CustomerExportResource", (base,), {**attrs, "Meta": meta})]
 
 
 @admin.register(Customer, site=tenant_admin_site)
@@ -184,13 +288,20 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
                      "marketing_consent", "sms_opt_out", "created_at")
     export_logged = True  # personal data: every export is recorded (appointments.DataExport)
     form = CustomerForm
-    list_display = ("__str__", "phone", "email", "journey_status", "source", "gdpr_consent", "created_at")
-    list_filter = ("journey_status", "source", "language", "gdpr_consent", "marketing_consent", "sms_opt_out")
+    list_display = ("__str__", "phone", "email", "journey_status", "tier", "score", "revenue", "source", "created_at")
+    list_filter = ("journey_status", LoyaltyTierFilter, ScoreRangeFilter, DuplicateFilter, "source", "language",
+                   "gdpr_consent", "marketing_consent", "sms_opt_out")
+    list_select_related = ("booking_stats",)
     search_fields = ("name", "email", "phone")
     search_help_text = _("Name, email or a phone number in any notation (0151 …, +49 151 …, 0049 …).")
-    readonly_fields = ("journey_status", "journey_manual", "journey_changed_at", "gdpr_consent_at", "marketing_consent_at", "sms_opt_out_at", "created_at", "updated_at")
+    readonly_fields = ("journey_status", "journey_manual", "journey_changed_at", "gdpr_consent_at", "marketing_consent_at", "sms_opt_out_at", "created_at", "updated_at",
+                       "score", "tier", "loyalty_points", "revenue", "average_value", "value_counts", "value_computed",
+                       "possible_duplicates")
     fieldsets = (
         (None, {"fields": ("name", "phone", "other_phones", "email", "language", "source")}),
+        (_("Customer value"), {"fields": (("score", "tier", "loyalty_points"), ("revenue", "average_value"),
+                                          "value_counts", "value_computed")}),
+        (_("Possible duplicates"), {"fields": ("possible_duplicates",)}),
         (_("Journey"), {"fields": ("journey_status", "journey_manual", "journey_changed_at")}),
         (_("Consent"), {"fields": (("gdpr_consent", "gdpr_consent_at"), ("marketing_consent", "marketing_consent_at"), ("sms_opt_out", "sms_opt_out_at"))}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
@@ -203,8 +314,95 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
         if obj is not None and CustomerBookingStats.objects.filter(customer=obj).exists():
             inlines.append(CustomerStatsInline)
         return inlines
-    actions = ["recompute_journey"]
+    actions = ["recompute_journey", "merge_selected"]
     actions_detail = ["book_appointment", "send_message", "add_note", "change_journey", "resume_journey"]
+
+    def get_export_resource_classes(self, request: HttpRequest) -> list[Any]:
+        return _customer_export_resources(request, tuple(self.export_fields))
+
+    @staticmethod
+    def _stats(obj: Customer) -> CustomerBookingStats | None:
+        try:
+            return obj.booking_stats
+        except CustomerBookingStats.DoesNotExist:
+            return None
+
+    @display(description=_("engagement score"), ordering="booking_stats__engagement_score")
+    def score(self, obj: Customer) -> str:
+        stats = self._stats(obj)
+        return f"{stats.engagement_score if stats else 0} / {crm.SCORE_MAX}"
+
+    @display(description=_("loyalty tier"), ordering="booking_stats__loyalty_tier")
+    def tier(self, obj: Customer) -> str:
+        stats = self._stats(obj)
+        return str(LoyaltyTier(stats.loyalty_tier if stats else LoyaltyTier.BRONZE).label)
+
+    @display(description=_("loyalty points"))
+    def loyalty_points(self, obj: Customer) -> int:
+        stats = self._stats(obj)
+        return stats.loyalty_points if stats else 0
+
+    @display(description=_("total revenue"), ordering="booking_stats__total_revenue_cents")
+    def revenue(self, obj: Customer) -> str:
+        stats = self._stats(obj)
+        return euros(stats.total_revenue_cents if stats else 0)
+
+    @display(description=_("average booking value"))
+    def average_value(self, obj: Customer) -> str:
+        stats = self._stats(obj)
+        return euros(stats.average_booking_value_cents if stats else 0)
+
+    @display(description=_("appointments"))
+    def value_counts(self, obj: Customer) -> str:
+        stats = self._stats(obj)
+        if stats is None:
+            return "–"
+        return _("%(total)d in total, %(completed)d completed, %(no_shows)d no-shows, %(cancelled)d cancelled, "
+                 "%(calls)d calls") % {"total": stats.appointment_count, "completed": stats.completed_count,
+                                       "no_shows": stats.no_show_count, "cancelled": stats.cancelled_count,
+                                       "calls": stats.call_count}
+
+    @display(description=_("customer value computed"))
+    def value_computed(self, obj: Customer) -> str:
+        from askpro.display import local_datetime
+
+        stats = self._stats(obj)
+        return local_datetime(stats.value_computed_at, timezone.get_current_timezone()) if stats and stats.value_computed_at else "–"
+
+    @display(description=_("possible duplicates"))
+    def possible_duplicates(self, obj: Customer) -> str:
+        if obj.pk is None:
+            return "–"
+        pairs = merge.duplicates_of(obj.pk)
+        if not pairs:
+            return str(_("none"))
+        labels = {"phone": _("same phone number"), "email": _("same email"), "name": _("similar name")}
+        others = Customer.objects.in_bulk([p.second_id if p.first_id == obj.pk else p.first_id for p in pairs])
+        return format_html_join(
+            ", ", '<a href="{}">{}</a> ({})',
+            ((reverse("admin:appointments_customer_change", args=[other.pk]), str(other),
+              ", ".join(str(labels[r]) for r in pair.reasons))
+             for pair in pairs
+             if (other := others.get(pair.second_id if pair.first_id == obj.pk else pair.first_id)) is not None))
+
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("appointments.add_customermerge"))
+
+    @action(description=_("Merge the two selected customers (the older one is kept)"), permissions=["merge"])
+    def merge_selected(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse | None:
+        chosen = list(queryset.order_by("created_at", "pk")[:3])
+        if len(chosen) != 2:
+            messages.error(request, _("Select exactly two customers to merge."))
+            return None
+        kept, removed = chosen
+        try:
+            record = merge.merge_customers(kept.pk, removed.pk, actor=_actor(request))
+        except DomainError as exc:
+            report_error(request, exc)
+            return None
+        messages.success(request, _("%(removed)s was merged into %(kept)s: %(moved)s. You can undo it for 30 days.") % {
+            "removed": record.removed_name, "kept": record.kept_name, "moved": merge.moved_summary(record)})
+        return HttpResponseRedirect(reverse("admin:appointments_customermerge_change", args=[record.pk]))
 
     @action(description=_("Derive the journey status from the history"))
     def recompute_journey(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
@@ -273,6 +471,9 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         for note in formset.save(commit=False):
+            if isinstance(note, CustomerNote) and not crm.may_write_note(request.user, type=note.type,
+                                                                         visibility=note.visibility):
+                continue  # the choices offered never allow it; a forged post is dropped
             # The admin only lets authenticated staff in; the check narrows out AnonymousUser.
             if isinstance(note, CustomerNote) and note.created_by_id is None and request.user.is_authenticated:
                 note.created_by = request.user
@@ -289,6 +490,15 @@ class CustomerNoteAdmin(ModelAdmin):
     search_fields = ("subject", "content", "customer__name", "customer__phone")
     raw_id_fields = ("customer",)
     readonly_fields = ("created_by", "created_at", "updated_at")
+    ordering = ("-is_pinned", "-created_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerNote]:
+        # A note the role may not read does not exist for it (list, search, detail and history: 404).
+        return super().get_queryset(request).filter(crm.visible_notes_filter(request.user))
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        _note_choices(request, db_field, kwargs)
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: CustomerNote, form: Any, change: bool) -> None:
         if obj.created_by_id is None and request.user.is_authenticated:

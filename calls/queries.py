@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from appointments import public_holidays
+from appointments import crm, public_holidays
 from appointments.availability import BookingPlan, Slot, merge_windows, subtract_window
 from appointments.customers import find_customer_by_phone
 from appointments.models import (
@@ -37,6 +37,15 @@ class CustomerSummary:
     no_show_count: int
     last_appointment: dt.date | None
     next_appointment: Appointment | None
+
+
+AGENT_NOTES = 5
+
+
+def notes_for_the_agent(customer: Customer) -> list[dict[str, Any]]:
+    """The customer's notes the voice agent may use (visible to everyone, never medical), pinned first."""
+    return [{"subject": note.subject, "content": note.content, "type": note.type, "pinned": note.is_pinned}
+            for note in crm.notes_visible_to(crm.VOICE_AGENT, customer)[:AGENT_NOTES]]
 
 
 def customer_summary(customer: Customer, *, now: dt.datetime | None = None) -> CustomerSummary:

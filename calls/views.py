@@ -73,6 +73,8 @@ def check_customer(request_call: FunctionCall) -> dict[str, Any]:
         "no_show_count": summary.no_show_count,
         "last_appointment": summary.last_appointment.isoformat() if summary.last_appointment else None,
         "next_appointment": queries.describe_appointment(summary.next_appointment) if summary.next_appointment else None,
+        # Only notes meant for everyone: never medical, staff-only or management notes (appointments.crm).
+        "customer_notes": queries.notes_for_the_agent(customer),
     }
     if not customer.name:
         answer["message"] = pgettext("voice", "Ich habe Sie noch nicht in unserer Kundenliste. Wie ist Ihr Name?")

@@ -50,10 +50,12 @@ PLATFORM_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # Models a role must not touch even though its app rule would allow it (app_label.model).
+# CRM thresholds and customer merges (with their undo) are the owner's and manager's business.
 TENANT_ROLE_EXCLUSIONS: dict[str, set[str]] = {
-    "staff": {"appointments.apikey", "appointments.policyconfiguration", "calls.voicesettings"},
+    "staff": {"appointments.apikey", "appointments.policyconfiguration", "calls.voicesettings",
+              "appointments.crmsettings", "appointments.customermerge"},
     "receptionist": {"appointments.apikey", "appointments.policyconfiguration", "calls.voicesettings",
-                     "notifications.notificationsettings"},
+                     "notifications.notificationsettings", "appointments.crmsettings", "appointments.customermerge"},
     "manager": {"appointments.apikey"},
 }
 
@@ -79,6 +81,7 @@ ADMIN_NEVER: dict[str, tuple[str, ...]] = {
     "appointments.customerjourneytransition": ("add", "change"),
     "appointments.recurringseries": ("add",),
     "appointments.dataexport": ("add", "change", "delete"),
+    "appointments.customermerge": ("add", "delete"),  # written by appointments.merge; "change" only undoes
     "calcom.bookingsync": ("add", "change", "delete"),
     "calcom.driftrecord": ("add",),
     "calcom.bookingtombstone": ("add", "change"),
@@ -128,7 +131,7 @@ def admin_action_allowed(role: str, model_label: str, path: str, *, platform: bo
 
 
 # One row per tenant: "add" only while none exists.
-ADMIN_SINGLETONS = {"calls.voicesettings", "notifications.notificationsettings", "calcom.calcomconnection"}
+ADMIN_SINGLETONS = {"appointments.crmsettings", "calls.voicesettings", "notifications.notificationsettings", "calcom.calcomconnection"}
 
 
 def role_permissions(role: str, model_label: str, *, platform: bool = False) -> set[str]:

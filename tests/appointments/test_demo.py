@@ -91,3 +91,22 @@ def test_the_demo_week_is_believable(in_salon):
     upcoming = {start.astimezone(tz).date() for start, _e, _s, status in rows
                 if now.date() <= start.date() <= (now + timedelta(days=7)).date() and status != "cancelled"}
     assert len(upcoming) >= 4
+
+
+def test_the_demo_has_customer_values_notes_of_each_type_and_one_duplicate_pair(in_salon):
+    from appointments import merge
+    from appointments.models import CustomerBookingStats, CustomerNote
+
+    # when
+    demo.seed_tenant(in_salon)
+    demo.finish_demo_tenant(in_salon)
+    demo.seed_tenant(in_salon)
+
+    # then
+    stats = CustomerBookingStats.objects.filter(value_computed_at__isnull=False)
+    assert stats.filter(engagement_score__gt=0).count() > 10
+    assert stats.filter(total_revenue_cents__gt=0).exists()
+    assert {"general", "complaint", "feedback", "medical"} <= set(CustomerNote.objects.values_list("type", flat=True))
+    assert CustomerNote.objects.filter(is_pinned=True).exists()
+    pairs = [pair for pair in merge.duplicate_pairs() if "email" in pair.reasons]
+    assert len(pairs) == 1 and set(pairs[0].reasons) == {"email", "name"}
