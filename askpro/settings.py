@@ -122,6 +122,7 @@ TENANT_APPS = [
     "calls",
     "notifications",
     "integrations.calcom",
+    "privacy",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -135,6 +136,7 @@ ASKPRO_DOMAIN_APPS = [
     "calls",
     "billing",
     "notifications",
+    "privacy",
 ]
 
 TENANT_MODEL = "tenants.Tenant"

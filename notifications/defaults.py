@@ -169,6 +169,32 @@ _TEXTS: dict[tuple[str, str], tuple[str, str, str]] = {
         "Hello {{customer_name|}},\n\n{{message_text}}\n\n{{business_name}}",
         "{{business_name}}: {{message_text}}",
     ),
+    (ev.DELETION_REQUEST_DUE, "de"): (
+        "Löschantrag fällig am {{due_date}}: Kunde #{{customer_ref}}",
+        "Guten Tag,\n\nder Löschantrag für Kunde #{{customer_ref}} ist am {{due_date}} fällig "
+        "(noch {{days_left}} Tage; negativ: überfällig). Die DSGVO verlangt eine Antwort innerhalb eines Monats.\n\n"
+        "Sie finden ihn im Verwaltungsbereich unter Datenschutz > Löschanträge.",
+        "AskPro: Löschantrag Kunde #{{customer_ref}} fällig am {{due_date}}.",
+    ),
+    (ev.DELETION_REQUEST_DUE, "en"): (
+        "Deletion request due on {{due_date}}: customer #{{customer_ref}}",
+        "Hello,\n\nthe deletion request of customer #{{customer_ref}} is due on {{due_date}} "
+        "({{days_left}} days left; negative: overdue). The GDPR requires an answer within one month.\n\n"
+        "You find it in the back office under Data protection > Deletion requests.",
+        "AskPro: deletion request customer #{{customer_ref}} due on {{due_date}}.",
+    ),
+    (ev.MARKETING_MESSAGE, "de"): (
+        "{{subject}}",
+        "Guten Tag {{customer_name|}},\n\n{{message}}\n\n{{business_name}}\n\n"
+        "Sie erhalten diese Nachricht, weil Sie Werbung zugestimmt haben. Abmelden: Antwort STOPP.",
+        "{{message}} ({{business_name}}; Abmelden: STOPP)",
+    ),
+    (ev.MARKETING_MESSAGE, "en"): (
+        "{{subject}}",
+        "Hello {{customer_name|}},\n\n{{message}}\n\n{{business_name}}\n\n"
+        "You receive this message because you agreed to marketing messages. Unsubscribe: reply STOP.",
+        "{{message}} ({{business_name}}; unsubscribe: STOP)",
+    ),
 }
 
 LANGUAGES = ("de", "en")

@@ -85,6 +85,8 @@ PAYMENT_FAILED = "payment_failed"
 INVOICE_ISSUED = "invoice_issued"
 TOPUP_COMPLETED = "topup_completed"
 CUSTOMER_MESSAGE = "customer_message"
+DELETION_REQUEST_DUE = "deletion_request_due"
+MARKETING_MESSAGE = "marketing_message"
 
 APPOINTMENT_EVENTS = (APPOINTMENT_CONFIRMED, APPOINTMENT_RESCHEDULED, APPOINTMENT_CANCELLED, REMINDER_24H, REMINDER_2H)
 REMINDER_LEADS = {REMINDER_24H: 24 * 60, REMINDER_2H: 2 * 60}  # minutes before the start
@@ -115,5 +117,11 @@ for _event in (
     # Written by hand in the customer admin; not about an appointment, so it needs consent.
     EventType(CUSTOMER_MESSAGE, _("Message to a customer"), _("A text written by staff to one customer."),
               Channel.SMS, requires_customer=True, can_be_disabled=False, marketing=True),
+    EventType(DELETION_REQUEST_DUE, _("Deletion request due"),
+              _("Reminds the business of a customer's deletion request due within a week or overdue."),
+              Channel.EMAIL, requires_customer=False, can_be_disabled=False, audience=Audience.BUSINESS),
+    EventType(MARKETING_MESSAGE, _("Marketing message"),
+              _("A campaign message; only to customers with marketing consent who did not opt out."),
+              Channel.EMAIL, requires_customer=True, can_be_disabled=True, marketing=True),
 ):
     register_event(_event)

@@ -1,0 +1,34 @@
+"""The Art. 15 export as a readable German PDF (WeasyPrint), from the same data as the JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from weasyprint import HTML
+
+
+def _local(value: Any, tz: Any) -> str:
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if not isinstance(moment, dt.datetime):
+        return str(value or "")
+    return timezone.localtime(moment, tz).strftime("%d.%m.%Y %H:%M")
+
+
+def _localise(node: Any, tz: Any) -> Any:
+    """Every ISO timestamp in the export as a German local time, for reading."""
+    if isinstance(node, dict):
+        return {key: _localise(value, tz) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_localise(value, tz) for value in node]
+    if isinstance(node, str) and len(node) >= 19 and node[4:5] == "-" and node[10:11] == "T":
+        return _local(node, tz)
+    return node
+
+
+def render_export_pdf(data: dict[str, Any], *, business: str, tz: Any) -> bytes:
+    context = {"data": _localise(data, tz), "business": business}
+    return bytes(HTML(string=render_to_string("privacy/export.html", context)).write_pdf())
