@@ -14,6 +14,9 @@ class AppointmentErrorCode(StrEnum):
     """Every code the appointments app answers with, declared once; exception classes refer to these."""
 
     SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
+    MERGE_REFUSED = "MERGE_REFUSED"
+    MERGE_CUSTOMER_NOT_FOUND = "MERGE_CUSTOMER_NOT_FOUND"
+    MERGE_UNDO_REFUSED = "MERGE_UNDO_REFUSED"
     POLICY_VIOLATION = "POLICY_VIOLATION"
     INVALID_TRANSITION = "INVALID_TRANSITION"
     STALE_APPOINTMENT = "STALE_APPOINTMENT"

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments import crm, journey
 from appointments.customers import lock_phone_numbers
+from appointments.errors import AppointmentErrorCode
 from appointments.models import (
     Appointment,
     AppointmentModification,
@@ -63,17 +64,17 @@ _CONSENTS = (("gdpr_consent", "gdpr_consent_at"), ("marketing_consent", "marketi
 
 
 class MergeRefused(ValidationFailed):
-    code = "MERGE_REFUSED"
+    code = AppointmentErrorCode.MERGE_REFUSED
     default_message = _("These customers cannot be merged.")
 
 
 class MergeNotFound(NotFound):
-    code = "MERGE_CUSTOMER_NOT_FOUND"
+    code = AppointmentErrorCode.MERGE_CUSTOMER_NOT_FOUND
     default_message = _("The customer does not exist in this business.")
 
 
 class UndoRefused(ValidationFailed):
-    code = "MERGE_UNDO_REFUSED"
+    code = AppointmentErrorCode.MERGE_UNDO_REFUSED
     default_message = _("This merge cannot be undone.")
 
 

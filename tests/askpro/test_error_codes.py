@@ -19,6 +19,7 @@ APP_ENUMS = {
     "calls": "CallErrorCode",
     "integrations": "IntegrationErrorCode",
     "notifications": "NotificationErrorCode",
+    "privacy": "PrivacyErrorCode",
     "tenants": "TenantErrorCode",
 }
 
