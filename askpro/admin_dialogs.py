@@ -172,7 +172,8 @@ def dialog_action(
                 return _render(request, model_admin, dialog, dialog.form_class(initial=initial, **kwargs), object_id)
             form = dialog.form_class(request.POST, **kwargs)
             if not form.is_valid():
-                message = _("Please check your input.")
+                # A rule over several fields has no field to stand beside: it becomes the message.
+                message = " ".join(str(e) for e in form.non_field_errors()) or _("Please check your input.")
                 if _is_dialog(request):
                     errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
                     return JsonResponse({"ok": False, "code": "VALIDATION_ERROR", "message": message,
