@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
@@ -36,6 +36,9 @@ from unfold import widgets
 from unfold.decorators import action
 
 from askpro.errors import DomainError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 DIALOG_HEADER = "X-AskPro-Dialog"
 PARTIAL = "admin/askpro_dialog.html"
@@ -89,10 +92,10 @@ class Notice:
 
 @dataclass(frozen=True)
 class Dialog:
-    title: str
+    title: StrOrPromise
     form_class: type[DialogForm]
-    submit_label: str
-    description: str = ""
+    submit_label: StrOrPromise
+    description: StrOrPromise = ""
     alternatives_field: str = ""  # the input an offered free time fills
     notice: Callable[[Any, HttpRequest, Any], Notice | None] | None = None
     initial: Callable[[Any, HttpRequest, Any], dict[str, Any]] | None = None
@@ -150,7 +153,7 @@ def _refusal(exc: DomainError) -> dict[str, Any]:
 
 
 def dialog_action(
-    *, description: str, url_path: str, dialog: Dialog, permissions: list[str] | None = None,
+    *, description: StrOrPromise, url_path: str, dialog: Dialog, permissions: list[str] | None = None,
     icon: str | None = None,
 ) -> Callable[[Callable[..., Done]], Any]:
     """Declare a detail action shown in the shared dialog; the handler gets the valid form."""
@@ -171,7 +174,8 @@ def dialog_action(
                 return _render(request, model_admin, dialog, dialog.form_class(initial=initial, **kwargs), object_id)
             form = dialog.form_class(request.POST, **kwargs)
             if not form.is_valid():
-                message = _("Please check your input.")
+                # A rule over several fields has no field to stand beside: it becomes the message.
+                message = " ".join(str(e) for e in form.non_field_errors()) or _("Please check your input.")
                 if _is_dialog(request):
                     errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
                     return JsonResponse({"ok": False, "code": "VALIDATION_ERROR", "message": message,

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context
 
 from appointments.customers import set_consent
 from appointments.models import Appointment, Customer
+from askpro.errors import DomainError
 from askpro.tenancy import current_schema
 from notifications import events as ev
 from notifications import queries
@@ -222,7 +223,9 @@ def notify_business(tenant: Any, event_key: str, values: dict[str, str], *, ref:
 
 
 MESSAGE_CHANNELS = (Channel.SMS, Channel.EMAIL)
-_REFUSALS = {Skip.NO_ADDRESS: MessageNoAddress, Skip.OPTED_OUT: MessageOptedOut, Skip.NO_CONSENT: MessageNoConsent}
+_REFUSALS: dict[str, type[DomainError]] = {
+    Skip.NO_ADDRESS: MessageNoAddress, Skip.OPTED_OUT: MessageOptedOut, Skip.NO_CONSENT: MessageNoConsent,
+}
 
 
 def send_customer_message(

@@ -225,3 +225,14 @@ def test_the_message_dialog_cannot_reach_another_tenants_customer(admin_client, 
     assert NotificationDelivery.objects.count() == 0
     with tenant_context(physio):
         assert NotificationDelivery.objects.count() == 0
+
+
+def test_a_rule_over_several_fields_is_the_dialogs_message(admin_client, salon_account):
+    from billing.models import Topup
+
+    response = admin_client.post("/admin/billing/billingaccount/topup/", {"amount": "custom", "custom_euros": ""},
+                                 **DIALOG)
+
+    body = response.json()
+    assert (response.status_code, body["code"], body["message"]) == (400, "VALIDATION_ERROR", "Geben Sie einen Betrag ein.")
+    assert Topup.objects.count() == 0
