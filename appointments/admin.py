@@ -152,6 +152,7 @@ class CustomerStatsInline(StackedInline):
     extra = 0
     readonly_fields = ("reschedule_count", "cancellation_count", "violation_count", "fees_cents",
                        "last_modification_at")
+    fields = readonly_fields  # the customer value (score, loyalty, revenue) has its own section on the page
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
