@@ -164,7 +164,8 @@ class JourneyTransitionInline(TabularInline):
 class JourneyForm(BaseDialogForm):
     status = forms.ChoiceField(label=_("New journey status"), choices=Customer.Journey.choices)
     reason = forms.CharField(label=_("Reason"), max_length=255,
-                             help_text=_("Recorded in the journey history. The status then stays until reset."))
+                             help_text=_("Recorded in the journey history. The status then stays until the history really changes "
+                                         "(a completion, no-show, cancellation or long inactivity) or until reset."))
 
 
 class LoyaltyTierFilter(admin.SimpleListFilter):
@@ -381,8 +382,8 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
 
     @action(description=_("Change journey status"), url_path="journey", permissions=["change"],
             dialog={"title": _("Change journey status"),
-                    "description": _("Sets the status by hand; it no longer follows the appointments until you "
-                                     "reset it to automatic."),
+                    "description": _("Sets the status by hand; it stays until the customer's history really changes or "
+                                     "until you reset it to automatic."),
                     "form_class": JourneyForm, "form_submit_text": _("Change status")})
     def change_journey(self, request: HttpRequest, form: JourneyForm, object_id: Any) -> HttpResponse:
         try:

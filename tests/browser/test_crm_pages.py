@@ -38,6 +38,11 @@ def erika_crm(committed_db, salon, customer_erika, haarschnitt, anna, branch_mit
         add_note(customer_erika.pk, "10 % Rabatt vereinbart.", subject="Sonderpreis", type="general",
                  visibility="management")
         twin = Customer.objects.create(name="Erika Musterman", phone="+4917099999999", email="ERIKA@example.com")
+        add_note(twin.pk, "Ruft lieber abends an.", subject="Erreichbarkeit", type="general", visibility="all")
+        start = timezone.now() - timedelta(days=20)
+        Appointment.objects.create(customer=twin, service=haarschnitt, staff=anna, branch=branch_mitte,
+                                   starts_at=start, ends_at=start + timedelta(minutes=30), status="completed",
+                                   price_cents=2900)
         crm.refresh_customer(customer_erika.pk)
         crm.refresh_customer(twin.pk)
     return customer_erika, twin
@@ -70,7 +75,7 @@ def test_the_customer_page_shows_value_tier_and_notes_and_a_merge_can_be_undone(
     page.wait_for_url(re.compile(r"/customermerge/\d+/change/"))
     merged = _text(page)
     web_server.screenshot(page, "crm-merge-result")
-    assert "wurde mit Erika Mustermann zusammengeführt" in merged and "1 Notizen" not in merged
+    assert "wurde mit Erika Mustermann zusammengeführt: Termine: 1, Notizen: 1" in merged
     with tenant_context(salon):
         record = CustomerMerge.objects.get()
         assert not Customer.objects.filter(pk=twin.pk).exists()
