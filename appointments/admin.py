@@ -557,4 +557,9 @@ class CustomerMergeAdmin(ModelAdmin):
         return False  # an audit record: read-only; the change permission only unlocks "undo"
 
     def has_undo_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
-        return bool(request.user.has_perm("appointments.change_customermerge"))
+        from appointments import merge
+
+        if not request.user.has_perm("appointments.change_customermerge"):
+            return False
+        record = CustomerMerge.objects.filter(pk=object_id).first() if object_id else None
+        return record is None or merge.can_undo(record)  # no button once undone or past 30 days
