@@ -161,6 +161,7 @@ class CustomerStatsInline(StackedInline):
     extra = 0
     readonly_fields = ("reschedule_count", "cancellation_count", "violation_count", "fees_cents",
                        "last_modification_at")
+    fields = readonly_fields  # the customer value (score, loyalty, revenue) has its own section on the page
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -663,8 +664,8 @@ class CustomerMergeAdmin(ModelAdmin):
     list_display = ("merged_at", "removed_name", "kept_name", "merged_by", "moved_summary", "undone_at")
     list_filter = ("undone_at",)
     search_fields = ("removed_name", "kept_name", "merged_by")
-    readonly_fields = ("merged_at", "merged_by", "kept", "kept_name", "removed_customer_id", "removed_name",
-                       "moved_summary", "removed_snapshot", "moved", "kept_changes", "undone_at", "undone_by")
+    readonly_fields = ("merged_at", "merged_by", "kept", "removed_customer_id", "removed_name",
+                       "moved_summary", "undone_at", "undone_by", "removed_snapshot", "moved", "kept_changes")
     fields = readonly_fields
     actions_detail = ["undo"]
 
@@ -674,7 +675,7 @@ class CustomerMergeAdmin(ModelAdmin):
 
         return moved_summary(obj)
 
-    @action(description=_("Undo merge"), url_path="undo", permissions=["change"])
+    @action(description=_("Undo merge"), url_path="undo", permissions=["undo"])
     def undo(self, request: HttpRequest, object_id: Any) -> HttpResponse:
         from appointments import merge
 
@@ -694,5 +695,12 @@ class CustomerMergeAdmin(ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Nothing to edit; the change permission only unlocks "undo" (the detail page stays read-only).
-        return super().has_change_permission(request, obj)
+        return False  # an audit record: read-only; the change permission only unlocks "undo"
+
+    def has_undo_permission(self, request: HttpRequest, object_id: Any = None) -> bool:
+        from appointments import merge
+
+        if not request.user.has_perm("appointments.change_customermerge"):
+            return False
+        record = CustomerMerge.objects.filter(pk=object_id).first() if object_id else None
+        return record is None or merge.can_undo(record)  # no button once undone or past 30 days

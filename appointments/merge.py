@@ -45,6 +45,7 @@ from appointments.models import (
     CustomerNote,
     RecurringSeries,
 )
+from askpro.admin_display import upper_first
 from askpro.discovery import app_modules
 from askpro.errors import NotFound, ValidationFailed
 
@@ -360,9 +361,9 @@ def moved_counts(record: CustomerMerge) -> dict[str, int]:
 
 
 def moved_summary(record: CustomerMerge) -> str:
-    """"3 Termine, 1 Notiz, 2 Anrufe" (kinds with nothing moved left out)."""
-    parts = [f"{count} {_KIND_LABELS.get(kind, kind)}" for kind, count in moved_counts(record).items() if count]
+    """"Termine: 3, Notizen: 1, Anrufe: 2" (kinds with nothing moved left out)."""
+    parts = [f"{_KIND_LABELS.get(kind, kind)}: {count}" for kind, count in moved_counts(record).items() if count]
     links = record.moved.get("calcom_links") or 0
     if links:
-        parts.append(f"{links} {_('Cal.com links')}")
-    return ", ".join(parts) or "–"
+        parts.append(f"{_('Cal.com links')}: {links}")
+    return upper_first(", ".join(parts)) if parts else str(_("nothing"))

@@ -171,7 +171,8 @@ class JourneyTransitionInline(TabularInline):
 class JourneyForm(DialogForm):
     status = forms.ChoiceField(label=_("New journey status"), choices=Customer.Journey.choices)
     reason = forms.CharField(label=_("Reason"), max_length=255,
-                             help_text=_("Recorded in the journey history. The status then stays until reset."))
+                             help_text=_("Recorded in the journey history. The status then stays until the history really changes "
+                                         "(a completion, no-show, cancellation or long inactivity) or until reset."))
 
 
 JOURNEY_DIALOG = Dialog(
@@ -196,6 +197,25 @@ MESSAGE_DIALOG = Dialog(
 class NoteForm(DialogForm):
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     content = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 4}))
+    type = forms.ChoiceField(label=_("type"), choices=CustomerNote.Type.choices, initial=CustomerNote.Type.GENERAL)
+    visibility = forms.ChoiceField(label=_("visibility"), choices=CustomerNote.Visibility.choices,
+                                   initial=CustomerNote.Visibility.STAFF)
+    pinned = forms.BooleanField(label=_("pinned"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("type", "visibility"):  # only what the role may read (crm.may_write_note)
+            field = self.fields[name]
+            offered: dict[str, Any] = {}
+            _note_choices(self.request, CustomerNote._meta.get_field(name), offered)
+            field.choices = offered["choices"]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("type") and data.get("visibility") and not crm.may_write_note(
+                self.request.user, type=data["type"], visibility=data["visibility"]):
+            self.add_error("visibility", _("Your role may not write a note of this type and visibility."))
+        return data
 
 
 NOTE_DIALOG = Dialog(title=_("Add note"), form_class=NoteForm, submit_label=_("Add note"))
@@ -441,7 +461,8 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
     @dialog_action(description=_("Add note"), url_path="note", permissions=["note"], dialog=NOTE_DIALOG)
     def add_note(self, request: HttpRequest, form: NoteForm, object_id: Any) -> Done:
         customer_services.add_note(int(object_id), form.cleaned_data["content"],
-                                   subject=form.cleaned_data["subject"],
+                                   subject=form.cleaned_data["subject"], type=form.cleaned_data["type"],
+                                   visibility=form.cleaned_data["visibility"], pinned=form.cleaned_data["pinned"],
                                    created_by=request.user if request.user.is_authenticated else None)
         return Done(str(_("Note added.")))
 

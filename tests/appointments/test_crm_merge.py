@@ -192,9 +192,11 @@ def test_the_admin_merges_two_selected_customers_and_undoes_it(customer_erika, t
     record = CustomerMerge.objects.get()
     assert response.status_code == 302 and response.url.endswith(f"/customermerge/{record.pk}/change/")
     page = client.get(response.url).content.decode()
-    assert "Erika Musterman" in page and "2 Termine" in page
+    assert "Erika Musterman" in page and "Termine: 2" in page and "Notizen: 1" in page
+    assert f"/customermerge/{record.pk}/undo/" in page
     client.get(f"/admin/appointments/customermerge/{record.pk}/undo/")
     assert Customer.objects.filter(pk=twin.pk).exists()
+    assert f"/customermerge/{record.pk}/undo/" not in client.get(response.url).content.decode()  # once only
 
 
 @pytest.mark.parametrize("role", ["staff", "receptionist"])
