@@ -91,7 +91,7 @@ def _round(tenant: object, attempts: list[Callable[[], object]]) -> tuple[Counte
                     attempt()
                     outcome = "booked"
                 except SlotUnavailable as exc:
-                    outcome = exc.code
+                    outcome = str(exc.code)
                 except Exception as exc:
                     outcome = f"error {type(exc).__name__}"
                 waited = time.perf_counter() - started
