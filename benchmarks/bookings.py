@@ -3,7 +3,8 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/askpro_dev REDIS_URL=redis://127.0.0.1:6379/ \\
         .venv/bin/python -m benchmarks.bookings [--clients 50] [--rounds 5]
 
-Uses its own database (``<name>_bench_bookings`` next to DATABASE_URL's), migrates it and creates
+Uses its own fresh database (``askpro_bench_bookings`` on DATABASE_URL's server, or on the
+embedded servers without DATABASE_URL, like the other benchmarks), migrates it and creates
 a tenant "Bench Bookings" with three hairdressers. Each round starts ``--clients`` threads (one
 connection each) behind a barrier, all calling ``book_appointment`` at once, in three scenarios:
 
@@ -28,42 +29,12 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-from benchmarks._support import percentile
+from benchmarks._support import percentile, setup_django, use_benchmark_database
 
 PROJECT = Path(__file__).resolve().parent.parent
 HOST = "bench-bookings.localhost"
-
-
-def _bench_database_url() -> str:
-    from askpro.embedded import ensure_services
-
-    ensure_services()  # without DATABASE_URL / REDIS_URL: the embedded servers, as `make run` uses
-    parsed = urlparse(os.environ["DATABASE_URL"])
-    name = (parsed.path.lstrip("/") or "askpro") + "_bench_bookings"
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin_url = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askpro.settings")
-    os.environ.setdefault("ASKPRO_CACHE_PREFIX", "bench-bookings")
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
-    import django
-
-    django.setup()
+DB_NAME = "askpro_bench_bookings"
 
 
 def _prepare() -> tuple[object, int, list[int]]:
@@ -120,7 +91,7 @@ def _round(tenant: object, attempts: list[Callable[[], object]]) -> tuple[Counte
                     attempt()
                     outcome = "booked"
                 except SlotUnavailable as exc:
-                    outcome = exc.code
+                    outcome = str(exc.code)
                 except Exception as exc:
                     outcome = f"error {type(exc).__name__}"
                 waited = time.perf_counter() - started
@@ -144,9 +115,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    url = _bench_database_url()
-    _ensure_database(url)
-    _setup_django(url)
+    use_benchmark_database(DB_NAME)  # without DATABASE_URL / REDIS_URL: the embedded servers
+    os.environ.setdefault("ASKPRO_CACHE_PREFIX", "bench-bookings")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    setup_django()
     from django.utils import timezone
     from django_tenants.utils import tenant_context
 

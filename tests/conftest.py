@@ -267,12 +267,12 @@ def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator
             process.kill()
 
 
-def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.1) -> Any:
-    """Poll until ``predicate()`` is truthy; return its value or fail the test."""
+def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.1, what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; return its value or fail the test naming ``what``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout} s")
+    pytest.fail(f"{what} not met within {timeout} s")

@@ -4,7 +4,6 @@ database, with a real Celery worker processing the call webhooks from the inbox.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from io import StringIO
 
 import pytest
@@ -55,22 +54,19 @@ def open_salon(committed_db, standard_plan):
     return salon
 
 
-def worker_idle() -> bool:
-    """No task running, reserved or scheduled on the live worker (twice in a row, half a second
-    apart): what the webhooks set off (billing, Cal.com push, notifications) has finished before
-    committed_db truncates, so nothing commits into the next test."""
+def settled() -> bool:
+    """What the webhooks set off (billing, Cal.com push, notifications) has finished: no stored
+    webhook and no owed effect is pending, and the live worker runs, holds and schedules no task.
+    So nothing commits into the next test after committed_db truncates."""
     from askpro.celery import app
+    from integrations.models import OutboxEffect, WebhookEvent
 
-    def idle() -> bool:
-        inspect = app.control.inspect(timeout=1)
-        return not any(
-            any((getattr(inspect, kind)() or {}).values()) for kind in ("active", "reserved", "scheduled")
-        )
-
-    if not idle():
-        return False
-    time.sleep(0.5)
-    return idle()
+    with schema_context(get_public_schema_name()):
+        if (WebhookEvent.objects.filter(status__in=WebhookEvent.PENDING_STATUSES).exists()
+                or OutboxEffect.objects.filter(status=OutboxEffect.Status.PENDING).exists()):
+            return False
+    inspect = app.control.inspect(timeout=1)
+    return not any(any((getattr(inspect, kind)() or {}).values()) for kind in ("active", "reserved", "scheduled"))
 
 
 def simulate(url: str, *extra: str) -> str:
@@ -126,7 +122,7 @@ def test_a_simulated_call_books_through_the_real_endpoints_and_its_webhooks_buil
     assert "ist storniert." in cancelled
     with tenant_context(open_salon):
         assert Appointment.objects.get().status == "cancelled"
-    wait_for(worker_idle, timeout=30)
+    wait_for(settled, timeout=60, what="the webhooks' effects settled")
 
 
 @pytest.mark.parametrize(("args", "error"), [

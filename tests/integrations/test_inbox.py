@@ -327,7 +327,7 @@ def test_the_one_statement_insert_stores_exactly_what_the_orm_would(salon):
     assert WebhookEvent.objects.get(pk=lean_id).duplicates == 0  # counting is receive_webhook's job
 
 
-def test_the_sweeper_requeues_an_event_queued_long_ago_once_and_not_one_just_queued(public_client, settings, monkeypatch):
+def test_the_sweeper_requeues_an_event_queued_long_ago_once_and_not_one_just_queued(public_client, settings, celery_eager):
     from integrations import services
 
     settings.WEBHOOK_STUCK_AFTER_SECONDS = 60
@@ -337,14 +337,15 @@ def test_the_sweeper_requeues_an_event_queued_long_ago_once_and_not_one_just_que
     WebhookEvent.objects.update(received_at=now - timedelta(minutes=10))
     WebhookEvent.objects.filter(event_key__endswith=":long_ago").update(queued_at=now - timedelta(minutes=5))
     WebhookEvent.objects.filter(event_key__endswith=":just_now").update(queued_at=now - timedelta(seconds=10))
-    queued = []
-    monkeypatch.setattr(services, "enqueue_event", lambda event, **kwargs: queued.append(event.event_key) or True)
 
+    # the queued tasks run at once (eager): an event the sweeper queued is attempted
     first_sweep = services.sweep_stuck_events(now=now)
     second_sweep = services.sweep_stuck_events(now=now + timedelta(seconds=30))
 
     assert (first_sweep, second_sweep) == (2, 0)
-    assert sorted(queued) == ["call_ended:long_ago", "call_ended:never"]
+    assert sorted(WebhookEvent.objects.filter(attempts=1).values_list("event_key", flat=True)) == [
+        "call_ended:long_ago", "call_ended:never"]
+    assert WebhookEvent.objects.get(event_key="call_ended:just_now").attempts == 0
 
 
 def _own_retell_account(tenant, key: str) -> None:

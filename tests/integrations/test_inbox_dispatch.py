@@ -1,7 +1,8 @@
 """Dispatch of stored events: the Redis flag, the dispatcher's claims, and their races (real commits).
 
-The Celery publishes are recorded instead of sent; test_inbox_worker.py runs the same path
-through a live worker.
+The Celery publishes go to the real broker (the test Redis) and are read back from its queues,
+where no worker consumes them; test_inbox_worker.py runs the same path through a live worker.
+An outage is a real unreachable Redis (a port nobody listens on).
 """
 
 from __future__ import annotations
@@ -9,28 +10,33 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import redis
 from django.test import Client
 
 from integrations import services, tasks
 from integrations.models import WebhookEvent
-from tests.fixtures.integrations import body, post_retell, retell_event
+from tests.fixtures.integrations import Broker, body, broker_unreachable, post_retell, retell_event
+
+
+class Published:
+    """What reached the broker: dispatcher tasks (their queues), process_webhooks batches (their
+    event ids) and the events they carry, with their queue (also single process_webhook tasks)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+
+    def __getitem__(self, kind: str) -> list[Any]:
+        if kind == "dispatchers":
+            return [queue for _args, queue in self.broker.queued("integrations.dispatch_webhooks")]
+        batches = [(list(args[0]), queue) for args, queue in self.broker.queued("integrations.process_webhooks")]
+        if kind == "batches":
+            return [ids for ids, _queue in batches]
+        singles = [(args[0], queue) for args, queue in self.broker.queued("integrations.process_webhook")]
+        return singles + [(event_id, queue) for ids, queue in batches for event_id in ids]
 
 
 @pytest.fixture
-def published(committed_db: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
-    """Record what would go to the broker: dispatcher tasks and process_webhooks batches (also
-    flattened to the events they carry, with their queue)."""
-    sent: dict[str, list[Any]] = {"dispatchers": [], "events": [], "batches": []}
-
-    def batch(*args: Any, **kwargs: Any) -> None:
-        sent["batches"].append(list(kwargs["args"][0]))
-        sent["events"].extend((event_id, kwargs["queue"]) for event_id in kwargs["args"][0])
-
-    monkeypatch.setattr(tasks.dispatch_webhooks, "apply_async",
-                        lambda *args, **kwargs: sent["dispatchers"].append(kwargs.get("queue")))
-    monkeypatch.setattr(tasks.process_webhooks, "apply_async", batch)
-    return sent
+def published(broker: Broker) -> Published:
+    return Published(broker)
 
 
 def deliver(call_id: str) -> int:
@@ -108,25 +114,18 @@ def test_an_event_committed_before_the_claim_is_claimed_by_the_running_dispatch(
     assert services.dispatch_pending_events() == 0  # the dispatcher it asked for finds nothing left
 
 
-def test_when_the_broker_refuses_the_dispatcher_the_next_delivery_asks_again(published, monkeypatch):
-    attempts: list[str] = []
+def test_when_the_broker_refuses_the_dispatcher_the_next_delivery_asks_again(published):
+    with broker_unreachable():
+        deliver("one")
+        assert not flag_is_raised()  # cleared again when the publish failed ...
 
-    def broker_down(*args: Any, **kwargs: Any) -> None:
-        attempts.append(kwargs["queue"])
-        raise ConnectionError("broker down")
+        deliver("two")
 
-    monkeypatch.setattr(tasks.dispatch_webhooks, "apply_async", broker_down)
-
-    deliver("one")
-    deliver("two")
-
-    assert (attempts, flag_is_raised()) == (["webhooks_high", "webhooks_high"], False)
+    assert not flag_is_raised()  # ... so the second delivery tried again (and failed again)
     assert WebhookEvent.objects.filter(queued_at__isnull=True).count() == 2
 
 
-def test_with_redis_down_at_receipt_the_event_is_answered_and_stored_for_the_sweeper(published, monkeypatch):
-    monkeypatch.setattr(services, "_flag_store", lambda: redis.Redis(port=1, socket_connect_timeout=0.5))
-
+def test_with_redis_down_at_receipt_the_event_is_answered_and_stored_for_the_sweeper(published, unreachable_redis):
     event_id = deliver("outage")
 
     assert published["dispatchers"] == []

