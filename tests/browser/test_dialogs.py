@@ -5,22 +5,18 @@ success and the reloaded page says what happened; a refusal stays in the dialog 
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from django_tenants.utils import tenant_context
 
 from appointments.models import Appointment, Customer, CustomerNote, PolicyConfiguration
-from askpro.webserver import granian_command
 from notifications.models import NotificationDelivery
-from tests.conftest import PROJECT_DIR, worker_env
 from tests.fixtures.appointments import berlin
-from tests.fixtures.browser import LiveServer, _free_port, admin_login
+from tests.fixtures.browser import LiveServer, admin_login
+from tests.fixtures.http import free_port, running_granian
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -245,30 +241,12 @@ def test_an_sms_to_a_customer_without_consent_is_refused_in_the_dialog_and_a_not
 @pytest.fixture
 def stripe_web_server(committed_db, localstripe_server) -> Iterator[LiveServer]:
     """A second web server whose billing talks to localstripe (the session's server has no Stripe)."""
-    port = _free_port()
-    env = {**worker_env(), "STRIPE_API_BASE": localstripe_server, "STRIPE_API_KEY": "",
+    port = free_port()
+    env = {"STRIPE_API_BASE": localstripe_server, "STRIPE_API_KEY": "",
            "CSRF_TRUSTED_ORIGINS": f"http://localhost:{port},http://*.localhost:{port}",
            "ASKPRO_PUBLIC_URL": f"http://localhost:{port}"}
-    process = subprocess.Popen(granian_command(port, workers=1, threads=2), cwd=PROJECT_DIR, env=env)  # noqa: S603
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code < 500:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the Stripe web server did not come up within 120 s")
-        time.sleep(0.2)
-    try:
-        yield LiveServer(port=port, process=process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running_granian(env, port=port, threads=2) as server:
+        yield LiveServer(port=server.port, process=server.process)
 
 
 def test_a_top_up_below_the_minimum_is_refused_in_the_dialog_and_a_valid_one_goes_to_payment(
