@@ -80,7 +80,7 @@ def web_server(host_header: str = "127.0.0.1") -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(granian_command(port), cwd=PROJECT_DIR, env=dict(os.environ))  # noqa: S603
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180  # a busy 2-core machine may take a minute to import Django
     while True:
         try:
             if httpx.get(f"{url}/api/health", headers={"Host": host_header}, timeout=2).status_code < 500:

@@ -4,9 +4,11 @@ Measures, on a fresh database ``askpro_bench_billing`` (public schema only):
 1. usage charges per second: ``record_call_usage`` for N calls spread over the tenants, one
    thread (each charge = lock account, price, one ledger row, usage record, platform cost);
    then the same calls re-delivered (idempotent no-ops) and 4 threads on distinct calls;
-2. the monthly run for T tenants with PDFs: ``invoice_account`` per account in one process
-   (invoice + fees + VAT rounding + gapless number, then WeasyPrint PDF/A-3 + Factur-X XML),
-   i.e. what one Celery worker process does; the queue spreads this over worker processes.
+2. the monthly run for T tenants with PDFs (invoice + fees + VAT rounding + gapless number, then
+   WeasyPrint PDF/A-3 + Factur-X XML), fanned out as in production: ``billing.runs.
+   launch_billing_run`` queues batches of accounts as a Celery chord, a worker with ``--workers``
+   processes (default 2) on the ``billing`` queue runs them; wall time from the launch until the
+   run is done, PDFs per second. ``--in-process`` runs it in this process instead (per-PDF ms).
 Tenants are plain rows without schemas (the plan has no booking fee, so the run reads no tenant
 data). Figures are printed, not asserted.
 """
@@ -22,6 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +47,12 @@ def fresh_database() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "askpro.settings"
     os.environ["ASKPRO_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="askpro-bench-media-")
     os.environ["LOG_LEVEL"] = "ERROR"
+    os.environ["ASKPRO_BROKER_REDIS_DB"] = "13"  # its own broker and cache: no other worker takes its tasks
+    os.environ["ASKPRO_CACHE_REDIS_DB"] = "14"
+    import redis
+
+    for db in (13, 14):
+        redis.Redis.from_url(os.environ["REDIS_URL"], db=db).flushdb()
     subprocess.run([sys.executable, "manage.py", "migrate_schemas", "--shared", "-v", "0"], cwd=PROJECT_DIR, check=True)
 
 
@@ -51,6 +60,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--tenants", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes for the monthly run")
+    parser.add_argument("--in-process", action="store_true", help="run the month in this process (no Celery)")
     args = parser.parse_args()
 
     fresh_database()
@@ -59,7 +70,7 @@ def main() -> None:
     django.setup()
     from django.db import connections
 
-    from billing import invoicing, queries, services
+    from billing import queries, runs, services
     from billing.models import BillingAccount, Invoice, PricingPlan, Transaction
     from billing.money import Period
     from tenants.models import Tenant
@@ -116,6 +127,25 @@ def main() -> None:
     assert queries.ledger_mismatches() == []
 
     period = Period.parse("2026-10")
+    if args.in_process:
+        _run_in_process(period)
+    else:
+        _run_on_workers(period, args.workers)
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    assert numbers == [f"AP-2026-{n:06d}" for n in range(1, len(numbers) + 1)], "numbering has gaps"
+    assert queries.ledger_mismatches() == []
+    t0 = time.perf_counter()
+    before = Invoice.objects.count()
+    runs.run_billing_in_process(period)
+    assert Invoice.objects.count() == before
+    print(f"  re-run of the same period (idempotent, nothing created): {time.perf_counter() - t0:.1f} s")
+
+
+def _run_in_process(period: Any) -> None:
+    """The run's accounts one after the other in this process (what one worker process does)."""
+    from billing import invoicing
+    from billing.models import BillingAccount, Invoice
+
     invoicing.start_billing_run(period)
     account_ids = list(BillingAccount.objects.order_by("pk").values_list("pk", flat=True))
     t0 = time.perf_counter()
@@ -130,15 +160,39 @@ def main() -> None:
     count = Invoice.objects.exclude(pdf="").count()
     print(f"monthly run: {len(account_ids)} tenants, {count} invoices with PDF in {elapsed:.1f} s "
           f"({elapsed / max(count, 1) * 1000:.0f} ms per invoice; issuing without PDF {issue_seconds:.1f} s, "
-          f"PDF/A-3 + Factur-X {elapsed - issue_seconds:.1f} s) in one process")
-    numbers = sorted(Invoice.objects.values_list("number", flat=True))
-    assert numbers == [f"AP-2026-{n:06d}" for n in range(1, len(numbers) + 1)], "numbering has gaps"
-    assert queries.ledger_mismatches() == []
-    t0 = time.perf_counter()
-    invoicing.start_billing_run(period)
-    for account_id in account_ids:
-        invoicing.invoice_account(account_id, period, issue_date=date(2026, 11, 2))
-    print(f"  re-run of the same period (idempotent, nothing created): {time.perf_counter() - t0:.1f} s")
+          f"PDF/A-3 + Factur-X {elapsed - issue_seconds:.1f} s = {(elapsed - issue_seconds) / max(count, 1) * 1000:.0f} ms "
+          f"per PDF) in one process, {count / elapsed:.1f} PDFs/s")
+
+
+def _run_on_workers(period: Any, workers: int) -> None:
+    """The run as production runs it: batches on a Celery worker with ``workers`` processes."""
+    from askpro.celery import app
+    from billing import runs
+    from billing.models import BillingRun, Invoice
+
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "-A", "askpro", "worker", "-Q", "billing", "-c", str(workers),
+         "-l", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=PROJECT_DIR, env=dict(os.environ),
+    )
+    try:
+        while not app.control.ping(timeout=1.0):  # wait for the worker, however busy the machine
+            if worker.poll() is not None:
+                raise RuntimeError("the Celery worker exited during start-up")
+        t0 = time.perf_counter()
+        run = runs.launch_billing_run(period)
+        while not BillingRun.objects.filter(pk=run.pk, status=BillingRun.Status.DONE).exists():
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - t0
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    progress = runs.run_progress(period)
+    assert progress is not None
+    count = Invoice.objects.exclude(pdf="").count()
+    print(f"monthly run: {progress.accounts_total} tenants, {count} invoices with PDF in {elapsed:.1f} s on "
+          f"{workers} worker processes ({progress.batches_total} batches of up to {runs.RUN_BATCH_SIZE}): "
+          f"{count / elapsed:.1f} PDFs/s; issued {progress.issued}, held {progress.held}, failed {progress.failed}")
 
 
 if __name__ == "__main__":

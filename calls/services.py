@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from appointments import customers as customer_services
@@ -112,11 +112,9 @@ def _locked_call(call_id: str) -> tuple[Call, bool]:
     call = Call.objects.select_for_update().filter(call_id=call_id).first()
     if call is not None:
         return call, False
-    try:
-        with transaction.atomic():
-            Call.objects.create(call_id=call_id)
-    except IntegrityError:
-        pass  # created concurrently
+    # INSERT ... ON CONFLICT DO NOTHING: race-safe without a savepoint (two round trips fewer on
+    # the booking path than create() in atomic() and catching the IntegrityError)
+    Call.objects.bulk_create([Call(call_id=call_id)], ignore_conflicts=True)
     return Call.objects.select_for_update().get(call_id=call_id), True
 
 

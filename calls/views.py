@@ -371,6 +371,18 @@ def _customer_for_booking(request_call: FunctionCall) -> Customer:
     return customer
 
 
+def _described(booked: Appointment, wish: Wish) -> Appointment:
+    """The booked appointment with its service, staff and branch for the answer, from the
+    catalogue the wish was matched against (no query), or read when the catalogue lacks them."""
+    branch = wish.branches.get(booked.branch_id)
+    staff_name = function_args.catalog().staff_names.get(booked.staff_id)
+    if branch is None or staff_name is None or booked.service_id != wish.service.pk:
+        return Appointment.objects.select_related("service", "staff", "branch").get(pk=booked.pk)
+    booked.service, booked.branch = wish.service, branch
+    booked.staff = Staff(pk=booked.staff_id, name=staff_name)  # read-only, for its name
+    return booked
+
+
 @retell_function("book_appointment")
 def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
     """Book the wished time for the caller, once per call and arguments (a retry replays the answer)."""
@@ -393,7 +405,7 @@ def book_appointment(request_call: FunctionCall) -> dict[str, Any]:
             starts_at=starts_at, duration_minutes=wish.duration_minutes, journey_status=customer.journey_status,
             notes=str(request_call.arg("notes", "customer_notes", "notiz", default=""))[:2000], **wish.plan_kwargs,
         )
-        appointment = Appointment.objects.select_related("service", "staff", "branch").get(pk=booked.pk)
+        appointment = _described(booked, wish)
         return {
             "success": True, "already_booked": False, "appointment_id": appointment.pk, "customer_id": customer.pk,
             "appointment": queries.describe_appointment(appointment),

@@ -259,8 +259,7 @@ def _run_handlers(event: WebhookEvent, now: datetime) -> str:
     outcome: str = WebhookEvent.Status.PROCESSED
     error = ""
     try:
-        with transaction.atomic():
-            outcome, error = _dispatch(event)
+        outcome, error = _dispatch(event)  # the handlers' writes run in a savepoint of their own
     except Exception as exc:
         logger.warning("webhook %s (%s %s) failed on attempt %s: %s", event.pk, event.provider,
                        event.event_type, event.attempts, exc, exc_info=True)
@@ -281,8 +280,7 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
 
         tenant = provider_spec(event.provider).resolve_tenant(event.payload or {})
         if tenant is not None:
-            WebhookEvent.objects.filter(pk=event.pk).update(tenant=tenant)
-            event.tenant = tenant
+            event.tenant = tenant  # stored with the outcome, in the same transaction
     handlers = handlers_for(event.provider, event.event_type)
     if not handlers:
         return WebhookEvent.Status.IGNORED, "no handler for this event type"
