@@ -154,6 +154,7 @@ ASKPRO_SNAPSHOT_CACHE_SIZE = envint("ASKPRO_SNAPSHOT_CACHE_SIZE", 256)
 EXTRA_SET_TENANT_METHOD_PATH = "askpro.tenancy.on_set_tenant"
 
 MIDDLEWARE = [
+    "askpro.request_metrics.RequestMetricsMiddleware",
     "askpro.middleware.CorrelationIdMiddleware",
     "askpro.request_frame.RequestFrameMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
@@ -198,6 +199,10 @@ WSGI_APPLICATION = "askpro.wsgi.application"
 ASGI_APPLICATION = "askpro.asgi.application"
 
 # --- data stores ----------------------------------------------------------------------------
+
+# prometheus_client's multiprocess mode (askpro/request_metrics.py): the library reads the variable
+# itself at import; the /metrics view sums the per-process files found here. Empty: one process.
+METRICS_MULTIPROC_DIR = envstr("PROMETHEUS_MULTIPROC_DIR", "")
 
 DATABASE_URL = envstr("DATABASE_URL")
 if not DATABASE_URL:
