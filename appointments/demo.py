@@ -106,10 +106,15 @@ LAST_NAMES = ("Mustermann", "Müller", "Schmidt", "Schneider", "Fischer", "Weber
               "Schulz", "Hoffmann", "Koch")
 
 
+# Demo logins limited to branches (appointments.access); the logins come from tenants.demo.
+SALON_SCOPED_LOGINS = {"clara@salon-schmidt.example": ("Prenzlauer Berg",)}
+
+
 def seed_tenant(tenant: Any) -> None:
     if tenant.slug == "salon-schmidt":
         _seed(SALON_BRANCHES, SALON_SERVICES, SALON_STAFF, seed=1, customers=45)
         _salon_policies()
+        _scope_demo_logins(SALON_SCOPED_LOGINS)
     elif tenant.slug == "physio-nord":
         _seed(PHYSIO_BRANCHES, PHYSIO_SERVICES, PHYSIO_STAFF, seed=2, customers=30)
         if not PolicyConfiguration.objects.exists():
@@ -122,6 +127,21 @@ def finish_demo_tenant(tenant: Any) -> None:
     from appointments import journey
 
     journey.recompute_all()
+
+
+def _scope_demo_logins(scoped: dict[str, tuple[str, ...]]) -> None:
+    from django.contrib.auth import get_user_model
+
+    from appointments import access
+
+    for email, branch_names in scoped.items():
+        user = get_user_model().objects.filter(username=email).first()
+        if user is None:
+            continue
+        branches = list(Branch.objects.filter(name__in=branch_names))
+        if set(access.assigned_branches(user)) != set(branches):
+            access.assign_branches(user, branches)
+        Staff.objects.filter(email=email, user__isnull=True).update(user=user)
 
 
 def _salon_policies() -> None:
