@@ -107,7 +107,7 @@ LAST_NAMES = ("Mustermann", "Müller", "Schmidt", "Schneider", "Fischer", "Weber
 
 
 # Demo logins limited to branches (appointments.access); the logins come from tenants.demo.
-SALON_SCOPED_LOGINS = {"clara@salon-schmidt.example": ("Prenzlauer Berg",)}
+SALON_SCOPED_LOGINS: dict[str, tuple[str, ...]] = {"clara@salon-schmidt.example": ("Prenzlauer Berg",)}
 
 
 def seed_tenant(tenant: Any) -> None:

@@ -133,3 +133,20 @@ def test_latency_from_several_processes_is_summed_in_multiprocess_mode(public_cl
     assert samples[f'askpro_http_request_duration_seconds_bucket{{le="0.025",{labels}}}'] == 1
     assert samples[f'askpro_http_request_duration_seconds_bucket{{le="0.5",{labels}}}'] == 2
     assert "askpro_outbox_pending" in " ".join(samples) or "askpro_tenants" in " ".join(samples)
+
+
+def test_the_dev_runner_empties_the_multiprocess_directory_on_start(tmp_path):
+    from askpro.dev import prepare_metrics_dir
+
+    # given a sample file of an earlier run's worker
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    (directory / "histogram_4711.db").write_bytes(b"stale")
+    environ = {"PROMETHEUS_MULTIPROC_DIR": str(directory)}
+
+    # when
+    prepared = prepare_metrics_dir(environ)
+
+    # then
+    assert prepared == directory
+    assert list(directory.iterdir()) == []
