@@ -583,9 +583,9 @@ class ApiKeyAdmin(ModelAdmin):
 class BranchAccessMixin:
     """The tenant user page's "Branches" field: limits a staff member or receptionist to branches."""
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:  # the add page stays Django's two-step form
-            return super().get_form(request, obj, **kwargs)  # type: ignore[misc]
+            return super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
 
         class WithBranches(self.form):  # type: ignore[attr-defined, misc, name-defined]
             work_branches = forms.ModelMultipleChoiceField(
@@ -600,7 +600,7 @@ class BranchAccessMixin:
                 if self.instance.pk:
                     self.fields["work_branches"].initial = list(assigned_branches(self.instance))
 
-        return super().get_form(request, obj, form=WithBranches, **kwargs)  # type: ignore[misc]
+        return super().get_form(request, obj, change=change, form=WithBranches, **kwargs)  # type: ignore[misc]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]

@@ -109,11 +109,16 @@ LAST_NAMES = ("Mustermann", "Müller", "Schmidt", "Schneider", "Fischer", "Weber
               "Schulz", "Hoffmann", "Koch")
 
 
+# Demo logins limited to branches (appointments.access); the logins come from tenants.demo.
+SALON_SCOPED_LOGINS: dict[str, tuple[str, ...]] = {"clara@salon-schmidt.example": ("Prenzlauer Berg",)}
+
+
 def seed_tenant(tenant: Any) -> None:
     if tenant.slug == "salon-schmidt":
         _seed(SALON_BRANCHES, SALON_SERVICES, SALON_STAFF, seed=1, customers=45)
         _salon_policies()
         _crm(SALON_NOTES, DUPLICATE_PAIR)
+        _scope_demo_logins(SALON_SCOPED_LOGINS)
     elif tenant.slug == "physio-nord":
         _seed(PHYSIO_BRANCHES, PHYSIO_SERVICES, PHYSIO_STAFF, seed=2, customers=30)
         if not PolicyConfiguration.objects.exists():
@@ -173,6 +178,21 @@ def _crm(notes: Any, duplicates: Any) -> None:
     for customer, share in zip(busiest, shares, strict=False):
         for subject, content, type_, visibility, pinned in share:
             add_note(customer.pk, content, subject=subject, type=type_, visibility=visibility, pinned=pinned)
+
+
+def _scope_demo_logins(scoped: dict[str, tuple[str, ...]]) -> None:
+    from django.contrib.auth import get_user_model
+
+    from appointments import access
+
+    for email, branch_names in scoped.items():
+        user = get_user_model().objects.filter(username=email).first()
+        if user is None:
+            continue
+        branches = list(Branch.objects.filter(name__in=branch_names))
+        if set(access.assigned_branches(user)) != set(branches):
+            access.assign_branches(user, branches)
+        Staff.objects.filter(email=email, user__isnull=True).update(user=user)
 
 
 def _salon_policies() -> None:

@@ -73,6 +73,17 @@ def _register_in_background(base: str, url: str, secret: str) -> None:
     threading.Thread(target=register, name="localstripe-webhook", daemon=True).start()
 
 
+def prepare_metrics_dir(environ: MutableMapping[str, str]) -> Path:
+    """prometheus_client's multiprocess directory for the web workers (askpro/request_metrics.py):
+    emptied on every start, so a scrape sums only this run's processes."""
+    import shutil
+
+    path = Path(environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics")))
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def processes() -> dict[str, str]:
     python = sys.executable
     queues = "webhooks_high,webhooks,webhooks_low,default,notifications,billing"
@@ -95,6 +106,7 @@ def run() -> int:
     ensure_dev_secrets()
     ensure_services()
     configure_stripe(os.environ)
+    prepare_metrics_dir(os.environ)
     print(f"PostgreSQL: {os.environ['DATABASE_URL']}")
     print(f"Redis:      {os.environ['REDIS_URL']}")
     _manage("migrate_schemas", "--shared", "-v", "0")

@@ -1,8 +1,12 @@
 """Prometheus metrics at ``/metrics`` (operators only: platform-admin session or the operations
 bearer token ``ASKPRO_HEALTH_TOKEN``).
 
-Gauges are computed at scrape time from the database and Redis, so every web process answers the
-same numbers and no multiprocess registry is needed under Granian's workers.
+Business figures (inbox, outbox, bookings, calls, notification outcomes, tenants) are computed
+at scrape time from the database and Redis, so every web process answers the same numbers under
+Granian's workers. Bookings, calls and notifications live in each tenant's schema: one UNION ALL
+query reads them all, labelled by tenant class (pricing plan and status), never by tenant, so the
+series stay bounded. Request latency is the one in-process figure (askpro/request_metrics.py); in
+multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``) the scrape sums every worker's files.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from askpro import request_metrics
 from askpro.admin_auth import is_operator_request
 from askpro.errors import error_response
 
@@ -33,6 +39,55 @@ class AskProCollector(Collector):
         yield self._queues()
         yield self._breakers()
         yield self._tenants()
+        yield from self._outbox()
+        yield from self._tenant_business()
+
+    def _outbox(self) -> Iterator[GaugeMetricFamily]:
+        from askpro.outbox import registered_effects
+        from integrations.models import OutboxEffect
+
+        pending = GaugeMetricFamily("askpro_outbox_pending", "Outbox effects not yet done, by effect kind",
+                                    labels=["effect"])
+        lag = GaugeMetricFamily("askpro_outbox_oldest_pending_age_seconds",
+                                "Age of the oldest outbox effect not yet done (delivery lag)", labels=["effect"])
+        failed = GaugeMetricFamily("askpro_outbox_failed", "Outbox effects that gave up", labels=["effect"])
+        now = timezone.now()
+        rows = {
+            row["handler"]: row for row in OutboxEffect.objects.filter(status=OutboxEffect.Status.PENDING)
+            .values("handler").annotate(count=Count("id"), oldest=Min("created_at"))
+        }
+        failures = dict(
+            OutboxEffect.objects.filter(status=OutboxEffect.Status.FAILED)
+            .values("handler").annotate(count=Count("id")).values_list("handler", "count")
+        )
+        # Registered kinds always appear (0 when idle); a row of an unregistered kind shows too.
+        for effect in sorted(set(registered_effects()) | set(rows) | set(failures)):
+            row = rows.get(effect)
+            pending.add_metric([effect], row["count"] if row else 0)
+            lag.add_metric([effect], max((now - row["oldest"]).total_seconds(), 0.0) if row else 0)
+            failed.add_metric([effect], failures.get(effect, 0))
+        yield from (pending, lag, failed)
+
+    def _tenant_business(self) -> Iterator[Any]:
+        from askpro.tenant_figures import business_counts
+
+        counts = business_counts()
+        bookings = CounterMetricFamily(
+            "askpro_bookings", "Appointments booked, by tenant class (pricing plan, status) and channel",
+            labels=["plan", "tenant_status", "source"])
+        for (plan, status, source), count in sorted(counts.bookings.items()):
+            bookings.add_metric([plan, status, source], count)
+        calls = CounterMetricFamily(
+            "askpro_calls", "Phone calls, by tenant class (pricing plan, status) and call status",
+            labels=["plan", "tenant_status", "status"])
+        for (plan, status, call_status), count in sorted(counts.calls.items()):
+            calls.add_metric([plan, status, call_status], count)
+        notifications = GaugeMetricFamily(
+            "askpro_notification_deliveries", "Notification deliveries by channel and outcome (status)",
+            labels=["channel", "status"])
+        for (channel, status), count in sorted(counts.notifications.items()):
+            notifications.add_metric([channel, status], count)
+        yield from (bookings, calls, notifications)
 
     def _inbox(self) -> Iterator[GaugeMetricFamily]:
         from integrations.models import WebhookEvent
@@ -107,4 +162,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return error_response("OPERATOR_ONLY", _("Only operators may read the metrics."), 403)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(AskProCollector())
+    if settings.METRICS_MULTIPROC_DIR:
+        MultiProcessCollector(registry, path=settings.METRICS_MULTIPROC_DIR)  # every worker's samples
+    else:
+        registry.register(request_metrics.REQUEST_LATENCY)
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -97,6 +97,12 @@ def handler_spec(name: str) -> EffectSpec | None:
     return _handlers.get(name)
 
 
+def registered_effects() -> list[str]:
+    """The names of every registered effect kind (the bounded label set of the outbox metrics)."""
+    _discover()
+    return sorted(_handlers)
+
+
 def _discover() -> None:
     from askpro import hooks
 

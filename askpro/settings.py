@@ -164,6 +164,7 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = envint("ASKPRO_MIGRATION_PROCESSES", 2)  
 ASKPRO_TENANT_CACHE_SIZE = envint("ASKPRO_TENANT_CACHE_SIZE", 2048)
 
 MIDDLEWARE = [
+    "askpro.request_metrics.RequestMetricsMiddleware",
     "askpro.middleware.CorrelationIdMiddleware",
     "askpro.request_frame.RequestFrameMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
@@ -208,6 +209,10 @@ WSGI_APPLICATION = "askpro.wsgi.application"
 ASGI_APPLICATION = "askpro.asgi.application"
 
 # --- data stores ----------------------------------------------------------------------------
+
+# prometheus_client's multiprocess mode (askpro/request_metrics.py): the library reads the variable
+# itself at import; the /metrics view sums the per-process files found here. Empty: one process.
+METRICS_MULTIPROC_DIR = envstr("PROMETHEUS_MULTIPROC_DIR", "")
 
 DATABASE_URL = envstr("DATABASE_URL")
 if not DATABASE_URL:

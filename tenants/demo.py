@@ -37,6 +37,8 @@ DEMO_TENANTS = (
             ("manager@salon-schmidt.example", "manager", "Markus Weber"),
             ("empfang@salon-schmidt.example", "receptionist", "Lena Koch"),
             ("anna@salon-schmidt.example", "staff", "Anna Becker"),
+            # limited to the branch Prenzlauer Berg (appointments.demo.SALON_SCOPED_LOGINS)
+            ("clara@salon-schmidt.example", "staff", "Clara Hoffmann"),
         ),
     ),
     DemoTenant(

@@ -110,3 +110,25 @@ def test_the_demo_has_customer_values_notes_of_each_type_and_one_duplicate_pair(
     assert CustomerNote.objects.filter(is_pinned=True).exists()
     pairs = [pair for pair in merge.duplicate_pairs() if "email" in pair.reasons]
     assert len(pairs) == 1 and set(pairs[0].reasons) == {"email", "name"}
+
+
+def test_the_salon_demo_has_a_login_limited_to_prenzlauer_berg(salon, in_salon):
+    from django.contrib.auth import get_user_model
+
+    from appointments import access
+    from tenants import services as tenant_services
+
+    # given: the demo logins exist (tenants.demo creates them before the apps seed)
+    tenant_services.create_tenant_user(salon, email="clara@salon-schmidt.example", role="staff", password="x" * 12)
+
+    # when
+    demo.seed_tenant(in_salon)
+    demo.seed_tenant(in_salon)
+
+    # then
+    clara = get_user_model().objects.get(username="clara@salon-schmidt.example")
+    assert list(access.visible_branches(clara).values_list("name", flat=True)) == ["Prenzlauer Berg"]
+    assert Staff.objects.get(name="Clara Hoffmann").user == clara
+    visible = access.scope_appointments(Appointment.objects.all(), clara)
+    assert 0 < visible.count() < Appointment.objects.count()
+    assert set(visible.values_list("branch__name", flat=True)) == {"Prenzlauer Berg"}
