@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
@@ -315,18 +315,52 @@ def build_cost_report(account_id: int, period: Period) -> MonthlyCostReport:
     return report
 
 
-def start_billing_run(period: Period) -> tuple[BillingRun, list[int]]:
+def start_billing_run(period: Period, *, started_by: str = "") -> tuple[BillingRun, list[int]]:
     """Open (or resume) the period's run; returns the accounts still without an invoice."""
     if period.next.first > local_today():
         raise PeriodNotFinished(details={"period": str(period)})
     run, _created = BillingRun.objects.get_or_create(period=period.first)
     done = Invoice.objects.filter(period=period.first).values_list("account_id", flat=True)
     todo = list(BillingAccount.objects.exclude(pk__in=done).order_by("pk").values_list("pk", flat=True))
+    total = BillingAccount.objects.count()
     BillingRun.objects.filter(pk=run.pk).update(
-        accounts_total=BillingAccount.objects.count(),
+        accounts_total=total, accounts_done=total - len(todo), accounts_failed=0, failures=[],
         status=BillingRun.Status.RUNNING if todo else BillingRun.Status.DONE,
+        finished_at=None if todo else timezone.now(),
+        **({"started_by": started_by} if started_by else {}),
     )
+    run.refresh_from_db()
     return run, todo
+
+
+def run_account(account_id: int, period: Period) -> str:
+    """One account of a run, recorded on the run: "issued", "held", "nothing" or "failed".
+
+    A failing account does not stop the run (nor, in Celery, the chord's finish): the error is
+    kept on the run for an operator, and running the period again retries it.
+    """
+    try:
+        invoice = invoice_account(account_id, period)
+    except Exception as exc:
+        logger.exception("billing run %s: account %s failed", period, account_id)
+        _record_run_failure(account_id, period, exc)
+        return "failed"
+    BillingRun.objects.filter(period=period.first).update(accounts_done=F("accounts_done") + 1)
+    if invoice is not None:
+        return "issued"
+    return "held" if open_hold(account_id, period) is not None else "nothing"
+
+
+def _record_run_failure(account_id: int, period: Period, exc: Exception) -> None:
+    tenant = BillingAccount.objects.filter(pk=account_id).values_list("tenant__name", flat=True).first() or ""
+    message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update().get(period=period.first)
+        run.accounts_done += 1
+        run.accounts_failed += 1
+        run.failures = [*run.failures, {"account_id": account_id, "tenant": tenant,
+                                        "error": f"{type(exc).__name__}: {message}"[:500]}]
+        run.save(update_fields=["accounts_done", "accounts_failed", "failures"])
 
 
 def finish_billing_run(period: Period) -> BillingRun:

@@ -524,6 +524,11 @@ class BillingRun(models.Model):
     invoices_held = models.PositiveIntegerField(
         _("invoices held"), default=0, help_text=_("Invoices not issued for a reason an operator must fix (see invoice holds)."),
     )
+    accounts_done = models.PositiveIntegerField(_("accounts handled"), default=0)
+    accounts_failed = models.PositiveIntegerField(_("accounts failed"), default=0)
+    # [{"account_id": 3, "tenant": "Salon Schmidt", "error": "…"}]: what an operator must look at.
+    failures = models.JSONField(_("failures"), default=list, blank=True)
+    started_by = models.CharField(_("started by"), max_length=254, blank=True)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

@@ -50,3 +50,18 @@ def account_for_tenant(tenant: Tenant) -> BillingAccount | None:
 
 def pending_topups(account: BillingAccount) -> int:
     return Topup.objects.filter(account=account, status=Topup.Status.PENDING).count()
+
+
+def run_progress(run: Any) -> dict[str, Any]:
+    """How far a billing run got, counted live: accounts handled of all, invoices issued and held
+    for the period so far, accounts failed (with their errors)."""
+    from billing.models import Invoice, InvoiceHold
+
+    issued = Invoice.objects.filter(period=run.period).exclude(status=Invoice.Status.VOID).count()
+    held = InvoiceHold.objects.filter(period=run.period, released_at=None).count()
+    total = run.accounts_total
+    return {
+        "total": total, "done": run.accounts_done, "issued": issued, "held": held, "failed": run.accounts_failed,
+        "failures": list(run.failures or []), "running": run.status == run.Status.RUNNING,
+        "percent": int(100 * run.accounts_done / total) if total else 100,
+    }

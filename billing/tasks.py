@@ -10,10 +10,10 @@ from billing.money import Period
 
 
 @shared_task(name="billing.invoice_account", acks_late=True, max_retries=3, default_retry_delay=60)
-def invoice_account(account_id: int, period: str) -> int | None:
-    """One account of a monthly run; safe to run again (idempotent)."""
-    invoice = invoicing.invoice_account(account_id, Period.parse(period))
-    return invoice.pk if invoice else None
+def invoice_account(account_id: int, period: str) -> str:
+    """One account of a monthly run; safe to run again (idempotent). A failure is recorded on
+    the run instead of raised, so the chord's finish always runs."""
+    return invoicing.run_account(account_id, Period.parse(period))
 
 
 @shared_task(name="billing.finish_run")
@@ -22,11 +22,12 @@ def finish_run(_results: list | None, period: str) -> str:
     return f"{run.period:%Y-%m}: {run.invoices_created} invoices"
 
 
-def queue_billing_run(period: Period) -> int:
-    """Queue the run as a Celery chord: one task per account still to invoice, then the finish."""
+def queue_billing_run(period: Period, *, started_by: str = "") -> int:
+    """Queue the run as a Celery chord: one task per account still to invoice, then the finish.
+    Refuses a month that has not ended (``PeriodNotFinished``) before anything is queued."""
     from celery import chord
 
-    _run, todo = invoicing.start_billing_run(period)
+    _run, todo = invoicing.start_billing_run(period, started_by=started_by)
     if not todo:
         finish_run.delay(None, str(period))
         return 0

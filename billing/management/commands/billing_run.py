@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from askpro.errors import DomainError
 from billing import invoicing, tasks
+from billing.models import Invoice
 from billing.money import Period
 
 
@@ -25,10 +26,13 @@ class Command(BaseCommand):
                 return
             _run, todo = invoicing.start_billing_run(period)
             for index, account_id in enumerate(todo, start=1):
-                invoice = invoicing.invoice_account(account_id, period)
-                hold = None if invoice else invoicing.open_hold(account_id, period)
+                result = invoicing.run_account(account_id, period)
+                invoice = Invoice.objects.filter(account_id=account_id, period=period.first).first()
+                hold = invoicing.open_hold(account_id, period) if result == "held" else None
                 if hold is not None:
                     outcome = f"held: {', '.join(hold.missing_labels)} missing"
+                elif result == "failed":
+                    outcome = "FAILED (see the billing run in the platform admin)"
                 else:
                     outcome = invoice.number if invoice and invoice.number else "nothing to invoice"
                 self.stdout.write(f"[{index}/{len(todo)}] account {account_id}: {outcome}")
@@ -36,6 +40,8 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.stdout.write(self.style.SUCCESS(f"{period}: {run.invoices_created} invoice(s) for {run.accounts_total} account(s)."))
+        if run.accounts_failed:
+            self.stdout.write(self.style.ERROR(f"{period}: {run.accounts_failed} account(s) failed; run the period again."))
         if run.invoices_held:
             self.stdout.write(self.style.WARNING(
                 f"{period}: {run.invoices_held} invoice(s) held (platform admin: Billing > Invoice holds)."))
