@@ -30,7 +30,7 @@ from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from askpro.display import euros
 from askpro.errors import DomainError
 from askpro.exports import ExportAdminMixin
-from billing import invoicing, ledger, pdf, services, stripe_gateway
+from billing import invoicing, ledger, pdf, queries, services, stripe_gateway, tasks
 from billing.events import InvoiceIssued
 from billing.models import (
     BillingAccount,
@@ -260,11 +260,66 @@ class StripeInvoiceAdmin(ReadOnlyMixin, ModelAdmin):
     search_fields = ("stripe_id", "number")
 
 
+class BillingRunForm(forms.Form):
+    period = forms.CharField(label=_("Period"), max_length=7, help_text=_("Month in the form YYYY-MM; only a month that has ended."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["period"].initial = str(Period.of(timezone.now(), timezone.get_current_timezone()).previous)
+
+    def clean_period(self) -> Period:
+        try:
+            period = Period.parse(self.cleaned_data["period"])
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc.message), code=exc.code) from exc
+        return period  # a month not yet ended is refused by the run itself (PERIOD_NOT_FINISHED)
+
+
 @admin.register(BillingRun, site=platform_admin_site)
-class BillingRunAdmin(ReadOnlyMixin, ModelAdmin):
-    list_display = ("period", "status", "accounts_total", "accounts_done", "invoices_created", "invoices_held", "invoices_failed", "started_at", "finished_at")
+class BillingRunAdmin(ModelAdmin):
+    """Runs are started here ("start billing run", the same service as ``manage.py billing_run``)
+    and run in the billing workers; a run's page refreshes until every account is handled."""
+
+    list_display = ("period", "status", "accounts_total", "accounts_done", "invoices_failed", "invoices_created",
+                    "invoices_held", "started_at", "finished_at")
     list_filter = ("status",)
     search_fields = ("period",)
+    fields = ("period", "status", "accounts_total", "accounts_done", "invoices_failed", "invoices_created",
+              "invoices_held", "batches_total", "started_by", "started_at", "finished_at")
+    readonly_fields = fields
+    change_form_before_template = "billing/admin/billing_run_progress.html"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BillingRunForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            period = form.cleaned_data["period"]
+            try:
+                tasks.queue_billing_run(period, started_by=request.user.get_username())
+            except DomainError as exc:
+                form.add_error("period", str(exc.message))
+            else:
+                run = BillingRun.objects.get(period=period.first)
+                messages.success(request, _("Billing run %(period)s started.") % {"period": f"{period.first:%m/%Y}"})
+                return HttpResponseRedirect(reverse("admin:billing_billingrun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request), "title": _("Start billing run"), "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "billing/admin/billing_run_start.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        run = self.get_object(request, object_id)
+        extra = {"run_progress": queries.run_progress(run)} if run is not None else {}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
 
 @admin.register(InvoiceHold, site=platform_admin_site)

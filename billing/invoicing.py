@@ -315,7 +315,7 @@ def build_cost_report(account_id: int, period: Period) -> MonthlyCostReport:
     return report
 
 
-def start_billing_run(period: Period) -> tuple[BillingRun, list[int]]:
+def start_billing_run(period: Period, *, started_by: str = "") -> tuple[BillingRun, list[int]]:
     """Open (or resume) the period's run; returns the accounts still without an invoice (or
     with an issued invoice whose PDF failed: the run renders it)."""
     if period.next.first > local_today():
@@ -327,6 +327,7 @@ def start_billing_run(period: Period) -> tuple[BillingRun, list[int]]:
     BillingRun.objects.filter(pk=run.pk).update(
         accounts_total=BillingAccount.objects.count(),
         status=BillingRun.Status.RUNNING if todo else BillingRun.Status.DONE,
+        **({"started_by": started_by} if started_by else {}),
     )
     return run, todo
 

@@ -531,6 +531,7 @@ class BillingRun(models.Model):
         _("accounts failed"), default=0, help_text=_("Accounts whose invoice failed with an error; the next run tries them again."),
     )
     batches_total = models.PositiveIntegerField(_("batches"), default=0)
+    started_by = models.CharField(_("started by"), max_length=254, blank=True)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

@@ -50,3 +50,22 @@ def account_for_tenant(tenant: Tenant) -> BillingAccount | None:
 
 def pending_topups(account: BillingAccount) -> int:
     return Topup.objects.filter(account=account, status=Topup.Status.PENDING).count()
+
+
+def run_progress(run: Any) -> dict[str, Any]:
+    """How far a billing run got, counted live: accounts handled of all, invoices issued and held
+    for the period so far, accounts failed with their errors (from the run's per-account rows)."""
+    from billing.models import BillingRunItem, Invoice, InvoiceHold
+
+    issued = Invoice.objects.filter(period=run.period).exclude(status=Invoice.Status.VOID).count()
+    held = InvoiceHold.objects.filter(period=run.period, released_at=None).count()
+    failed = (BillingRunItem.objects.filter(run=run, outcome=BillingRunItem.Outcome.FAILED)
+              .select_related("account__tenant").order_by("account_id"))
+    failures = [{"account_id": item.account_id, "tenant": item.account.tenant.name if item.account.tenant_id else "",
+                 "error": item.error} for item in failed]
+    total = run.accounts_total
+    return {
+        "total": total, "done": run.accounts_done, "issued": issued, "held": held, "failed": len(failures),
+        "failures": failures, "running": run.status == run.Status.RUNNING,
+        "percent": int(100 * run.accounts_done / total) if total else 100,
+    }

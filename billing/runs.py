@@ -67,12 +67,12 @@ def batches(account_ids: list[int], size: int = RUN_BATCH_SIZE) -> list[list[int
     return [account_ids[start:start + size] for start in range(0, len(account_ids), size)]
 
 
-def open_run(period: Period) -> tuple[BillingRun, list[int]]:
+def open_run(period: Period, *, started_by: str = "") -> tuple[BillingRun, list[int]]:
     """Open or resume the period's run; returns it and the accounts still to invoice.
 
     Accounts already invoiced count as done (issued); those to do again (held, nothing to
     invoice, failed before) lose their earlier outcome so that the progress counts them once."""
-    run, todo = invoicing.start_billing_run(period)
+    run, todo = invoicing.start_billing_run(period, started_by=started_by)
     BillingRunItem.objects.filter(run=run, account_id__in=todo).delete()
     done = BillingAccount.objects.exclude(pk__in=todo).values_list("pk", flat=True)
     BillingRunItem.objects.bulk_create(
@@ -85,14 +85,14 @@ def open_run(period: Period) -> tuple[BillingRun, list[int]]:
     return run, todo
 
 
-def launch_billing_run(period: Period, *, batch_size: int = RUN_BATCH_SIZE) -> BillingRun:
+def launch_billing_run(period: Period, *, batch_size: int = RUN_BATCH_SIZE, started_by: str = "") -> BillingRun:
     """Open (or resume) the period's run and queue it on the ``billing`` queue as one chord of
     batches and the finish. Safe to call again: a resumed run queues only what is left."""
     from celery import chord
 
     from billing import tasks
 
-    run, todo = open_run(period)
+    run, todo = open_run(period, started_by=started_by)
     parts = batches(todo, batch_size)
     BillingRun.objects.filter(pk=run.pk).update(batches_total=len(parts))
     if not parts:

@@ -28,9 +28,10 @@ def finish_run(_results: list | None, period: str) -> str:
     return f"{run.period:%Y-%m}: {run.invoices_created} invoices"
 
 
-def queue_billing_run(period: Period) -> int:
-    """Queue the run (``billing.runs.launch_billing_run``); returns how many accounts were queued."""
-    run = runs.launch_billing_run(period)
+def queue_billing_run(period: Period, *, started_by: str = "") -> int:
+    """Queue the run (``billing.runs.launch_billing_run``); returns how many accounts were queued.
+    Refuses a month that has not ended (``PeriodNotFinished``) before anything is queued."""
+    run = runs.launch_billing_run(period, started_by=started_by)
     return run.accounts_total - run.accounts_done
 
 

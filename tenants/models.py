@@ -176,7 +176,7 @@ class TenantCreation(models.Model):
     admin_email = models.EmailField(_("owner email"), blank=True)
     # The owner's first password, encrypted, until the progress page has shown it once.
     admin_password = EncryptedTextField(_("owner password"), blank=True)
-    locale = models.CharField(_("language"), max_length=5, default="de")
+    locale = models.CharField(_("language"), max_length=5, choices=Tenant.Locale.choices, default="de")
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.QUEUED)
     error_code = models.CharField(_("error code"), max_length=60, blank=True)

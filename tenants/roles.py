@@ -93,7 +93,7 @@ ADMIN_NEVER: dict[str, tuple[str, ...]] = {
     "billing.monthlycostreport": ("add", "change", "delete"),
     "billing.topup": ("add", "change", "delete"),
     "billing.stripeinvoice": ("add", "change", "delete"),
-    "billing.billingrun": ("add", "change", "delete"),
+    "billing.billingrun": ("change", "delete"),  # "add" starts a run in the billing workers
     "billing.commissionrecord": ("add", "change", "delete"),
     "billing.invoicehold": ("add", "change", "delete"),
     "billing.invoice": ("add", "delete"),

@@ -33,7 +33,7 @@ class Command(BaseCommand):
                     invoice = Invoice.objects.filter(account_id=account_id, period=period.first).order_by("-pk").first()
                     text = invoice.number if invoice and invoice.number else "issued"
                 elif outcome == runs.Outcome.FAILED:
-                    text = "failed (see the log; the next run tries again)"
+                    text = "failed (see the billing run in the platform admin; the next run tries again)"
                 else:
                     text = "nothing to invoice"
                 self.stdout.write(f"[{index}/{total}] account {account_id}: {text}")
