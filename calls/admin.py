@@ -37,6 +37,7 @@ from askpro.errors import DomainError
 from askpro.exports import ExportAdminMixin
 from calls import services
 from calls.models import Call, CallbackRequest, FunctionCallResult, VoiceSettings
+from privacy.admin import CustomerPrivacyActions
 
 
 def _phone_search(queryset: QuerySet[Any], term: str, *fields: str) -> QuerySet[Any] | None:
@@ -146,7 +147,7 @@ class JourneyForm(BaseDialogForm):
 
 
 @admin.register(Customer, site=tenant_admin_site)
-class CustomerAdmin(ExportAdminMixin, ModelAdmin):
+class CustomerAdmin(CustomerPrivacyActions, ExportAdminMixin, ModelAdmin):
     export_fields = ("name", "phone", "email", "journey_status", "source", "language", "gdpr_consent",
                      "marketing_consent", "sms_opt_out", "created_at")
     export_logged = True  # personal data: every export is recorded (appointments.DataExport)
@@ -170,8 +171,11 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
         if obj is not None and CustomerBookingStats.objects.filter(customer=obj).exists():
             inlines.append(CustomerStatsInline)
         return inlines
-    actions = ["recompute_journey"]
-    actions_detail = ["change_journey", "resume_journey"]
+    actions = ["recompute_journey", "send_campaign"]
+    actions_detail = ["change_journey", "resume_journey", "privacy_export", "privacy_erase"]
+
+    def get_urls(self) -> list[Any]:
+        return self.privacy_urls() + super().get_urls()
 
     @action(description=_("Derive the journey status from the history"))
     def recompute_journey(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:

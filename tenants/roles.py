@@ -15,6 +15,7 @@ TENANT_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         **{app: ALL for app in TENANT_BUSINESS_APPS},
         "auth": ALL,
         "billing": ("view", "add"),
+        "privacy": ("view", "add", "change"),
         "integrations": ("view",),
         "tenants": ("view",),
         # Login security: see and lift lockouts, turn off a lost authenticator app.
@@ -25,6 +26,7 @@ TENANT_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         **{app: ALL for app in TENANT_BUSINESS_APPS},
         "auth": ("view",),
         "billing": ("view",),
+        "privacy": ("view", "add", "change"),
     },
     "staff": {
         "appointments": ("view", "change"),
@@ -98,10 +100,14 @@ ADMIN_NEVER: dict[str, tuple[str, ...]] = {
     "integrations.webhookevent": ("add", "change"),
     "notifications.notificationdelivery": ("add", "delete"),
     "tenants.tenant": ("add", "delete"),
+    "privacy.privacyauditentry": ("add", "change", "delete"),
+    "privacy.deletionrequest": ("delete",),
+    "privacy.retentionpolicy": ("delete",),
 }
 
 # One row per tenant: "add" only while none exists.
-ADMIN_SINGLETONS = {"calls.voicesettings", "notifications.notificationsettings", "calcom.calcomconnection"}
+ADMIN_SINGLETONS = {"calls.voicesettings", "notifications.notificationsettings", "calcom.calcomconnection",
+                    "privacy.retentionpolicy"}
 
 
 def role_permissions(role: str, model_label: str, *, platform: bool = False) -> set[str]:

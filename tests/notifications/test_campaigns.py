@@ -58,8 +58,8 @@ def test_a_campaign_sent_twice_reaches_nobody_twice(audience: dict[str, Any]) ->
 
 
 def test_campaign_sms_wait_for_the_end_of_quiet_hours_and_opted_out_sms_are_skipped(audience: dict[str, Any]) -> None:
-    from notifications.services import send_campaign
     from notifications.models import NotificationDelivery
+    from notifications.services import send_campaign
 
     night = dt.datetime(2026, 11, 10, 22, 30, tzinfo=BERLIN)
     with mock.patch("notifications.tasks.deliver_notification.apply_async"):
