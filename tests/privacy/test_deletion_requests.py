@@ -52,3 +52,22 @@ def test_erasing_the_customer_closes_the_open_request(customer_erika: Any) -> No
     request = DeletionRequest.objects.get()
     assert (request.status, request.handled_by) == ("done", "user:2")
     assert DeletionRequest.objects.filter(status="open").count() == 0
+
+
+def test_the_demo_has_one_open_deletion_request_and_the_default_policy(salon: Any, in_salon: Any,
+                                                                       customer_erika: Any) -> None:
+    from privacy import demo
+    from privacy.models import DeletionRequest, RetentionPolicy
+
+    demo.seed_tenant(salon)
+    demo.seed_tenant(salon)
+
+    assert list(DeletionRequest.objects.values_list("customer_id", "status")) == [(customer_erika.pk, "open")]
+    assert RetentionPolicy.objects.count() == 1
+
+
+def test_the_nightly_privacy_tasks_are_in_celery_beat() -> None:
+    from askpro.celery import app
+
+    assert app.conf.beat_schedule["privacy-apply-retention"]["task"] == "privacy.apply_retention"
+    assert app.conf.beat_schedule["privacy-remind-deletion-requests"]["task"] == "privacy.remind_deletion_requests"
