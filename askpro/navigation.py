@@ -83,6 +83,11 @@ TENANT_GROUPS: list[tuple[Any, list[Page]]] = [
         Page("calcom.bookingsync", "sync", technical=True),
         Page("calcom.driftrecord", "difference"),
     ]),
+    (_("Data protection"), [
+        Page("privacy.deletionrequest", "person_remove"),
+        Page("privacy.privacyauditentry", "verified_user"),
+        Page("privacy.retentionpolicy", "auto_delete"),
+    ]),
 ]
 
 PLATFORM_GROUPS: list[tuple[Any, list[Page]]] = [

@@ -41,6 +41,7 @@ from calls import services
 from calls.models import Call, CallbackRequest, FunctionCallResult, VoiceSettings
 from notifications.events import Channel
 from notifications.services import send_customer_message
+from privacy.admin import CustomerPrivacyActions
 
 
 def _phone_search(queryset: QuerySet[Any], term: str, *fields: str) -> QuerySet[Any] | None:
@@ -303,7 +304,7 @@ def _customer_export_resources(request: HttpRequest, names: tuple[str, ...]) -> 
 
 
 @admin.register(Customer, site=tenant_admin_site)
-class CustomerAdmin(ExportAdminMixin, ModelAdmin):
+class CustomerAdmin(CustomerPrivacyActions, ExportAdminMixin, ModelAdmin):
     export_fields = ("name", "phone", "email", "journey_status", "source", "language", "gdpr_consent",
                      "marketing_consent", "sms_opt_out", "created_at")
     export_logged = True  # personal data: every export is recorded (appointments.DataExport)
@@ -334,8 +335,12 @@ class CustomerAdmin(ExportAdminMixin, ModelAdmin):
         if obj is not None and CustomerBookingStats.objects.filter(customer=obj).exists():
             inlines.append(CustomerStatsInline)
         return inlines
-    actions = ["recompute_journey", "merge_selected"]
-    actions_detail = ["book_appointment", "send_message", "add_note", "change_journey", "resume_journey"]
+    actions = ["recompute_journey", "merge_selected", "send_campaign"]
+    actions_detail = ["book_appointment", "send_message", "add_note", "change_journey", "resume_journey",
+                      "privacy_export", "privacy_erase"]
+
+    def get_urls(self) -> list[Any]:
+        return self.privacy_urls() + super().get_urls()
 
     def get_export_resource_classes(self, request: HttpRequest) -> list[Any]:
         return _customer_export_resources(request, tuple(self.export_fields))

@@ -46,6 +46,11 @@ PLACEHOLDERS: dict[str, StrOrPromise] = {
     "invoice_number": _("Invoice number"),
     "amount_due": _("Amount still due on an invoice"),
     "message_text": _("The text staff wrote to the customer"),
+    "customer_ref": _("Customer number (deletion requests: no name)"),
+    "due_date": _("Date a deletion request is due"),
+    "days_left": _("Days until a deletion request is due (negative: overdue)"),
+    "subject": _("Subject of a marketing campaign"),
+    "message": _("Text of a marketing campaign"),
 }
 
 WEEKDAYS = {

@@ -100,13 +100,15 @@ def _customer_skip_reason(
     return ""
 
 
-def _store(plan: _Plan, config: queries.EffectiveConfiguration, override: Any, now: dt.datetime, tz: Any) -> tuple[NotificationDelivery, bool]:
-    """Render and insert one delivery; an existing row with the same key wins (created=False)."""
+def _store(plan: _Plan, config: queries.EffectiveConfiguration, override: Any, now: dt.datetime, tz: Any,
+           not_before: dt.datetime | None = None) -> tuple[NotificationDelivery, bool]:
+    """Render and insert one delivery; an existing row with the same key wins (created=False).
+    ``not_before`` holds it back (campaign rate limit); quiet hours are judged at that time."""
     template = queries.choose_template(plan.event, plan.channel, plan.language, override)
     subject, body = render(template.subject, plan.values), render(template.body, plan.values)
     event = ev.get_event(plan.event)
     status, error = Status.PENDING, ""
-    next_attempt: dt.datetime | None = now
+    next_attempt: dt.datetime | None = max(now, not_before) if not_before else now
     if plan.skip_reason:
         status, next_attempt = Status.SKIPPED, None
     elif not (subject.ok and body.ok):
@@ -115,7 +117,7 @@ def _store(plan: _Plan, config: queries.EffectiveConfiguration, override: Any, n
         status, next_attempt = Status.FAILED, None
         error = f"template_incomplete: no value for {', '.join(problems)}"
     elif plan.channel in (Channel.SMS, Channel.WHATSAPP) and not event.urgent:
-        next_attempt = queries.quiet_hours_end(now, tz) or now
+        next_attempt = queries.quiet_hours_end(next_attempt or now, tz) or next_attempt
     fields = dict(
         event=plan.event, channel=plan.channel, recipient=plan.recipient, language=plan.language,
         customer=plan.customer, appointment=plan.appointment,
@@ -280,6 +282,59 @@ def queue_due_reminders(now: dt.datetime | None = None) -> int:
                 continue  # booked inside the reminder window: the confirmation is fresh enough
             created += len(notify_appointment_event(event_key, appointment_id, now=now))
     return created
+
+
+# Campaign messages leave at most this many per minute (provider limits, and a burst of replies
+# to the business); later ones wait in the queue for notifications.dispatch_due.
+CAMPAIGN_MESSAGES_PER_MINUTE = 30
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    """Who gets the campaign (customer ids) and who was skipped, with the reason code."""
+
+    campaign: str
+    queued: list[int]
+    skipped: dict[int, str]
+
+
+def send_campaign(
+    customer_ids: list[int], *, campaign: str, channel: str, message: str, subject: str = "",
+    now: dt.datetime | None = None,
+) -> CampaignReport:
+    """Queue a marketing message to each customer who gave marketing consent, did not opt out
+    of the channel and has an address for it; everybody else gets a skipped row with the reason.
+    Once per campaign name and customer; SMS/WhatsApp wait for quiet hours to end; at most
+    CAMPAIGN_MESSAGES_PER_MINUTE leave per minute."""
+    if channel not in Channel.ALL:
+        raise ValueError(f"unknown channel {channel!r}")
+    now = now or timezone.now()
+    tz = queries.tenant_timezone()
+    business = queries.business_name()
+    subject = subject.strip() or business  # an e-mail needs a subject; the business name is a safe one
+    queued: list[int] = []
+    skipped: dict[int, str] = {}
+    with transaction.atomic():
+        config = queries.resolve_configuration(ev.MARKETING_MESSAGE)
+        for customer in Customer.objects.filter(pk__in=customer_ids).order_by("pk"):
+            preference = queries.contact_preference(customer)
+            recipient = queries.customer_address(customer, channel, preference)
+            skip = Skip.DISABLED if not config.enabled else _customer_skip_reason(
+                ev.MARKETING_MESSAGE, channel, recipient, customer, preference)
+            language = customer.language or queries.tenant_language()
+            plan = _Plan(
+                event=ev.MARKETING_MESSAGE, channel=channel, recipient=recipient, language=language,
+                ref=f"campaign:{campaign}:customer:{customer.pk}", customer=customer, skip_reason=skip,
+                values={"message": message, "subject": subject, "customer_name": customer.name,
+                        "business_name": business},
+            )
+            not_before = now + dt.timedelta(minutes=len(queued) // CAMPAIGN_MESSAGES_PER_MINUTE)
+            delivery, _created = _store(plan, config, None, now, tz, not_before=not_before)
+            if delivery.status == Status.SKIPPED:
+                skipped[customer.pk] = delivery.skip_reason
+            else:
+                queued.append(customer.pk)
+    return CampaignReport(campaign, queued, skipped)
 
 
 def _still_relevant(delivery: NotificationDelivery) -> bool:

@@ -6,9 +6,12 @@ import datetime as dt
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from weasyprint import HTML
+
+from appointments.models import Appointment, Customer
+from notifications.events import Channel
 
 
 def _local(value: Any, tz: Any) -> str:
@@ -29,6 +32,25 @@ def _localise(node: Any, tz: Any) -> Any:
     return node
 
 
+def _labelled(data: dict[str, Any]) -> dict[str, Any]:
+    """German words for the codes a reader would not understand (status, journey, language, channel)."""
+    status = dict(Appointment.Status.choices)
+    journey = dict(Customer.Journey.choices)
+    language = dict(Customer.Language.choices)
+    channel = dict(Channel.CHOICES)
+    section = data.get("appointments", {})
+    customer = section.get("customer", {})
+    customer["language"] = str(language.get(customer.get("language"), customer.get("language", "")))
+    for row in section.get("appointments", []):
+        row["status"] = str(status.get(row["status"], row["status"]))
+    for row in section.get("journey", []):
+        row["from"], row["to"] = (str(journey.get(row[key], row[key] or "")) for key in ("from", "to"))
+    for row in data.get("notifications", {}).get("notifications", []):
+        row["channel"] = str(channel.get(row["channel"], row["channel"]))
+    return data
+
+
 def render_export_pdf(data: dict[str, Any], *, business: str, tz: Any) -> bytes:
-    context = {"data": _localise(data, tz), "business": business}
-    return bytes(HTML(string=render_to_string("privacy/export.html", context)).write_pdf())
+    with translation.override("de"):
+        context = {"data": _labelled(_localise(data, tz)), "business": business}
+        return bytes(HTML(string=render_to_string("privacy/export.html", context)).write_pdf())

@@ -72,7 +72,7 @@ def export_customer(customer_id: int, *, actor: str, reason: str, now: dt.dateti
     now = now or timezone.now()
     data: dict[str, Any] = {"format": EXPORT_FORMAT, "generated_at": now, "tenant": current_schema(),
                             "customer_id": customer_id}
-    for name, module in registry.providers():
+    for name, module in reversed(registry.providers()):  # the customer record first
         data[name] = module.export(customer_id)
     # Round-trip through JSON so callers get plain values (dates as ISO strings).
     data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))

@@ -15,6 +15,7 @@ TENANT_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         **{app: ALL for app in TENANT_BUSINESS_APPS},
         "auth": ALL,
         "billing": ("view", "add"),
+        "privacy": ("view", "add", "change"),
         "integrations": ("view",),
         "tenants": ("view",),
         # Login security: see and lift lockouts, turn off a lost authenticator app.
@@ -25,6 +26,7 @@ TENANT_ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         **{app: ALL for app in TENANT_BUSINESS_APPS},
         "auth": ("view",),
         "billing": ("view",),
+        "privacy": ("view", "add", "change"),
     },
     "staff": {
         "appointments": ("view", "change"),
@@ -102,6 +104,9 @@ ADMIN_NEVER: dict[str, tuple[str, ...]] = {
     "notifications.notificationdelivery": ("add", "delete"),
     "tenants.tenant": ("delete",),  # "add" is the create-tenant form (a worker runs it)
     "tenants.tenantcreation": ("add", "change", "delete"),  # job rows: written by the form and the worker
+    "privacy.privacyauditentry": ("add", "change", "delete"),
+    "privacy.deletionrequest": ("delete",),
+    "privacy.retentionpolicy": ("delete",),
 }
 
 # Admin actions with their own URL (askpro.admin_dialogs dialogs and detail links), per
@@ -131,7 +136,8 @@ def admin_action_allowed(role: str, model_label: str, path: str, *, platform: bo
 
 
 # One row per tenant: "add" only while none exists.
-ADMIN_SINGLETONS = {"appointments.crmsettings", "calls.voicesettings", "notifications.notificationsettings", "calcom.calcomconnection"}
+ADMIN_SINGLETONS = {"appointments.crmsettings", "calls.voicesettings", "notifications.notificationsettings",
+                    "calcom.calcomconnection", "privacy.retentionpolicy"}
 
 
 def role_permissions(role: str, model_label: str, *, platform: bool = False) -> set[str]:

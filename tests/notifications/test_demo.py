@@ -23,7 +23,7 @@ def test_the_demo_seed_is_idempotent_and_shows_a_phone_booking_confirmed_in_the_
 
     # then
     assert NotificationSettings.objects.count() == 1
-    assert NotificationConfiguration.objects.filter(scope="company").count() == len(events.EVENTS) == 12  # one per event
+    assert NotificationConfiguration.objects.filter(scope="company").count() == len(events.EVENTS) == 14  # one per event
     assert NotificationConfiguration.objects.get(event="reminder_24h").fallback_channel == "email"
     delivery = NotificationDelivery.objects.get()
     assert (delivery.event, delivery.recipient, delivery.status, delivery.backend) == (

@@ -71,3 +71,4 @@ def test_privacy_export_command_writes_json_and_a_german_pdf(erika_everywhere: A
     text = "".join(page.extract_text() for page in PdfReader(tmp_path / f"{stem}.pdf").pages)
     assert "Auskunft über Ihre gespeicherten Daten" in text
     assert "Erika Mustermann" in text and "Anrufe (1)" in text and "Gesendete Nachrichten (1)" in text
+    assert "Bestätigt" in text and "Deutsch" in text  # words, not codes
