@@ -281,6 +281,9 @@ def undo_merge(merge_id: int, *, actor: str, now: datetime | None = None) -> Cus
                               details={"merge": merge_id})
         if record.kept_id is None:
             raise UndoRefused(_("The kept customer no longer exists."), details={"merge": merge_id})
+        if not record.removed_snapshot:
+            raise UndoRefused(_("The customer's personal data was erased; the merge can no longer be undone."),
+                              details={"merge": merge_id})
         kept = Customer.objects.select_for_update().get(pk=record.kept_id)
         removed_id = record.removed_customer_id
         if Customer.objects.filter(pk=removed_id).exists():
@@ -342,6 +345,7 @@ _KIND_LABELS = {
     "appointments": _("appointments"), "series": _("recurring series"), "modifications": _("booking changes"),
     "notes": _("notes"), "journey_transitions": _("journey changes"), "calls": _("calls"),
     "callback_requests": _("callback requests"), "deliveries": _("notifications"),
+    "deletion_requests": _("deletion requests"),
 }
 
 
@@ -353,7 +357,7 @@ def moved_counts(record: CustomerMerge) -> dict[str, int]:
         for kind, value in data.items():
             if isinstance(value, list):
                 counts[kind] = counts.get(kind, 0) + len(value)
-            elif isinstance(value, dict) and kind in ("calls", "notifications"):
+            elif isinstance(value, dict) and kind in ("calls", "notifications", "privacy"):
                 walk(value)
 
     walk(record.moved)

@@ -23,6 +23,7 @@ from appointments.models import (
     AppointmentModification,
     Customer,
     CustomerJourneyTransition,
+    CustomerMerge,
     CustomerNote,
 )
 from askpro.hooks import emit
@@ -131,6 +132,9 @@ def erase(person: Identity, now: dt.datetime | None = None) -> dict[str, int]:
         counts["modification_reasons"] = AppointmentModification.objects.filter(customer_id=customer_id).update(reason="")
         counts["journey_reasons"] = CustomerJourneyTransition.objects.filter(customer_id=customer_id).update(reason="", actor="")
         counts["notes"] = CustomerNote.objects.filter(customer_id=customer_id).delete()[0]
+        # Merged duplicates were the same person: their snapshot and names go too (undo is then refused).
+        counts["merge_records"] = CustomerMerge.objects.filter(kept_id=customer_id).update(
+            kept_name=ERASED_NAME, removed_name=ERASED_NAME, removed_snapshot={}, kept_changes={})
         # After the blanking: the cancellations' own history rows and reasons name no one.
         counts["appointments_cancelled"] = _cancel_future(customer_id, now)
         counts["customer"] = Customer.objects.filter(pk=customer_id).update(

@@ -142,3 +142,31 @@ def test_privacy_erase_command_finds_the_customer_by_phone_in_any_notation(erika
         call_command("privacy_erase", "--tenant", "salon-schmidt", "--customer", "0170 0000000", "--reason", "Brief")
     with pytest.raises(CommandError, match="Mandant"):
         call_command("privacy_erase", "--tenant", "nope", "--customer", "1", "--reason", "Brief")
+
+
+def test_a_merged_duplicate_brings_its_deletion_request_along_and_erasure_clears_the_merge_record(
+    erika_everywhere: Any, salon: Any
+) -> None:
+    from appointments import merge
+    from appointments.models import Customer, CustomerMerge
+    from askpro.errors import DomainError
+    from privacy import services
+    from privacy.models import DeletionRequest
+
+    # given: a duplicate of Erika asked for deletion, and was merged into Erika
+    duplicate = Customer.objects.create(name="Erika Mustermann", phone="+4915199990000", email="erika@example.com")
+    request = services.request_deletion(duplicate.pk, actor="user:1", reason="Brief vom 1. Dezember")
+    record = merge.merge_customers(erika_everywhere.pk, duplicate.pk, actor="user:1")
+
+    # then the request follows the person instead of blocking the merge or vanishing
+    assert DeletionRequest.objects.get(pk=request.pk).customer_id == erika_everywhere.pk
+
+    # when Erika is erased
+    services.erase_customer(erika_everywhere.pk, actor="user:1", reason="Löschantrag per Brief")
+
+    # then the merge record names no one, and its undo is refused instead of restoring her data
+    assert erika_hits(salon.schema_name) == []
+    assert CustomerMerge.objects.get(pk=record.pk).removed_snapshot == {}
+    with pytest.raises(DomainError) as refused:
+        merge.undo_merge(record.pk, actor="user:1")
+    assert refused.value.code == "MERGE_UNDO_REFUSED"
