@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from askpro import outbox
 from askpro.errors import DomainError
 from tenants import routing_cache
 from tenants.errors import InvalidTenantData, TemplateSchemaMissing, TenantAlreadyExists
@@ -24,6 +25,8 @@ from tenants.models import Domain, Tenant, TenantCreation, validate_time_zone
 from tenants.roles import PLATFORM_ROLES, TENANT_ROLE_EXCLUSIONS, TENANT_ROLES
 
 logger = logging.getLogger(__name__)
+
+CREATE_TENANT_EFFECT = "tenants.create_tenant"  # handled in tenants/listeners.py
 
 RESERVED_SLUGS = {"public", "template", "www", "admin", "api", "static", "media", "platform"}
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
@@ -293,7 +296,7 @@ def request_tenant_creation(
     requested_by: str = "",
 ) -> TenantCreation:
     """Validate a new tenant now and store the job a worker runs through :func:`create_tenant`
-    (queued after commit). Bad input or a taken slug/domain raise before anything is stored."""
+    (an outbox effect stored with the job). Bad input or a taken slug/domain raise before anything is stored."""
     slug, domain = validate_new_tenant(name=name, slug=slug, domain=domain, time_zone=time_zone, locale=locale,
                                        pending=True)
     with schema_context(get_public_schema_name()), transaction.atomic():
@@ -301,21 +304,11 @@ def request_tenant_creation(
             name=name.strip(), slug=slug, domain=domain, admin_email=admin_email.strip().lower(),
             admin_password=admin_password, locale=locale, time_zone=time_zone, requested_by=requested_by,
         )
-        transaction.on_commit(lambda: _queue_tenant_creation(job.pk))
+        # Owed to a worker in the same transaction (the outbox): Redis down or a lost message
+        # delays the creation, never drops it (run_tenant_creation is safe to run again).
+        outbox.enqueue(CREATE_TENANT_EFFECT, key=f"tenant-creation:{job.pk}", payload={"job_id": job.pk})
     logger.info("tenant creation %s requested by %s: %s", job.pk, requested_by, slug)
     return job
-
-
-def _queue_tenant_creation(job_id: int) -> None:
-    from tenants.tasks import create_tenant_job
-
-    try:
-        create_tenant_job.delay(job_id)
-    except Exception:  # the broker is down: say so on the progress page instead of waiting forever
-        logger.exception("could not queue tenant creation %s", job_id)
-        with translation.override("de"):
-            _finish_creation(job_id, TenantCreation.State.FAILED, error_code="QUEUE_UNAVAILABLE",
-                             error=_("The background service could not be reached. Please try again later."))
 
 
 def _set_creation_state(job_id: int, state: str) -> None:

@@ -23,11 +23,3 @@ def refill_schema_pool() -> int:
     from tenants import schema_pool
 
     return schema_pool.refill().ready
-
-
-@app.task(name="tenants.create_tenant_job", acks_late=True)
-def create_tenant_job(job_id: int) -> str:
-    """Create the tenant of a platform-admin request (tenants.services.run_tenant_creation)."""
-    from tenants import services
-
-    return str(services.run_tenant_creation(job_id).state)

@@ -124,3 +124,31 @@ def test_the_job_page_shows_the_step_reached_and_refreshes_until_finished(operat
     assert 'data-state="schema"' in page
     assert "<strong>Datenbankschema wird angelegt</strong>" in page
     assert "window.location.reload()" in page
+
+
+def test_a_requested_tenant_is_owed_in_the_outbox_and_created_though_the_broker_was_down(
+    public_tenant, django_capture_on_commit_callbacks,
+):
+    from askpro import outbox
+    from integrations.models import OutboxEffect
+    from tests.fixtures.integrations import broker_unreachable
+
+    # when the operator's request is stored while Redis (the broker) is down
+    with broker_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        job = tenant_services.request_tenant_creation(name="Friseur Klein", slug="friseur-klein",
+                                                      admin_email="inhaber@klein.example", requested_by="op@x.example")
+
+    # then the creation is owed in the same transaction as the job, not lost with the publish
+    with schema_context("public"):
+        owed = OutboxEffect.objects.get(handler=tenant_services.CREATE_TENANT_EFFECT)
+        assert (owed.key, owed.status, owed.payload) == (f"tenant-creation:{job.pk}", "pending", {"job_id": job.pk})
+        assert TenantCreation.objects.get(pk=job.pk).state == "queued"
+
+    # and once delivered (by the dispatcher or the sweeper) the tenant exists, exactly once
+    outbox.deliver_pending()
+    outbox.deliver_pending()
+    with schema_context("public"):
+        done = TenantCreation.objects.get(pk=job.pk)
+        assert (done.state, done.error) == ("done", "")
+        assert Tenant.objects.filter(slug="friseur-klein").count() == 1
+        assert OutboxEffect.objects.get(pk=owed.pk).status == "done"
