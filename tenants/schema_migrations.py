@@ -211,6 +211,16 @@ def _migrate_schema(args: tuple[Any, ...], options: dict[str, Any], schema: str)
     return schema, None
 
 
+def _close_broker_connections() -> None:
+    """Like the database connections, no broker socket may be shared with the forked workers:
+    kombu closes inherited connections after a fork, and a channel of this process that waits
+    for a reply (a consumer's BRPOP) then blocks the child forever on the shared socket."""
+    from askpro.celery import app
+
+    for pool in (app.producer_pool, app.pool):
+        pool.force_close_all()
+
+
 def _worker_init() -> None:
     # The parent's connections were closed before the fork; make sure none is shared.
     for connection in connections.all(initialized_only=True):
@@ -251,6 +261,7 @@ def migrate_many(
         return report
     connection.close()
     connection.connection = None
+    _close_broker_connections()
     context = multiprocessing.get_context("fork")
     with context.Pool(processes=min(processes, len(behind)), initializer=_worker_init) as pool:
         jobs = [(args, options, schema) for schema in behind]
