@@ -198,9 +198,10 @@ MESSAGE_DIALOG = Dialog(
 class NoteForm(DialogForm):
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     content = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 4}))
-    type = forms.ChoiceField(label=_("type"), choices=CustomerNote.Type.choices, initial=CustomerNote.Type.GENERAL)
+    type = forms.ChoiceField(label=_("type"), choices=CustomerNote.Type.choices, initial=CustomerNote.Type.GENERAL,
+                             required=False)
     visibility = forms.ChoiceField(label=_("visibility"), choices=CustomerNote.Visibility.choices,
-                                   initial=CustomerNote.Visibility.STAFF)
+                                   initial=CustomerNote.Visibility.STAFF, required=False)
     pinned = forms.BooleanField(label=_("pinned"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -213,7 +214,9 @@ class NoteForm(DialogForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("type") and data.get("visibility") and not crm.may_write_note(
+        data["type"] = data.get("type") or CustomerNote.Type.GENERAL  # left out: the usual kind of note
+        data["visibility"] = data.get("visibility") or CustomerNote.Visibility.STAFF
+        if not crm.may_write_note(
                 self.request.user, type=data["type"], visibility=data["visibility"]):
             self.add_error("visibility", _("Your role may not write a note of this type and visibility."))
         return data

@@ -236,3 +236,22 @@ def test_a_rule_over_several_fields_is_the_dialogs_message(admin_client, salon_a
     body = response.json()
     assert (response.status_code, body["code"], body["message"]) == (400, "VALIDATION_ERROR", "Geben Sie einen Betrag ein.")
     assert Topup.objects.count() == 0
+
+
+def test_the_note_dialog_refuses_a_medical_note_from_a_role_that_may_not_read_one(
+    salon, salon_client, in_salon, customer_erika,
+):
+    # given a receptionist (medical notes are not for the front desk)
+    tenant_services.create_tenant_user(salon, email="empfang@notes.example", role="receptionist",
+                                       password="s3cret-pass!")
+    salon_client.force_login(get_user_model().objects.get(username="empfang@notes.example"))
+
+    # when they try to write one by posting the type the form does not offer them
+    response = salon_client.post(f"/admin/appointments/customer/{customer_erika.pk}/note/",
+                                 {"content": "Allergie gegen Ammoniak", "type": "medical", "visibility": "all"},
+                                 **DIALOG)
+
+    # then it is refused inside the dialog and nothing is stored
+    assert response.status_code == 400
+    assert response.json()["ok"] is False
+    assert not CustomerNote.objects.filter(customer=customer_erika).exists()
