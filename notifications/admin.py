@@ -98,7 +98,8 @@ class NotificationTemplateAdmin(SimpleHistoryAdmin, ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         chosen = {name: request.GET.get(name, "") for name in ("event", "channel", "language")}
-        labels = {"event": dict(events_choices()), "channel": dict(Channel.CHOICES), "language": dict(LANGUAGE_CHOICES)}
+        labels: dict[str, dict[str, Any]] = {"event": dict(events_choices()), "channel": dict(Channel.CHOICES),
+                                             "language": dict(LANGUAGE_CHOICES)}
         rows = queries.template_overview(**chosen)
         entries = [
             {"row": row, "event": labels["event"][row.event], "channel": labels["channel"][row.channel],

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -168,7 +169,7 @@ class CustomerPrivacyActions:
         context = {
             **self.admin_site.each_context(request), "title": _("Send marketing message"), "form": form,
             "customers": queryset, "opts": Customer._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/privacy/campaign.html", context)
 

@@ -13,7 +13,10 @@ def apply_retention() -> int:
     """Nightly: apply each tenant's retention policy (idempotent, logged); returns tenants run."""
     from privacy import services
 
-    return for_each_tenant(lambda _tenant: services.apply_retention())
+    def run(_tenant: object) -> None:
+        services.apply_retention()
+
+    return for_each_tenant(run)
 
 
 @app.task(name="privacy.remind_deletion_requests")

@@ -151,7 +151,7 @@ class TenantCreationForm(forms.Form):
     time_zone = forms.CharField(label=_("Time zone"), max_length=64, initial="Europe/Berlin")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.errors:
             return data
         try:

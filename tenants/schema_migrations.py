@@ -136,7 +136,7 @@ def _has_migrations_table(self: MigrationRecorder) -> bool:
     through ``pg_table_is_visible`` over all of ``pg_class``, which holds ~200 rows per tenant:
     at 1,000 tenants each call read 200,000 rows, several times per schema migrated.
     """
-    if self._has_table:
+    if self._has_table:  # type: ignore[attr-defined]
         return True
     schema = getattr(self.connection, "schema_name", None) or "public"
     with self.connection.cursor() as cursor:
@@ -145,15 +145,15 @@ def _has_migrations_table(self: MigrationRecorder) -> bool:
             "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p'))",
             [schema, self.Migration._meta.db_table],
         )
-        self._has_table = bool(cursor.fetchone()[0])
-    return self._has_table
+        self._has_table = bool(cursor.fetchone()[0])  # type: ignore[attr-defined]
+    return self._has_table  # type: ignore[attr-defined]
 
 
 @contextmanager
 def cached_project_states() -> Iterator[None]:
     """Let Django's migrate reuse rendered project states of an identical applied set and plan,
     and look the migrations table up directly (both cost grew with the number of schemas)."""
-    original_create = DjangoMigrationExecutor._create_project_state
+    original_create = DjangoMigrationExecutor._create_project_state  # type: ignore[attr-defined]
     original_migrate = DjangoMigrationExecutor.migrate
     original_has_table = MigrationRecorder.has_table
 
@@ -183,13 +183,13 @@ def cached_project_states() -> Iterator[None]:
             _states[key] = cached = result
         return cached.clone()
 
-    DjangoMigrationExecutor._create_project_state = create  # type: ignore[method-assign]
+    DjangoMigrationExecutor._create_project_state = create  # type: ignore[attr-defined]
     DjangoMigrationExecutor.migrate = migrate  # type: ignore[method-assign]
     MigrationRecorder.has_table = _has_migrations_table  # type: ignore[method-assign]
     try:
         yield
     finally:
-        DjangoMigrationExecutor._create_project_state = original_create  # type: ignore[method-assign]
+        DjangoMigrationExecutor._create_project_state = original_create  # type: ignore[attr-defined]
         DjangoMigrationExecutor.migrate = original_migrate  # type: ignore[method-assign]
         MigrationRecorder.has_table = original_has_table  # type: ignore[method-assign]
 
