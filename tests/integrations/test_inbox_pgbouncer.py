@@ -9,16 +9,9 @@ server connection, where the sweeper reads it as a live worker.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
@@ -27,8 +20,9 @@ from integrations.inbox import _LOCK_NAMESPACE
 from integrations.models import WebhookEvent
 from tenants.models import Tenant
 from tests.conftest import running_worker, wait_for
+from tests.fixtures.http import free_port
 from tests.fixtures.integrations import body, retell_event
-from tests.tenants.test_pgbouncer import PGBOUNCER, _free_port, _user_exists
+from tests.fixtures.pgbouncer import running_pgbouncer
 
 pytestmark = pytest.mark.slow
 
@@ -37,49 +31,9 @@ pytestmark = pytest.mark.slow
 def pooled_database_url(committed_db: None) -> Iterator[str]:
     """A PgBouncer (transaction pooling, two server connections) in front of the test database,
     under the test database's own name; yields the URL for the workers."""
-    if not Path(PGBOUNCER).exists():
-        pytest.fail("pgbouncer is not installed (Debian package pgbouncer)")
     target = connections["default"].settings_dict
-    port = _free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="askpro-pgbouncer-inbox-"))
-    workdir.chmod(0o777)
-    server = f"host={target['HOST'] or '127.0.0.1'}" + (f" port={target['PORT']}" if target["PORT"] else "")
-    (workdir / "users.txt").write_text(f'"{target["USER"]}" ""\n')
-    (workdir / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"{target['NAME']} = {server} dbname={target['NAME']} user={target['USER']}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"
-        "pool_mode = transaction\ndefault_pool_size = 2\nmin_pool_size = 0\nreserve_pool_size = 0\n"
-        "max_client_conn = 50\nlog_connections = 0\nlog_disconnections = 0\n"
-        "ignore_startup_parameters = extra_float_digits,options\n"
-        f"logfile = {workdir / 'pgbouncer.log'}\npidfile = {workdir / 'pgbouncer.pid'}\n"
-    )
-    for path in workdir.iterdir():
-        path.chmod(0o666)
-    command = [PGBOUNCER, "-q", str(workdir / "pgbouncer.ini")]
-    if os.geteuid() == 0:  # PgBouncer refuses to run as root
-        command[1:1] = ["-u", "pgserver" if _user_exists("pgserver") else "nobody"]
-    process = subprocess.Popen(command)  # noqa: S603
-    url = f"postgresql://{target['USER']}@127.0.0.1:{port}/{target['NAME']}"
-    deadline = time.monotonic() + 60
-    while True:  # wait for it to answer, generously
-        try:
-            with psycopg.connect(url, connect_timeout=2, prepare_threshold=None) as probe:
-                probe.execute("SELECT 1")
-            break
-        except psycopg.OperationalError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("PgBouncer did not come up")
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with running_pgbouncer(target, port=free_port(), pool_size=2) as bouncer:
+        yield bouncer.url(target["USER"], target["NAME"])
 
 
 def _held_processing_locks() -> int:

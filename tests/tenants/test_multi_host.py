@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
@@ -48,10 +47,11 @@ from django_tenants.utils import schema_context, tenant_context
 from tests.conftest import PROJECT_DIR, worker_env
 from tests.fixtures.appointments import berlin
 from tests.fixtures.calls import SALON_NUMBER, call_object
+from tests.fixtures.pgbouncer import missing_reason as pgbouncer_missing
+from tests.fixtures.pgbouncer import running_pgbouncer
 
 pytestmark = pytest.mark.slow
 
-PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 RETELL_KEY = "retell_multi_host_key"
 WEBHOOKS = 90
 BOOKINGS = 24
@@ -65,8 +65,8 @@ def _namespaces_unavailable() -> str | None:
         return "network namespaces need root"
     if not shutil.which("ip"):
         return "iproute2 (ip) is not installed"
-    if not Path(PGBOUNCER).exists():
-        return "pgbouncer is not installed (Debian package pgbouncer)"
+    if (reason := pgbouncer_missing()) is not None:
+        return reason
     probe = f"askpro-probe-{os.getpid()}"
     made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)  # noqa: S607
     if made.returncode != 0:
@@ -216,39 +216,13 @@ def third_host(network: list[Host], committed_db: None) -> Iterator[dict[str, An
     for host in network:
         relays.append(Relay((host.gateway, 5432), (db_host, db_port)))
         relays.append(Relay((host.gateway, 6379), (redis_url.host, redis_url.port or 6379)))
-    (workdir / "users.txt").write_text(f'"{target["USER"]}" ""\n')
-    (workdir / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"{target['NAME']} = host={db_host} port={db_port} dbname={target['NAME']} user={target['USER']}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = {','.join(host.gateway for host in network)}\nlisten_port = 6432\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"
-        "pool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 100\n"
-        "ignore_startup_parameters = extra_float_digits,options\n"
-        f"logfile = {workdir / 'pgbouncer.log'}\npidfile = {workdir / 'pgbouncer.pid'}\n"
-    )
-    for path in workdir.iterdir():
-        path.chmod(0o666)
-    command = [PGBOUNCER, "-q", str(workdir / "pgbouncer.ini")]
-    if os.geteuid() == 0:
-        command[1:1] = ["-u", "nobody"]
-    bouncer = subprocess.Popen(command)  # noqa: S603
+    bouncer = running_pgbouncer(target, port=6432, pool_size=4, max_clients=100,
+                                listen=tuple(host.gateway for host in network), server_host=db_host,
+                                server_port=db_port)
     try:
-        deadline = time.monotonic() + READY_CAP
-        while True:
-            try:
-                url = f"postgresql://{target['USER']}@{network[0].gateway}:6432/{target['NAME']}"
-                with psycopg.connect(url, connect_timeout=2, prepare_threshold=None) as probe:
-                    probe.execute("SELECT 1")
-                break
-            except psycopg.OperationalError:
-                if bouncer.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"PgBouncer did not come up: {(workdir / 'pgbouncer.log').read_text()[-2000:]}")
-                time.sleep(0.1)
-        yield {"user": target["USER"], "name": target["NAME"], "workdir": workdir}
+        with bouncer:
+            yield {"user": target["USER"], "name": target["NAME"], "workdir": workdir}
     finally:
-        bouncer.terminate()
-        bouncer.wait(timeout=15)
         for relay in relays:
             relay.close()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -10,93 +10,32 @@ transaction (DATABASE_POOL_MODE=transaction) nothing leaks; set per connection, 
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connections, transaction
 from django_tenants.utils import tenant_context
 
-PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+from tests.fixtures.http import free_port
+from tests.fixtures.pgbouncer import running_pgbouncer
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def pgbouncer(committed_db: None) -> Iterator[dict[str, Any]]:
     """A PgBouncer (transaction pooling, one server connection) in front of the test database."""
-    if not Path(PGBOUNCER).exists():
-        pytest.fail("pgbouncer is not installed (Debian package pgbouncer; .ci/run installs it)")
     target = connections["default"].settings_dict
-    port = _free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="askpro-pgbouncer-"))
-    workdir.chmod(0o777)
-    host = target["HOST"] or "127.0.0.1"
-    server = f"host={host}" + (f" port={target['PORT']}" if target["PORT"] else "")
-    (workdir / "users.txt").write_text(f'"{target["USER"]}" ""\n')
-    (workdir / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"isolation = {server} dbname={target['NAME']} user={target['USER']}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"
-        "pool_mode = transaction\ndefault_pool_size = 1\nmin_pool_size = 0\nreserve_pool_size = 0\n"
-        "max_client_conn = 20\nlog_connections = 0\nlog_disconnections = 0\nignore_startup_parameters = extra_float_digits,options\n"
-        f"logfile = {workdir / 'pgbouncer.log'}\npidfile = {workdir / 'pgbouncer.pid'}\n"
-    )
-    for path in workdir.iterdir():
-        path.chmod(0o666)
-    command = [PGBOUNCER, "-q", str(workdir / "pgbouncer.ini")]
-    if os.geteuid() == 0:  # PgBouncer refuses to run as root; pgserver's own user reaches its socket
-        user = "pgserver" if _user_exists("pgserver") else "nobody"
-        command[1:1] = ["-u", user]
-    process = subprocess.Popen(command)  # noqa: S603
-    url = f"postgresql://{target['USER']}@127.0.0.1:{port}/isolation"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with psycopg.connect(url, connect_timeout=2, prepare_threshold=None) as probe:
-                probe.execute("SELECT 1")
-            break
-        except psycopg.OperationalError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log = (workdir / "pgbouncer.log").read_text() if (workdir / "pgbouncer.log").exists() else ""
-                pytest.fail(f"PgBouncer did not come up: {log[-2000:]}")
-            time.sleep(0.1)
     aliases: list[str] = []
-    try:
-        yield {"port": port, "target": target, "aliases": aliases}
-    finally:
-        for alias in aliases:
-            connections[alias].close()
-            del connections[alias]
-            connections.settings.pop(alias, None)
-        process.terminate()
-        process.wait(timeout=15)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
+    with running_pgbouncer(target, port=free_port(), alias="isolation", pool_size=1, max_clients=20) as bouncer:
+        try:
+            yield {"port": bouncer.port, "target": target, "aliases": aliases}
+        finally:
+            for alias in aliases:
+                connections[alias].close()
+                del connections[alias]
+                connections.settings.pop(alias, None)
 
 
 def _pooled_alias(pgbouncer: dict[str, Any], name: str, mode: str) -> str:
