@@ -202,7 +202,7 @@ class NoteForm(DialogForm):
                              required=False)
     visibility = forms.ChoiceField(label=_("visibility"), choices=CustomerNote.Visibility.choices,
                                    initial=CustomerNote.Visibility.STAFF, required=False)
-    pinned = forms.BooleanField(label=_("pinned"), required=False)
+    pinned = forms.BooleanField(label=_("Pin to the top"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -229,6 +229,8 @@ def test_an_sms_to_a_customer_without_consent_is_refused_in_the_dialog_and_a_not
     page.locator("a[data-askpro-dialog=note]").click()
     dialog = _dialog(page)
     dialog.locator("[name=content]").fill("Möchte nur per E-Mail erinnert werden.")
+    assert "Medizinisch" in dialog.locator("[name=type]").inner_text()  # the owner may write every kind
+    web_server.screenshot(page, "dialog-customer-note", full_page=False)
     with page.expect_navigation():
         dialog.get_by_test_id("dialog-submit").click()
 
