@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from unfold import widgets
 from unfold.decorators import action
 
-from askpro.errors import DomainError
+from askpro.errors import DomainError, NotFound
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -161,8 +161,12 @@ def dialog_action(
     def decorate(handler: Callable[..., Done]) -> Any:
         @wraps(handler)
         def view(model_admin: Any, request: HttpRequest, object_id: Any = None) -> HttpResponse:
-            if object_id is not None and not model_admin.get_queryset(request).filter(pk=object_id).exists():
-                raise Http404  # a row the login cannot see (another branch): as if it did not exist
+            if (object_id is not None and getattr(model_admin, "branch_scope_field", None)
+                    and not model_admin.get_queryset(request).filter(pk=object_id).exists()):
+                # another branch's row (django-guardian scoping): as if it did not exist
+                if _is_dialog(request):
+                    return JsonResponse(_refusal(NotFound()), status=404)
+                raise Http404
             zone = dialog.zone(model_admin, request, object_id) if dialog.zone else None
             with timezone.override(zone or timezone.get_current_timezone()):
                 return answer(model_admin, request, object_id)
