@@ -82,8 +82,7 @@ def _ip(*args: str, namespace: str | None = None) -> None:
 
 class Relay:
     """A TCP relay ``listen`` -> ``target`` (threads; each client gets its own upstream socket, and
-    a client that goes away closes its upstream, as a direct connection would). A target host that
-    is a directory means PostgreSQL's Unix socket in it."""
+    a client that goes away closes its upstream, as a direct connection would)."""
 
     def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
         self.target = target
@@ -100,21 +99,13 @@ class Relay:
             except (TimeoutError, OSError):
                 continue
             try:
-                upstream = self._connect()
+                upstream = socket.create_connection(self.target)
             except OSError:
                 client.close()
                 continue
             self.sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    def _connect(self) -> socket.socket:
-        host, port = self.target
-        if host.startswith("/"):  # a socket directory (the embedded PostgreSQL listens only there)
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            upstream.connect(f"{host}/.s.PGSQL.{port}")
-            return upstream
-        return socket.create_connection(self.target)
 
     @staticmethod
     def _pump(source: socket.socket, sink: socket.socket) -> None:
