@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 from askpro import webserver
-from benchmarks._support import web_server
+from benchmarks._support import benchmark_tenant, web_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 HOST = "bench-salon.localhost"
@@ -68,7 +68,6 @@ def _setup_django(url: str) -> None:
 
 def _prepare() -> tuple[int, list[str]]:
     """Migrate, create the bench tenant and its data once; returns (service id, API keys)."""
-    from django.core.management import call_command
     from django.db import transaction
     from django.utils import timezone
     from django_tenants.utils import tenant_context
@@ -84,15 +83,8 @@ def _prepare() -> tuple[int, list[str]]:
         Staff,
         WorkingHour,
     )
-    from tenants import services as tenant_services
-    from tenants.models import Tenant
 
-    call_command("migrate_schemas", verbosity=0)
-    tenant_services.ensure_public_tenant()
-    tenant_services.ensure_template_tenant()
-    tenant = Tenant.objects.filter(slug="bench-salon").first()
-    if tenant is None:
-        tenant = tenant_services.create_tenant(name="Bench Salon", slug="bench-salon", domain=HOST).tenant
+    tenant = benchmark_tenant(name="Bench Salon", slug="bench-salon", domain=HOST)
     with tenant_context(tenant):
         service = Service.objects.filter(name="Haarschnitt").first()
         if service is None:

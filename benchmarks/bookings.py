@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
-from benchmarks._support import percentile, setup_django, use_benchmark_database
+from benchmarks._support import benchmark_tenant, percentile, setup_django, use_benchmark_database
 
 PROJECT = Path(__file__).resolve().parent.parent
 HOST = "bench-bookings.localhost"
@@ -39,19 +39,11 @@ DB_NAME = "askpro_bench_bookings"
 
 def _prepare() -> tuple[object, int, list[int]]:
     """Migrate, create the tenant and its hairdressers once; returns (tenant, service id, staff ids)."""
-    from django.core.management import call_command
     from django_tenants.utils import tenant_context
 
     from appointments.models import Branch, Service, Staff, WorkingHour
-    from tenants import services as tenant_services
-    from tenants.models import Tenant
 
-    call_command("migrate_schemas", verbosity=0)
-    tenant_services.ensure_public_tenant()
-    tenant_services.ensure_template_tenant()
-    tenant = Tenant.objects.filter(slug="bench-bookings").first()
-    if tenant is None:
-        tenant = tenant_services.create_tenant(name="Bench Bookings", slug="bench-bookings", domain=HOST).tenant
+    tenant = benchmark_tenant(name="Bench Bookings", slug="bench-bookings", domain=HOST)
     with tenant_context(tenant):
         service = Service.objects.filter(name="Haarschnitt").first()
         if service is None:
