@@ -267,8 +267,17 @@ def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator
             process.kill()
 
 
-def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.1, what: str = "condition") -> Any:
-    """Poll until ``predicate()`` is truthy; return its value or fail the test naming ``what``."""
+# A cap only bounds how long a failing test hangs; it never measures speed. On a busy machine
+# (the suite beside two CPU-bound processes, load 8 on 2 cores) a live worker's first task can take
+# well over 15 s, so no wait gives up sooner than this.
+WAIT_CAP_FLOOR_SECONDS = 120.0
+
+
+def wait_for(predicate: Any, timeout: float = WAIT_CAP_FLOOR_SECONDS, interval: float = 0.1,
+             what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; return its value or fail the test naming ``what``.
+    ``timeout`` is a cap, raised to ``WAIT_CAP_FLOOR_SECONDS`` when smaller."""
+    timeout = max(timeout, WAIT_CAP_FLOOR_SECONDS)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -54,7 +54,11 @@ def _label(page: Any, text: str) -> dict[str, float]:
 
 
 def _drag(page: Any, appointment_id: int, minutes: int) -> None:
-    box = page.locator(f".ap-ev[data-appointment-id='{appointment_id}']").bounding_box()
+    # the events are re-rendered when a feed request finishes: grab the one on screen after that
+    page.wait_for_selector("#ap-calendar:not([data-busy])")
+    event = page.locator(f".ap-ev[data-appointment-id='{appointment_id}']")
+    event.wait_for(state="visible")
+    box = event.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + 4
     dy = minutes / 60 * _hour_pixels(page)
     page.mouse.move(x, y)

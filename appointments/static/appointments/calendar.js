@@ -68,9 +68,22 @@
     return query;
   }
 
+  // While a feed request is under way the calendar carries data-busy; every finished load counts
+  // up data-loads (what a test, or a script, waits on before acting on the fresh events).
   async function loadFeed() {
     if (!state.range) return;
-    const range = state.range;
+    state.loading += 1;
+    calendarEl.dataset.busy = "1";
+    try {
+      await renderFeed(state.range);
+    } finally {
+      state.loading -= 1;
+      if (state.loading === 0) delete calendarEl.dataset.busy;
+      calendarEl.dataset.loads = String(Number(calendarEl.dataset.loads || 0) + 1);
+    }
+  }
+
+  async function renderFeed(range) {
     const result = await api("feed/?" + feedQuery(range).toString());
     if (!result.ok) { say(result.error.message, "error"); return; }
     if (state.range !== range) return; // navigated meanwhile
@@ -178,6 +191,7 @@
         return;
       }
       const moved = result.data.appointment;
+      e.extendedProps.version = moved.version; // a second move before the feed reloads is not refused as stale
       const note = result.data.policy && result.data.policy.violated ? ` ${L.policy}: ${result.data.policy.label}` : "";
       say(`${L.moved} ${moved.when} (${moved.staff.name}).${note}`, "success");
       loadFeed();
