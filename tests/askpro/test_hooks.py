@@ -132,20 +132,20 @@ def test_secrets_round_trip_and_are_not_stored_in_clear():
     assert decrypt(token) == "sk_live_geheim"
 
 
-def test_a_task_queued_on_commit_inside_a_tenant_context_keeps_that_schema(salon, django_capture_on_commit_callbacks):
+def test_a_task_queued_on_commit_inside_a_tenant_context_keeps_that_schema(salon, broker):
     from django_tenants.utils import tenant_context
 
     from askpro.outbox import delay_on_commit
+    from integrations.tasks import process_webhook
 
-    sent = []
-
-    class FakeTask:  # records the schema at send time, the way tenant-schemas-celery reads it
-        def apply_async(self, args, kwargs):
-            sent.append((connection.schema_name, args, kwargs))
-
-    with django_capture_on_commit_callbacks(execute=True):  # noqa: SIM117 - order matters
+    with transaction.atomic():  # noqa: SIM117 - order matters
         with tenant_context(salon):
-            delay_on_commit(FakeTask(), 42, reason="test")
+            delay_on_commit(process_webhook, 42)
         # the context has exited before the commit happens
+        assert broker.messages() == []
 
-    assert sent == [("salon_schmidt", (42,), {"reason": "test"})]
+    # the real message on the real broker carries the schema tenant-schemas-celery runs it in
+    [(queue, message)] = broker.envelopes()
+    assert (queue, message["headers"]["task"], message["headers"]["_schema_name"]) == (
+        "webhooks", "integrations.process_webhook", "salon_schmidt")
+    assert broker.messages() == [("integrations.process_webhook", [42], "webhooks")]

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from appointments.customers import InvalidPhoneNumber
 from appointments.models import Customer
 from calls import services
 from calls.events import CallbackEscalated, CallbackRequested
@@ -88,7 +89,7 @@ def test_the_periodic_task_escalates_in_every_tenant(salon, physio):
 
 
 def test_an_invalid_callback_number_is_refused_and_nothing_is_queued(in_salon):
-    with pytest.raises(Exception) as refused:  # noqa: B017
+    with pytest.raises(InvalidPhoneNumber) as refused:
         services.request_callback(phone="hallo")
 
     assert refused.value.code == "PHONE_INVALID"

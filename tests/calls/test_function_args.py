@@ -15,7 +15,7 @@ def test_a_service_is_found_by_a_forgiving_name_or_its_id(voice_cast):
 
 
 def test_an_ambiguous_service_comes_back_as_a_question_with_candidates(voice_cast):
-    with pytest.raises(Exception) as asked:  # noqa: B017 - the domain error type is generic
+    with pytest.raises(function_args.ServiceAmbiguous) as asked:
         function_args.resolve_service("schnitt")
 
     assert asked.value.code == "SERVICE_AMBIGUOUS"

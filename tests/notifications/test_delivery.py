@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 import httpx
 import respx
@@ -129,20 +128,29 @@ def test_two_workers_delivering_the_same_message_at_once_send_it_once(salon_cast
         body="Hallo", next_attempt_at=timezone.now(),
     )
     calls = []
+    results = []
+    progress = threading.Condition()
 
     def slow_twilio(request):
-        calls.append(request)
-        time.sleep(0.3)
+        # Twilio answers only once the other worker has returned (or has called Twilio too): the
+        # second delivery attempt always meets the first one in the middle of sending.
+        with progress:
+            calls.append(request)
+            progress.notify_all()
+            if not progress.wait_for(lambda: results or len(calls) > 1, timeout=60):
+                raise AssertionError("the other worker neither returned nor called Twilio within 60 s")
         return httpx.Response(201, json={"sid": f"SM{len(calls)}", "status": "queued"})
 
     barrier = threading.Barrier(2)
-    results = []
 
     def worker():
         try:
             with tenant_context(cast.tenant):
-                barrier.wait()
-                results.append(services.deliver(delivery.pk).status)
+                barrier.wait(timeout=60)
+                status = services.deliver(delivery.pk).status
+            with progress:
+                results.append(status)
+                progress.notify_all()
         finally:
             connection.close()
 
@@ -153,9 +161,10 @@ def test_two_workers_delivering_the_same_message_at_once_send_it_once(salon_cast
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=20)
+            thread.join(timeout=120)
 
     # then
+    assert not any(thread.is_alive() for thread in threads)
     delivery.refresh_from_db()
     assert len(calls) == 1
     assert (delivery.status, delivery.attempts, delivery.provider_message_id) == ("sent", 1, "SM1")
