@@ -5,9 +5,10 @@ modification row, and emits an ``askpro.hooks`` event after commit (Cal.com push
 notifications listen to those). ``actor`` says who acted: ``admin:<user id>``,
 ``phone:<call id>``, ``api:<key prefix>``, ``calcom``.
 
-Booking, rescheduling and series first lock the calendars of the staff they may write
-(``appointments.locking``: advisory locks per staff member, fixed order), then check
-availability and insert, so conflicting requests queue instead of deadlocking. Double booking
+Booking, rescheduling and series lock the calendars of the staff they write (``appointments.locking``:
+advisory locks per staff member, fixed order; an "any staff" booking only those of the slot it
+takes, never the whole branch), check availability again under the lock and insert, so
+conflicting requests queue instead of deadlocking. Double booking
 is still refused by the database (exclusion constraint ``no_double_booking`` on
 ``AppointmentSegment``) as the last guard; a residual deadlock is retried once. All end in
 :class:`SlotUnavailable` with the next free alternatives.
@@ -191,6 +192,7 @@ def _find_assignment(
     branch_id: int | None,
     now: datetime | None,
     ignore_appointment_id: int | None = None,
+    exclude: frozenset[int] = frozenset(),
 ) -> Slot | None:
     day = starts_at.astimezone(timezone.get_default_timezone()).date()
     context = AvailabilityContext(
@@ -199,7 +201,7 @@ def _find_assignment(
     )
     epoch = int(starts_at.timestamp())
     for candidate_branch in sorted(context.branch_tz):
-        slot = context.check(epoch, candidate_branch, staff_id=staff_id)
+        slot = context.check(epoch, candidate_branch, staff_id=staff_id, exclude=exclude)
         if slot is not None:
             return slot
     return None
@@ -329,12 +331,14 @@ def book_appointment(
     check_availability: bool = True,
     now: datetime | None = None,
     _series_id: int | None = None,
+    _held_staff: frozenset[int] = frozenset(),
     notify_customer: bool = True,
 ) -> Appointment:
     """Book a service for a customer at ``starts_at`` (with ``staff_id`` or any qualified staff
     member); raises SlotUnavailable (with alternatives) when the time is not free.
     ``check_availability=False`` skips working hours and notice (imports from Cal.com) but never
-    the no-double-booking constraint."""
+    the no-double-booking constraint. Locks only the calendars it writes (``appointments.locking``);
+    ``_held_staff``: calendars the caller's transaction already holds (a series)."""
     _aware(starts_at, "starts_at")
     _check_source(source)
     if status not in CHANGEABLE:
@@ -346,15 +350,20 @@ def book_appointment(
         if branch_id is not None and not Branch.objects.filter(pk=branch_id, is_active=True).exists():
             raise UnknownReference(_("Unknown or inactive branch."), details={"branch_id": branch_id})
         plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
-        locked = locking.lock_candidates(plan, staff_id=staff_id, branch_id=branch_id)
         if check_availability:
             slot = locking.assign_under_lock(
-                lambda: _find_assignment(plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
+                lambda exclude: _find_assignment(
+                    plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now, exclude=exclude
+                ),
+                staff_id=staff_id,
+                candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=branch_id)),
+                held=_held_staff,
             )
             if slot is None:
                 raise locking.CalendarTaken
         else:
             slot = _unchecked_assignment(plan, starts_at, staff_id, branch_id)
+            locking.lock_staff(locking.staff_of(slot))
         appointment = Appointment(
             customer_id=customer_id,
             service=service,
@@ -444,22 +453,20 @@ def reschedule_appointment(
         plan = _plan_of(appointment)
         if staff_id is None and not plan.is_composite:
             staff_id = appointment.staff_id
-        locked = locking.lock_candidates(
-            plan, staff_id=staff_id if check_availability else staff_id or appointment.staff_id,
-            branch_id=appointment.branch_id,
-        )
         if check_availability:
             slot = locking.assign_under_lock(
-                lambda: _find_assignment(
+                lambda exclude: _find_assignment(
                     plan, new_starts_at, staff_id=staff_id, branch_id=appointment.branch_id, now=now,
-                    ignore_appointment_id=appointment.pk,
+                    ignore_appointment_id=appointment.pk, exclude=exclude,
                 ),
-                locked,
+                staff_id=staff_id,
+                candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=appointment.branch_id)),
             )
             if slot is None:
                 raise locking.CalendarTaken
         else:
             slot = _unchecked_assignment(plan, new_starts_at, staff_id or appointment.staff_id, appointment.branch_id)
+            locking.lock_staff(locking.staff_of(slot))
 
         previous_starts_at = appointment.starts_at
         appointment.starts_at, appointment.ends_at = slot.starts_at, slot.ends_at
@@ -716,9 +723,12 @@ def create_series(
     with transaction.atomic():
         # The first occurrence fixes staff and branch for the whole series.
         plan = plan_for(service)
-        locked = locking.lock_candidates(plan, staff_id=staff_id, branch_id=branch_id)
         first = locking.assign_under_lock(
-            lambda: _find_assignment(plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
+            lambda exclude: _find_assignment(
+                plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now, exclude=exclude
+            ),
+            staff_id=staff_id,
+            candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=branch_id)),
         )
         if first is None:
             raise locking.CalendarTaken
@@ -754,7 +764,7 @@ def create_series(
                         book_appointment(
                             customer_id=customer_id, service_id=service.pk, starts_at=occurrence, source=source,
                             actor=actor, staff_id=staff_id, branch_id=branch.pk, notes=notes, now=now,
-                            _series_id=series.pk,
+                            _series_id=series.pk, _held_staff=frozenset(locking.staff_of(first)),
                         )
                     )
             except SlotUnavailable as exc:

@@ -1,16 +1,20 @@
 """Conflicting bookings benchmark: how long a request waits when many want the same calendar.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/askpro_dev REDIS_URL=redis://127.0.0.1:6379/ \\
-        .venv/bin/python -m benchmarks.bookings [--clients 50] [--rounds 5]
+        .venv/bin/python -m benchmarks.bookings [--clients 50] [--rounds 5] [--staff 3] [--database NAME]
 
-Uses its own fresh database (``askpro_bench_bookings`` on DATABASE_URL's server, or on the
-embedded servers without DATABASE_URL, like the other benchmarks), migrates it and creates
-a tenant "Bench Bookings" with three hairdressers. Each round starts ``--clients`` threads (one
-connection each) behind a barrier, all calling ``book_appointment`` at once, in three scenarios:
+Uses its own fresh database (``--database``, default ``askpro_bench_bookings``, on DATABASE_URL's
+server, or on the embedded servers without DATABASE_URL, like the other benchmarks), migrates it
+and creates a tenant "Bench Bookings" with ``--staff`` hairdressers (Anna, Ben, Clara, Staff 4, ...).
+Each round starts ``--clients`` threads (one connection each) behind a barrier, all calling
+``book_appointment`` at once, in four scenarios:
 
 - same slot: everyone wants Anna at 10:00 (1 booked, the rest SLOT_UNAVAILABLE);
 - overlapping: everyone wants Anna at 10:00-10:25 in 5-minute steps (1 booked);
-- any staff: everyone wants 10:00 with whoever is free (3 booked).
+- any staff: everyone wants 10:00 with whoever is free (one booked per hairdresser);
+- mixed: every other request wants 10:00 with whoever is free, the others a named hairdresser
+  at 14:00 (round robin): bookings of different calendars, which an "any staff" request must not
+  hold up (it locks only the calendar of the slot it writes).
 
 It prints, per scenario, the outcomes and the wait of each request (call to answer): p50, p95,
 p99 and max. The staff calendar locks (``appointments.locking``) make the requests queue, so the
@@ -37,7 +41,7 @@ HOST = "bench-bookings.localhost"
 DB_NAME = "askpro_bench_bookings"
 
 
-def _prepare() -> tuple[object, int, list[int]]:
+def _prepare(staff_count: int) -> tuple[object, int, list[int]]:
     """Migrate, create the tenant and its hairdressers once; returns (tenant, service id, staff ids)."""
     from django_tenants.utils import tenant_context
 
@@ -50,7 +54,8 @@ def _prepare() -> tuple[object, int, list[int]]:
             branch = Branch.objects.create(name="Mitte", city="Berlin")
             service = Service.objects.create(name="Haarschnitt", duration_minutes=30, slot_interval_minutes=5,
                                              min_notice_minutes=0, max_advance_days=3650)
-            for name in ("Anna", "Ben", "Clara"):
+            names = ["Anna", "Ben", "Clara", *(f"Staff {n}" for n in range(4, staff_count + 1))]
+            for name in names[:staff_count]:
                 staff = Staff.objects.create(name=name)
                 staff.branches.add(branch)
                 staff.services.add(service)
@@ -105,9 +110,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--staff", type=int, default=3, help="hairdressers in the branch")
+    parser.add_argument("--database", default=DB_NAME, help="the benchmark's own database (dropped first)")
     args = parser.parse_args()
 
-    use_benchmark_database(DB_NAME)  # without DATABASE_URL / REDIS_URL: the embedded servers
+    use_benchmark_database(args.database)  # without DATABASE_URL / REDIS_URL: the embedded servers
     os.environ.setdefault("ASKPRO_CACHE_PREFIX", "bench-bookings")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     setup_django()
@@ -117,13 +124,14 @@ def main() -> None:
     from appointments.models import Appointment, Customer
     from appointments.services import book_appointment
 
-    tenant, service_id, staff_ids = _prepare()
+    tenant, service_id, staff_ids = _prepare(args.staff)
     anna = staff_ids[0]
     with tenant_context(tenant):
         customers = [Customer.objects.get_or_create(name=f"Bench {n}")[0].pk for n in range(args.clients)]
     berlin = timezone.get_default_timezone()
     print(f"{args.clients} concurrent requests per round, {args.rounds} rounds per scenario, "
-          f"{os.cpu_count()} CPUs; wait = call to answer of book_appointment")
+          f"{len(staff_ids)} hairdressers, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}; wait = call to answer of book_appointment")
 
     def book(customer_id: int, starts_at: datetime, staff_id: int | None) -> Callable[[], object]:
         return lambda: book_appointment(customer_id=customer_id, service_id=service_id, staff_id=staff_id,
@@ -133,6 +141,10 @@ def main() -> None:
         "same slot": lambda ten: [book(c, ten, anna) for c in customers],
         "overlapping": lambda ten: [book(c, ten + timedelta(minutes=5 * (n % 6)), anna) for n, c in enumerate(customers)],
         "any staff": lambda ten: [book(c, ten, None) for c in customers],
+        "mixed": lambda ten: [
+            book(c, ten, None) if n % 2 == 0 else book(c, ten + timedelta(hours=4), staff_ids[n // 2 % len(staff_ids)])
+            for n, c in enumerate(customers)
+        ],
     }
     first_day = date.today() + timedelta(days=30)
     for number, (name, attempts_for) in enumerate(scenarios.items()):
@@ -150,6 +162,7 @@ def main() -> None:
         print(f"{name:12s} {dict(outcomes)}")
         print(f"{'':12s} wait p50 {percentile(ms, 50):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  "
               f"p99 {percentile(ms, 99):7.1f} ms  max {max(ms):7.1f} ms  n={len(ms)}")
+    print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
 
 if __name__ == "__main__":
