@@ -89,13 +89,14 @@ class _Moved(Exception):
         self.slot = slot
 
 
-Finder = Callable[[frozenset[int]], "Slot | None"]
+# find(excluded staff, fresh): a slot; fresh=False may reuse the busy times of the last search.
+Finder = Callable[[frozenset[int], bool], "Slot | None"]
 
 
 def assign_under_lock(
     find: Finder, *, staff_id: int | None, candidates: int, held: frozenset[int] = frozenset()
 ) -> Slot | None:
-    """A slot from ``find(excluded staff)`` whose calendars this transaction has locked (until it
+    """A slot from ``find(excluded staff, fresh)`` whose calendars this transaction has locked (until it
     ends) and checked again under that lock; None when nothing is free.
 
     ``staff_id`` (a named staff member): wait for that calendar, then search. Otherwise search
@@ -109,7 +110,7 @@ def assign_under_lock(
         slot = None
         wanted, wait = {staff_id}, True
     else:
-        slot = find(frozenset())
+        slot = find(frozenset(), True)
         wanted, wait = (staff_of(slot) if slot is not None else set()), False
     for _attempt in range((candidates + 2) ** 2):
         if not wanted:
@@ -122,13 +123,13 @@ def assign_under_lock(
                     raise _Busy(names[busy])
                 # Again, under the lock (committed bookings are visible now), leaving out the same
                 # calendars as the search that chose it: is it still free?
-                slot = find(frozenset(skipped))
+                slot = find(frozenset(skipped), True)
                 if slot is not None and staff_of(slot) <= wanted | held:
                     return slot  # the savepoint is released: its locks stay until the transaction ends
                 raise _Moved(slot)
         except _Busy as exc:
             skipped.add(exc.staff_id)
-            slot = find(frozenset(skipped))
+            slot = find(frozenset(skipped), False)  # a candidate from the same data: no new query
         except _Moved as exc:
             slot = exc.slot
         wait = False
@@ -136,7 +137,7 @@ def assign_under_lock(
             # Nothing free but calendars someone is writing right now (perhaps at another time):
             # queue for the first choice among all of them.
             skipped.clear()
-            slot, wait = find(frozenset()), True
+            slot, wait = find(frozenset(), False), True
         wanted = staff_of(slot) if slot is not None else set()
     logger.warning("no calendar could be locked after %s attempts", (candidates + 2) ** 2)
     return None

@@ -184,7 +184,7 @@ def _plan_of(appointment: Appointment) -> BookingPlan:
     return plan_for(service, sequence=sequence)
 
 
-def _find_assignment(
+def _assignment_finder(
     plan: BookingPlan,
     starts_at: datetime,
     *,
@@ -192,19 +192,28 @@ def _find_assignment(
     branch_id: int | None,
     now: datetime | None,
     ignore_appointment_id: int | None = None,
-    exclude: frozenset[int] = frozenset(),
-) -> Slot | None:
+) -> locking.Finder:
+    """``find(exclude, fresh)``: the assignment of a booking of ``plan`` at ``starts_at``, leaving
+    out the staff in ``exclude``; ``fresh=False`` reuses the busy times the last search loaded (a
+    candidate only, checked again under lock), ``fresh=True`` loads them again."""
     day = starts_at.astimezone(timezone.get_default_timezone()).date()
-    context = AvailabilityContext(
-        plan, date_from=day - timedelta(days=1), date_to=day + timedelta(days=1), staff_id=staff_id,
-        branch_id=branch_id, now=now, ignore_appointment_id=ignore_appointment_id,
-    )
     epoch = int(starts_at.timestamp())
-    for candidate_branch in sorted(context.branch_tz):
-        slot = context.check(epoch, candidate_branch, staff_id=staff_id, exclude=exclude)
-        if slot is not None:
-            return slot
-    return None
+    contexts: list[AvailabilityContext] = []
+
+    def find(exclude: frozenset[int], fresh: bool) -> Slot | None:
+        if fresh or not contexts:
+            contexts[:] = [AvailabilityContext(
+                plan, date_from=day - timedelta(days=1), date_to=day + timedelta(days=1), staff_id=staff_id,
+                branch_id=branch_id, now=now, ignore_appointment_id=ignore_appointment_id,
+            )]
+        context = contexts[0]
+        for candidate_branch in sorted(context.branch_tz):
+            slot = context.check(epoch, candidate_branch, staff_id=staff_id, exclude=exclude)
+            if slot is not None:
+                return slot
+        return None
+
+    return find
 
 
 def _unchecked_assignment(plan: BookingPlan, starts_at: datetime, staff_id: int | None, branch_id: int | None) -> Slot:
@@ -352,9 +361,7 @@ def book_appointment(
         plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
         if check_availability:
             slot = locking.assign_under_lock(
-                lambda exclude: _find_assignment(
-                    plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now, exclude=exclude
-                ),
+                _assignment_finder(plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now),
                 staff_id=staff_id,
                 candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=branch_id)),
                 held=_held_staff,
@@ -455,9 +462,9 @@ def reschedule_appointment(
             staff_id = appointment.staff_id
         if check_availability:
             slot = locking.assign_under_lock(
-                lambda exclude: _find_assignment(
+                _assignment_finder(
                     plan, new_starts_at, staff_id=staff_id, branch_id=appointment.branch_id, now=now,
-                    ignore_appointment_id=appointment.pk, exclude=exclude,
+                    ignore_appointment_id=appointment.pk,
                 ),
                 staff_id=staff_id,
                 candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=appointment.branch_id)),
@@ -724,9 +731,7 @@ def create_series(
         # The first occurrence fixes staff and branch for the whole series.
         plan = plan_for(service)
         first = locking.assign_under_lock(
-            lambda exclude: _find_assignment(
-                plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now, exclude=exclude
-            ),
+            _assignment_finder(plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now),
             staff_id=staff_id,
             candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=branch_id)),
         )
