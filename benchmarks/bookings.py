@@ -14,7 +14,10 @@ Each round starts ``--clients`` threads (one connection each) behind a barrier, 
 - any staff: everyone wants 10:00 with whoever is free (one booked per hairdresser);
 - mixed: every other request wants 10:00 with whoever is free, the others a named hairdresser
   at 14:00 (round robin): bookings of different calendars, which an "any staff" request must not
-  hold up (it locks only the calendar of the slot it writes).
+  hold up (it locks only the calendar of the slot it writes);
+- beside open: Anna's booking at 10:00 stays open in another transaction (until every request
+  has answered, at most ``--hold`` seconds) while everyone else wants 10:00 with whoever is free.
+  When "any staff" locked every candidate's calendar, all of them waited for that transaction.
 
 It prints, per scenario, the outcomes and the wait of each request (call to answer): p50, p95,
 p99 and max. The staff calendar locks (``appointments.locking``) make the requests queue, so the
@@ -106,12 +109,43 @@ def _round(tenant: object, attempts: list[Callable[[], object]]) -> tuple[Counte
     return outcomes, waits
 
 
+def _round_beside_open_booking(
+    tenant: object, hold: Callable[[], object], attempts: list[Callable[[], object]], cap: float
+) -> tuple[Counter[str], list[float]]:
+    """:func:`_round` while ``hold()`` has booked in another transaction that stays open until the
+    round is over (at most ``cap`` seconds)."""
+    from django.db import connection, transaction
+    from django_tenants.utils import tenant_context
+
+    holding, over = threading.Event(), threading.Event()
+
+    def keep_open() -> None:
+        try:
+            with tenant_context(tenant), transaction.atomic():
+                hold()
+                holding.set()
+                over.wait(timeout=cap)
+        finally:
+            holding.set()
+            connection.close()
+
+    holder = threading.Thread(target=keep_open)
+    holder.start()
+    holding.wait(timeout=120)
+    try:
+        return _round(tenant, attempts)
+    finally:
+        over.set()
+        holder.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--staff", type=int, default=3, help="hairdressers in the branch")
     parser.add_argument("--database", default=DB_NAME, help="the benchmark's own database (dropped first)")
+    parser.add_argument("--hold", type=float, default=5.0, help="seconds the open booking stays open at most")
     args = parser.parse_args()
 
     use_benchmark_database(args.database)  # without DATABASE_URL / REDIS_URL: the embedded servers
@@ -162,6 +196,21 @@ def main() -> None:
         print(f"{name:12s} {dict(outcomes)}")
         print(f"{'':12s} wait p50 {percentile(ms, 50):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  "
               f"p99 {percentile(ms, 99):7.1f} ms  max {max(ms):7.1f} ms  n={len(ms)}")
+    outcomes, waits = Counter(), []
+    for round_number in range(args.rounds):
+        day = first_day + timedelta(days=len(scenarios) * args.rounds + round_number)
+        ten = datetime.combine(day, clock(10), tzinfo=berlin)
+        with tenant_context(tenant):
+            Appointment.objects.filter(starts_at__date=day).delete()
+        found, waited = _round_beside_open_booking(
+            tenant, book(customers[0], ten, anna), [book(c, ten, None) for c in customers[1:]], args.hold
+        )
+        outcomes.update(found)
+        waits.extend(waited)
+    ms = [w * 1000 for w in waits]
+    print(f"{'beside open':12s} {dict(outcomes)} (Anna's booking held open up to {args.hold:.0f} s)")
+    print(f"{'':12s} wait p50 {percentile(ms, 50):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  "
+          f"p99 {percentile(ms, 99):7.1f} ms  max {max(ms):7.1f} ms  n={len(ms)}")
     print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
 
