@@ -492,8 +492,12 @@ class AvailabilityContext:
 
     # --- any plan: check one start, segment by segment ---------------------------------------
 
-    def check(self, start: int, branch_id: int, *, staff_id: int | None = None, grid: bool = False) -> Slot | None:
-        """The assignment of staff to segments if a booking can start at ``start``, else None."""
+    def check(
+        self, start: int, branch_id: int, *, staff_id: int | None = None, grid: bool = False,
+        exclude: frozenset[int] = frozenset(),
+    ) -> Slot | None:
+        """The assignment of staff to segments if a booking can start at ``start``, else None.
+        Staff in ``exclude`` are left out (someone else is booking their calendar right now)."""
         tz = self.branch_tz.get(branch_id)
         if tz is None:
             return None
@@ -515,7 +519,7 @@ class AvailabilityContext:
             blocked_until = seg_end + (self.plan.buffer_after if segment.position == len(segments) - 1 else 0)
             candidates = []
             for data in self.staff.values():
-                if staff_id is not None and data.staff_id != staff_id:
+                if (staff_id is not None and data.staff_id != staff_id) or data.staff_id in exclude:
                     continue
                 if segment.qualification_id not in data.qualifications or branch_id not in data.branch_ids:
                     continue

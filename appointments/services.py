@@ -5,9 +5,10 @@ modification row, and emits an ``askpro.hooks`` event after commit (Cal.com push
 notifications listen to those). ``actor`` says who acted: ``admin:<user id>``,
 ``phone:<call id>``, ``api:<key prefix>``, ``calcom``.
 
-Booking, rescheduling and series first lock the calendars of the staff they may write
-(``appointments.locking``: advisory locks per staff member, fixed order), then check
-availability and insert, so conflicting requests queue instead of deadlocking. Double booking
+Booking, rescheduling and series lock the calendars of the staff they write (``appointments.locking``:
+advisory locks per staff member, fixed order; an "any staff" booking only those of the slot it
+takes, never the whole branch), check availability again under the lock and insert, so
+conflicting requests queue instead of deadlocking. Double booking
 is still refused by the database (exclusion constraint ``no_double_booking`` on
 ``AppointmentSegment``) as the last guard; a residual deadlock is retried once. All end in
 :class:`SlotUnavailable` with the next free alternatives.
@@ -183,7 +184,7 @@ def _plan_of(appointment: Appointment) -> BookingPlan:
     return plan_for(service, sequence=sequence)
 
 
-def _find_assignment(
+def _assignment_finder(
     plan: BookingPlan,
     starts_at: datetime,
     *,
@@ -191,18 +192,28 @@ def _find_assignment(
     branch_id: int | None,
     now: datetime | None,
     ignore_appointment_id: int | None = None,
-) -> Slot | None:
+) -> locking.Finder:
+    """``find(exclude, fresh)``: the assignment of a booking of ``plan`` at ``starts_at``, leaving
+    out the staff in ``exclude``; ``fresh=False`` reuses the busy times the last search loaded (a
+    candidate only, checked again under lock), ``fresh=True`` loads them again."""
     day = starts_at.astimezone(timezone.get_default_timezone()).date()
-    context = AvailabilityContext(
-        plan, date_from=day - timedelta(days=1), date_to=day + timedelta(days=1), staff_id=staff_id,
-        branch_id=branch_id, now=now, ignore_appointment_id=ignore_appointment_id,
-    )
     epoch = int(starts_at.timestamp())
-    for candidate_branch in sorted(context.branch_tz):
-        slot = context.check(epoch, candidate_branch, staff_id=staff_id)
-        if slot is not None:
-            return slot
-    return None
+    contexts: list[AvailabilityContext] = []
+
+    def find(exclude: frozenset[int], fresh: bool) -> Slot | None:
+        if fresh or not contexts:
+            contexts[:] = [AvailabilityContext(
+                plan, date_from=day - timedelta(days=1), date_to=day + timedelta(days=1), staff_id=staff_id,
+                branch_id=branch_id, now=now, ignore_appointment_id=ignore_appointment_id,
+            )]
+        context = contexts[0]
+        for candidate_branch in sorted(context.branch_tz):
+            slot = context.check(epoch, candidate_branch, staff_id=staff_id, exclude=exclude)
+            if slot is not None:
+                return slot
+        return None
+
+    return find
 
 
 def _unchecked_assignment(plan: BookingPlan, starts_at: datetime, staff_id: int | None, branch_id: int | None) -> Slot:
@@ -329,12 +340,14 @@ def book_appointment(
     check_availability: bool = True,
     now: datetime | None = None,
     _series_id: int | None = None,
+    _held_staff: frozenset[int] = frozenset(),
     notify_customer: bool = True,
 ) -> Appointment:
     """Book a service for a customer at ``starts_at`` (with ``staff_id`` or any qualified staff
     member); raises SlotUnavailable (with alternatives) when the time is not free.
     ``check_availability=False`` skips working hours and notice (imports from Cal.com) but never
-    the no-double-booking constraint."""
+    the no-double-booking constraint. Locks only the calendars it writes (``appointments.locking``);
+    ``_held_staff``: calendars the caller's transaction already holds (a series)."""
     _aware(starts_at, "starts_at")
     _check_source(source)
     if status not in CHANGEABLE:
@@ -346,15 +359,18 @@ def book_appointment(
         if branch_id is not None and not Branch.objects.filter(pk=branch_id, is_active=True).exists():
             raise UnknownReference(_("Unknown or inactive branch."), details={"branch_id": branch_id})
         plan = plan_for(service, duration_minutes=duration_minutes, sequence=sequence)
-        locked = locking.lock_candidates(plan, staff_id=staff_id, branch_id=branch_id)
         if check_availability:
             slot = locking.assign_under_lock(
-                lambda: _find_assignment(plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
+                _assignment_finder(plan, starts_at, staff_id=staff_id, branch_id=branch_id, now=now),
+                staff_id=staff_id,
+                candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=branch_id)),
+                held=_held_staff,
             )
             if slot is None:
                 raise locking.CalendarTaken
         else:
             slot = _unchecked_assignment(plan, starts_at, staff_id, branch_id)
+            locking.lock_staff(locking.staff_of(slot))
         appointment = Appointment(
             customer_id=customer_id,
             service=service,
@@ -444,22 +460,20 @@ def reschedule_appointment(
         plan = _plan_of(appointment)
         if staff_id is None and not plan.is_composite:
             staff_id = appointment.staff_id
-        locked = locking.lock_candidates(
-            plan, staff_id=staff_id if check_availability else staff_id or appointment.staff_id,
-            branch_id=appointment.branch_id,
-        )
         if check_availability:
             slot = locking.assign_under_lock(
-                lambda: _find_assignment(
+                _assignment_finder(
                     plan, new_starts_at, staff_id=staff_id, branch_id=appointment.branch_id, now=now,
                     ignore_appointment_id=appointment.pk,
                 ),
-                locked,
+                staff_id=staff_id,
+                candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=appointment.branch_id)),
             )
             if slot is None:
                 raise locking.CalendarTaken
         else:
             slot = _unchecked_assignment(plan, new_starts_at, staff_id or appointment.staff_id, appointment.branch_id)
+            locking.lock_staff(locking.staff_of(slot))
 
         previous_starts_at = appointment.starts_at
         appointment.starts_at, appointment.ends_at = slot.starts_at, slot.ends_at
@@ -716,9 +730,10 @@ def create_series(
     with transaction.atomic():
         # The first occurrence fixes staff and branch for the whole series.
         plan = plan_for(service)
-        locked = locking.lock_candidates(plan, staff_id=staff_id, branch_id=branch_id)
         first = locking.assign_under_lock(
-            lambda: _find_assignment(plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now), locked
+            _assignment_finder(plan, first_starts_at, staff_id=staff_id, branch_id=branch_id, now=now),
+            staff_id=staff_id,
+            candidates=len(locking.candidate_staff(plan, staff_id=staff_id, branch_id=branch_id)),
         )
         if first is None:
             raise locking.CalendarTaken
@@ -754,7 +769,7 @@ def create_series(
                         book_appointment(
                             customer_id=customer_id, service_id=service.pk, starts_at=occurrence, source=source,
                             actor=actor, staff_id=staff_id, branch_id=branch.pk, notes=notes, now=now,
-                            _series_id=series.pk,
+                            _series_id=series.pk, _held_staff=frozenset(locking.staff_of(first)),
                         )
                     )
             except SlotUnavailable as exc:
