@@ -200,7 +200,8 @@ def _measure(port: int, args: argparse.Namespace) -> None:
         while not app.control.ping(timeout=0.5):
             time.sleep(0.2)
         started = time.perf_counter()
-        asyncio.run(_load(port, _calcom_requests(args.e2e_events), args.senders))
+        intake, _lat, calcom_statuses = asyncio.run(_load(port, _calcom_requests(args.e2e_events), args.senders))
+        assert set(calcom_statuses) == {200}, f"unexpected answers {set(calcom_statuses)}"
         while WebhookEvent.objects.filter(provider="calcom").exclude(status="processed").exists():
             time.sleep(0.05)
         e2e = time.perf_counter() - started
@@ -209,6 +210,9 @@ def _measure(port: int, args: argparse.Namespace) -> None:
         print("end to end  signed Cal.com PING -> stored -> worker (2 processes) -> handler in tenant schema")
         print(f"  throughput  {args.e2e_events / e2e:8.0f} events/s   ({processed.count()} processed in {e2e:.1f} s,"
               f" handler time avg {avg_ms:.1f} ms)")
+        claims = processed.values("queued_at").distinct().count()
+        print(f"  intake      {args.e2e_events / intake:8.0f} events/s   (all answered after {intake:.1f} s);"
+              f" {claims} dispatcher claims, {args.e2e_events / claims:.1f} events each")
     finally:
         worker.terminate()
         worker.wait(timeout=15)

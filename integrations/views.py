@@ -119,31 +119,37 @@ def retell_webhook(request: HttpRequest) -> HttpResponse:
     return _receive(request, "retell")
 
 
-def _calcom_secret(tenant: Any) -> str:
+def calcom_secret(tenant: Any) -> str:
+    """The tenant's Cal.com webhook secret ("" when Cal.com is not connected or inactive)."""
     from integrations.calcom.models import CalcomConnection
 
     with tenant_context(tenant):
-        connection = CalcomConnection.objects.filter(is_active=True).first()
+        connection = CalcomConnection.objects.filter(is_active=True).only("webhook_secret").first()
         return connection.webhook_secret if connection is not None else ""
+
+
+def calcom_webhook_tenant(slug: str) -> Any:
+    """The tenant a platform-host Cal.com webhook URL names (never the template or public), or None."""
+    from tenants.models import Tenant
+
+    with schema_context(get_public_schema_name()):
+        return Tenant.objects.filter(slug=slug, is_template=False).exclude(
+            schema_name=get_public_schema_name()
+        ).first()
 
 
 @webhook_endpoint
 def calcom_webhook_tenant_host(request: HttpRequest) -> HttpResponse:
     """``POST /api/calcom/webhook`` on the tenant's own host."""
-    return _receive(request, "calcom", tenant=request.tenant, calcom_secret=_calcom_secret(request.tenant))  # type: ignore[attr-defined]
+    return _receive(request, "calcom", tenant=request.tenant, calcom_secret=calcom_secret(request.tenant))  # type: ignore[attr-defined]
 
 
 @webhook_endpoint
 def calcom_webhook_public_host(request: HttpRequest, slug: str) -> HttpResponse:
     """``POST /api/calcom/webhook/<tenant-slug>`` on the platform host."""
-    from tenants.models import Tenant
-
-    with schema_context(get_public_schema_name()):
-        tenant = Tenant.objects.filter(slug=slug, is_template=False).exclude(
-            schema_name=get_public_schema_name()
-        ).first()
+    tenant = calcom_webhook_tenant(slug)
     if tenant is None:
         error = WebhookTenantUnknown()
         security_log.warning("calcom webhook for unknown tenant %r from %s", slug, source_ip(request))
         return error_response(error.code, error.message, error.http_status)
-    return _receive(request, "calcom", tenant=tenant, calcom_secret=_calcom_secret(tenant))
+    return _receive(request, "calcom", tenant=tenant, calcom_secret=calcom_secret(tenant))
