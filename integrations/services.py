@@ -69,7 +69,7 @@ def receive_webhook(
         key = f"{tenant.slug}:{key}"[:255]
     # The tenant is resolved by the worker when it is not known from the URL: the answer to the
     # provider must not wait for registry look-ups.
-    with _public_schema():
+    with public_schema():
         event_id = insert_unless_known(
             provider=provider, event_key=key, event_type=event_type[:100], tenant=tenant,
             raw_body=raw_body, payload=payload, headers=_kept_headers(spec.headers_kept, headers),
@@ -186,7 +186,7 @@ def request_dispatch() -> None:
     from integrations.tasks import dispatch_webhooks
 
     try:
-        with _public_schema():  # the task starts in public
+        with public_schema():  # the task starts in public
             dispatch_webhooks.apply_async(queue=QUEUE_HIGH, retry=True, retry_policy=_ENQUEUE_RETRY_POLICY)
     except Exception as exc:
         logger.warning("could not queue the webhook dispatcher; the sweeper will queue the event: %s", exc)
@@ -208,7 +208,7 @@ def dispatch_pending_events(*, batch_size: int = DISPATCH_BATCH_SIZE) -> int:
     """
     _clear_dispatch_flag()
     queued = 0
-    with _public_schema():
+    with public_schema():
         while True:
             claimed = _claim_undispatched(batch_size)
             published = _publish(claimed)
@@ -273,7 +273,7 @@ def _publish(claimed: list[tuple[int, str]]) -> set[int]:
     return published
 
 
-def _public_schema() -> Any:
+def public_schema() -> Any:
     """Switch to the public schema only when needed (each switch costs a SET search_path)."""
     if in_public_schema():
         return nullcontext()
@@ -313,7 +313,7 @@ def enqueue_event(event: WebhookEvent, *, countdown: float = 0) -> bool:
     from integrations.tasks import process_webhook
 
     try:
-        with _public_schema():  # the task starts in public, the processor switches
+        with public_schema():  # the task starts in public, the processor switches
             process_webhook.apply_async(
                 args=[event.pk], queue=event.queue, countdown=countdown or None,
                 retry=True, retry_policy=_ENQUEUE_RETRY_POLICY,

@@ -15,11 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection as db_connection
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+from django_tenants.utils import get_public_schema_name, quote_schema_name
 
 from askpro.errors import error_response
 from integrations import providers, services
@@ -120,19 +121,32 @@ def retell_webhook(request: HttpRequest) -> HttpResponse:
 
 
 def calcom_secret(tenant: Any) -> str:
-    """The tenant's Cal.com webhook secret ("" when Cal.com is not connected or inactive)."""
+    """The tenant's Cal.com webhook secret ("" when Cal.com is not connected or inactive).
+
+    One statement on the tenant's table named with its schema, so the connection's schema is not
+    switched there and back (two ``SET search_path`` round trips per delivery)."""
     from integrations.calcom.models import CalcomConnection
 
-    with tenant_context(tenant):
-        connection = CalcomConnection.objects.filter(is_active=True).only("webhook_secret").first()
-        return connection.webhook_secret if connection is not None else ""
+    meta = CalcomConnection._meta
+    field = meta.get_field("webhook_secret")
+    quote = db_connection.ops.quote_name
+    table = f"{quote_schema_name(tenant.schema_name)}.{quote(meta.db_table)}"
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(field.column)} FROM {table} WHERE {quote(meta.get_field('is_active').column)}"  # noqa: S608
+            f" ORDER BY {quote(meta.pk.column)} LIMIT 1",  # what .filter(is_active=True).first() reads
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return ""
+    return field.from_db_value(row[0], None, db_connection) or ""  # type: ignore[attr-defined]
 
 
 def calcom_webhook_tenant(slug: str) -> Any:
     """The tenant a platform-host Cal.com webhook URL names (never the template or public), or None."""
     from tenants.models import Tenant
 
-    with schema_context(get_public_schema_name()):
+    with services.public_schema():  # switched only when needed (a switch costs a SET search_path)
         return Tenant.objects.filter(slug=slug, is_template=False).exclude(
             schema_name=get_public_schema_name()
         ).first()
