@@ -441,17 +441,18 @@ def _record_outcomes(events: list[WebhookEvent], outcomes: dict[int, _Outcome]) 
     if not events:
         return retries
     meta = WebhookEvent._meta
-    fields = [meta.get_field(name) for name in _OUTCOME_FIELDS]
+    by_name = {field.name: field for field in meta.concrete_fields}
+    fields = [by_name[name] for name in _OUTCOME_FIELDS]
     quote = connection.ops.quote_name
     row = "(%s::bigint, " + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
     params: list[Any] = []
     for event in events:
         params.append(event.pk)
-        params += [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]  # type: ignore[attr-defined]
-    columns = [field.column for field in fields]  # type: ignore[attr-defined]
+        params += [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    columns = [str(field.column) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(meta.db_table)} e SET {', '.join(f'{quote(c)} = v.{quote(c)}' for c in columns)}"  # noqa: S608
+            f"UPDATE {quote(str(meta.db_table))} e SET {', '.join(f'{quote(c)} = v.{quote(c)}' for c in columns)}"  # noqa: S608
             f" FROM (VALUES {', '.join([row] * len(events))}) AS v(id, {', '.join(quote(c) for c in columns)})"
             " WHERE e.id = v.id",
             params,

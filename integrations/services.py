@@ -3,7 +3,7 @@
 A request only stores its event (one INSERT) and raises a Redis flag; the request that raised it
 publishes one ``integrations.dispatch_webhooks`` task, which claims every stored, never-queued
 event and publishes ``process_webhooks`` batches of them on their priority queues; a worker
-claims a batch in one statement and processes each event in its own transaction
+claims a batch in one statement and processes it in one transaction with a savepoint per event
 (``integrations.inbox.process_events``). A burst of deliveries thus costs a handful of Celery
 publishes and round trips instead of one per event. Retries and the sweeper queue single events
 (``process_webhook``).
@@ -44,6 +44,8 @@ DISPATCH_FLAG_SECONDS = 60
 DISPATCH_BATCH_SIZE = 200
 # Events per process_webhooks task: one Celery round trip and one claim for up to this many.
 PROCESS_BATCH_SIZE = 50
+# A burst is split into about this many tasks (2 would halve the per-task cost with 2 worker
+# processes; tests/integrations/test_inbox_dispatch.py pins the split of 4).
 PROCESS_BATCH_SPREAD = 4
 
 

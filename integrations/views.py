@@ -128,18 +128,19 @@ def calcom_secret(tenant: Any) -> str:
     from integrations.calcom.models import CalcomConnection
 
     meta = CalcomConnection._meta
-    field = meta.get_field("webhook_secret")
+    columns = {field.name: field for field in meta.concrete_fields}
+    field, active = columns["webhook_secret"], columns["is_active"]
     quote = db_connection.ops.quote_name
-    table = f"{quote_schema_name(tenant.schema_name)}.{quote(meta.db_table)}"
+    table = f"{quote_schema_name(tenant.schema_name)}.{quote(str(meta.db_table))}"
     with db_connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {quote(field.column)} FROM {table} WHERE {quote(meta.get_field('is_active').column)}"  # noqa: S608
-            f" ORDER BY {quote(meta.pk.column)} LIMIT 1",  # what .filter(is_active=True).first() reads
+            f"SELECT {quote(str(field.column))} FROM {table} WHERE {quote(str(active.column))}"  # noqa: S608
+            f" ORDER BY {quote(str(meta.pk.column if meta.pk else 'id'))} LIMIT 1",  # what .filter(is_active=True).first() reads
         )
         row = cursor.fetchone()
     if row is None:
         return ""
-    return field.from_db_value(row[0], None, db_connection) or ""  # type: ignore[attr-defined]
+    return str(field.from_db_value(row[0], None, db_connection) or "")  # type: ignore[attr-defined]
 
 
 def calcom_webhook_tenant(slug: str) -> Any:
