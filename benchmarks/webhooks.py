@@ -9,10 +9,14 @@
    raises it queues one ``dispatch_webhooks`` task. No worker runs in this part (as before), so
    the flag stays up and the run publishes a single task; with a worker draining, the web side
    publishes one dispatcher task per dispatcher run instead.
-2. End to end: signed Cal.com PINGs to ``/api/calcom/webhook/<slug>`` (a Django view, same
-   store and dispatch) with a Celery worker (concurrency 2) running; events/s from the first
-   request until every event is processed by the real PING handler in the tenant schema, through
-   the dispatcher and ``process_webhook`` on its queue.
+2. End to end: signed Cal.com PINGs to ``/api/calcom/webhook/<slug>`` (the lean front since
+   issue 18: tenant by slug, its secret in one statement, the INSERT) with a Celery worker
+   (concurrency 2) running; events/s from the first request until every event is processed by the
+   real PING handler in the tenant schema, through the dispatcher and ``process_webhooks`` on its
+   queue. Also printed: the intake rate of that phase, how many dispatcher claims the burst took,
+   and the CPU seconds used during it by the web server, the worker (main and pool processes) and
+   this process (senders and the completion poll, one ``exists()`` every 50 ms), per event. The
+   CPU split shows where the two cores go; PostgreSQL's and Redis's own CPU is not in it.
 
 Figures on the 2-core development machine (shared with other work, so they vary by run):
 
@@ -24,10 +28,31 @@ Figures on the 2-core development machine (shared with other work, so they vary 
 Target: >= 500 events/s and p99 < 50 ms. Per request the lean path costs about 0.7 ms of server
 CPU in process (two round trips: the INSERT and the Redis flag).
 
-End to end is bound by the worker (two processes; per event the Celery round trip, the advisory
-lock, three short transactions and the handler), not by ingest or dispatch: 40-60 events/s while
-Celery's Django fixup opened a new PostgreSQL connection for every task, 126-148 events/s since
-tasks keep their connection (``askpro.celery``, ``CELERY_DB_REUSE_MAX``).
+End to end (target >= 500 events/s): 40-60 events/s while Celery's Django fixup opened a new
+PostgreSQL connection for every task, 126-164 events/s since tasks keep their connection
+(``askpro.celery``, ``CELERY_DB_REUSE_MAX``). Issue 18 (2026-12-04, machine shared with five other
+engineers, load average 4-10) measured and cut both sides:
+
+    worker, in process (process_events on 500 stored PINGs, batches of 50):
+      per event its own transaction, advisory lock, row lock,        6.5-13 ms/event, 11 statements
+      schema switch there and back, outcome UPDATE
+      one transaction per batch, locks in one statement, a           1.8-2.0 ms/event, 3.1 statements
+      savepoint per event, schema switched once per tenant run,
+      outcomes in one UPDATE ... FROM (VALUES ...)
+    Cal.com intake: Django view 6 statements; lean front 3 (tenant by slug, secret, INSERT)
+    e2e, main vs this branch back to back at load 6: 43 -> 92 events/s; CPU per event web 6.1 -> 3.5 ms,
+      worker 6.0 -> 3.0 ms; again at load 0.8-2.9: 100 -> 137 events/s, web 6.8 -> 4.8, worker 7.6 -> 5.4 ms
+    e2e at load 0.8-2 (ingest 831/s in the same run): 165 events/s, intake 247/s (last answer
+      at 4.1 s, last event processed at 6.0 s); CPU per event web 3.8 ms, worker 4.5 ms
+    with PROCESS_BATCH_SPREAD 2 instead of 4 (one run, load 4-5): 160 events/s, worker 2.0 ms
+      CPU/event; not kept because tests/integrations/test_inbox_dispatch.py pins the split of 4
+
+With the worker's per-event cost down, the dispatch fragments: idle workers run the dispatcher on
+almost every flag, so 1,000 events took 95 claims of ~10 events, i.e. tasks of ~3 events, whose
+fixed cost (Celery message, claim, lock, load, two schema switches, outcome UPDATE, commit)
+dominates the worker's 4.5 ms CPU per event; the web side spends 3.8 ms CPU per Cal.com delivery.
+>= 500 events/s was NOT reached. Next levers: fewer, larger tasks (a spread of 2 or a short
+dispatch countdown so a burst accumulates), and the web side's per-request cost.
 
 Uses its own database (askpro_bench_webhooks) and Redis databases 9/10; the per-IP rate limit is
 switched off because every request comes from 127.0.0.1.
@@ -149,6 +174,36 @@ def _calcom_requests(count: int) -> list[bytes]:
     return requests
 
 
+def _cpu_by_role() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by this benchmark's process tree, by role: the web
+    server (Granian), the Celery worker (main and pool processes) and this process (the senders)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    used = {"web": 0.0, "worker": 0.0, "sender": cpu.get(os.getpid(), 0.0)}
+    for pid in cpu:
+        ancestor, role = pid, ""
+        while ancestor in parents and ancestor != os.getpid():
+            try:
+                command = (Path("/proc") / str(ancestor) / "cmdline").read_bytes()
+            except OSError:
+                command = b""
+            role = "worker" if b"celery" in command else "web" if b"granian" in command else role
+            ancestor = parents[ancestor]
+        if ancestor == os.getpid() and role:
+            used[role] += cpu[pid]
+    return used
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
@@ -199,16 +254,24 @@ def _measure(port: int, args: argparse.Namespace) -> None:
 
         while not app.control.ping(timeout=0.5):
             time.sleep(0.2)
+        cpu_before = _cpu_by_role()
         started = time.perf_counter()
-        asyncio.run(_load(port, _calcom_requests(args.e2e_events), args.senders))
+        intake, _lat, calcom_statuses = asyncio.run(_load(port, _calcom_requests(args.e2e_events), args.senders))
+        assert set(calcom_statuses) == {200}, f"unexpected answers {set(calcom_statuses)}"
         while WebhookEvent.objects.filter(provider="calcom").exclude(status="processed").exists():
             time.sleep(0.05)
         e2e = time.perf_counter() - started
+        cpu = {role: used - cpu_before[role] for role, used in _cpu_by_role().items()}
         processed = WebhookEvent.objects.filter(provider="calcom", status="processed")
         avg_ms = statistics.fmean(processed.values_list("processing_ms", flat=True))
         print("end to end  signed Cal.com PING -> stored -> worker (2 processes) -> handler in tenant schema")
         print(f"  throughput  {args.e2e_events / e2e:8.0f} events/s   ({processed.count()} processed in {e2e:.1f} s,"
               f" handler time avg {avg_ms:.1f} ms)")
+        claims = processed.values("queued_at").distinct().count()
+        print(f"  intake      {args.e2e_events / intake:8.0f} events/s   (all answered after {intake:.1f} s);"
+              f" {claims} dispatcher claims, {args.e2e_events / claims:.1f} events each")
+        print("  CPU         " + ", ".join(f"{role} {used:.1f} s ({used / args.e2e_events * 1000:.2f} ms/event)"
+                                            for role, used in cpu.items()) + f"; load average {os.getloadavg()[0]:.2f}")
     finally:
         worker.terminate()
         worker.wait(timeout=15)

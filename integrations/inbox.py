@@ -25,13 +25,14 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from askpro.discovery import app_modules
 from askpro.logging import correlation_id
@@ -210,136 +211,250 @@ def process_event(event_id: int, *, now: datetime | None = None, force: bool = F
         if event.next_attempt_at and event.next_attempt_at > now and not force:
             return "not_due"
         return "busy"
-    return _process_claimed(event_id, claimed[event_id], now)
+    return _process_claimed(claimed, now)[event_id]
 
 
 def process_events(event_ids: list[int], *, now: datetime | None = None) -> dict[str, int]:
-    """Process a batch of stored events in this task: one claim for all, then each event in its
-    own transaction (a failing handler fails only its event). Returns the outcomes counted."""
+    """Process a batch of stored events in this task: one claim for all, then one transaction for
+    the batch with a savepoint per event (a failing handler fails only its event). Returns the
+    outcomes counted."""
     use_public_schema()
-    claimed = _claim(sorted(set(event_ids)), now or timezone.now())
+    unique = sorted(set(event_ids))
+    claimed = _claim(unique, now or timezone.now())
     counted: dict[str, int] = defaultdict(int)
-    counted["skipped"] = len(set(event_ids)) - len(claimed)
-    for event_id, attempts in sorted(claimed.items()):
+    counted["skipped"] = len(unique) - len(claimed)
+    if claimed:
         try:
-            outcome = _process_claimed(event_id, attempts, now or timezone.now())
+            outcomes = _process_claimed(claimed, now)
         except Exception:
-            # the database went away mid-event: the event stays processing for the sweeper
-            logger.exception("webhook %s could not be processed", event_id)
-            outcome = "error"
-        counted[outcome] += 1
+            # the database went away mid-batch: the events stay processing for the sweeper
+            logger.exception("webhooks %s could not be processed", sorted(claimed))
+            outcomes = dict.fromkeys(claimed, "error")
+        for outcome in outcomes.values():
+            counted[outcome] += 1
     return dict(counted)
 
 
-def _process_claimed(event_id: int, attempts: int, now: datetime) -> str:
-    """Process one claimed event in one transaction: a transaction-level advisory lock (nothing
-    stays on a pooled server connection, so workers can run behind PgBouncer in transaction
-    mode), the row locked, the handlers in a savepoint, the outcome written before the commit."""
-    token = correlation_id.set(f"webhook-{event_id}")
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_key(event_id)])
-                if not cursor.fetchone()[0]:
-                    return "busy"
-            event = WebhookEvent.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=event_id).first()
-            if event is None:
-                return "missing"
-            if event.status != WebhookEvent.Status.PROCESSING or event.attempts != attempts:
-                return "busy"  # another worker claimed it again after this claim (a re-queued event)
-            if event.correlation_id:
-                correlation_id.set(event.correlation_id)
-            return _run_handlers(event, now)
-    finally:
-        correlation_id.reset(token)
+@dataclass
+class _Outcome:
+    status: str
+    error: str = ""
+    elapsed_ms: int = 0
+    at: datetime | None = None
 
 
-def _run_handlers(event: WebhookEvent, now: datetime) -> str:
-    started = time.perf_counter()
-    outcome: str = WebhookEvent.Status.PROCESSED
-    error = ""
-    try:
-        outcome, error = _dispatch(event)  # the handlers' writes run in a savepoint of their own
-    except Exception as exc:
-        logger.warning("webhook %s (%s %s) failed on attempt %s: %s", event.pk, event.provider,
-                       event.event_type, event.attempts, exc, exc_info=True)
-        outcome, error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-    finally:
-        use_public_schema()
-    elapsed_ms = int((time.perf_counter() - started) * 1000)
-    return _record_outcome(event, outcome, error, elapsed_ms, now + timedelta(milliseconds=elapsed_ms))
+def _process_claimed(claimed: dict[int, int], now: datetime | None) -> dict[int, str]:
+    """Process claimed events (``{event_id: attempts}``) in one transaction; returns their statuses.
+
+    Per batch: one statement takes the transaction-level advisory locks (nothing stays on a pooled
+    server connection, so workers run behind PgBouncer in transaction mode; the sweeper reads the
+    locks to tell a working event from an orphaned one), one locks and loads the rows, one writes
+    every outcome before the commit. Per event only its savepoint and its handlers' statements run;
+    consecutive events of one tenant share the schema switch.
+    """
+    results: dict[int, str] = {}
+    outcomes: dict[int, _Outcome] = {}
+    with transaction.atomic():
+        locked = _lock_events(sorted(claimed))
+        events = {
+            event.pk: event for event in
+            WebhookEvent.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk__in=locked).order_by("pk")
+        }
+        runnable: list[WebhookEvent] = []
+        for event_id in sorted(claimed):
+            event = events.get(event_id)
+            if event_id not in locked:
+                results[event_id] = "busy"
+            elif event is None:
+                results[event_id] = "missing"
+            elif event.status != WebhookEvent.Status.PROCESSING or event.attempts != claimed[event_id]:
+                results[event_id] = "busy"  # another worker claimed it again after this claim (a re-queued event)
+            else:
+                runnable.append(event)
+        try:
+            plans = [(event, _prepare(event, now)) for event in runnable]
+            by_schema: dict[str, list[tuple[WebhookEvent, list[Handler]]]] = defaultdict(list)
+            for event, plan in plans:
+                if isinstance(plan, _Outcome):
+                    outcomes[event.pk] = plan
+                else:
+                    by_schema[_schema_of(event)].append((event, plan))
+            for group in by_schema.values():  # events of one tenant together, in id order
+                for event, handlers in group:
+                    outcomes[event.pk] = _run_event(event, handlers, now)
+        finally:
+            use_public_schema()
+        retries = _record_outcomes(runnable, outcomes)
+        for event, countdown in retries:
+            from integrations.services import enqueue_event
+
+            transaction.on_commit(lambda event=event, countdown=countdown: enqueue_event(event, countdown=countdown))  # type: ignore[misc]
+    results.update({event.pk: str(event.status) for event in runnable})
+    return results
 
 
-def _dispatch(event: WebhookEvent) -> tuple[str, str]:
+def _lock_events(event_ids: list[int]) -> set[int]:
+    """Take the processing locks of these events (transaction-level, one statement); returns the ids locked."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT e.id FROM unnest(%s::bigint[]) AS e(id) WHERE pg_try_advisory_xact_lock(%s::bigint | e.id)",
+            [event_ids, _LOCK_NAMESPACE],
+        )
+        return {int(row[0]) for row in cursor.fetchall()}
+
+
+def _schema_of(event: WebhookEvent) -> str:
+    return event.tenant.schema_name if event.tenant is not None else get_public_schema_name()
+
+
+def _prepare(event: WebhookEvent, now: datetime | None) -> list[Handler] | _Outcome:
+    """What an event needs before its handlers run (in the public schema): its body parsed, its
+    tenant resolved, handlers registered and the tenant active. Returns the handlers to run, or
+    the event's final outcome when none run."""
+    from integrations.errors import MalformedPayload
     from integrations.signatures import parse_json_object
 
+    started = time.perf_counter()
+    start = now or timezone.now()
+
+    def done(status: str, error: str) -> _Outcome:
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        return _Outcome(status, error[:2000], elapsed_ms, start + timedelta(milliseconds=elapsed_ms))
+
     if event.payload is None:
-        parse_json_object(bytes(event.raw_body))  # raises MalformedPayload: a permanent failure
+        try:
+            parse_json_object(bytes(event.raw_body))
+        except MalformedPayload as exc:  # a permanent failure
+            return done(WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
     if event.tenant_id is None:
         from integrations.providers import provider_spec
 
-        tenant = provider_spec(event.provider).resolve_tenant(event.payload or {})
+        try:
+            with transaction.atomic():  # a resolver's database error must not abort the batch
+                tenant = provider_spec(event.provider).resolve_tenant(event.payload or {})
+        except Exception as exc:
+            logger.warning("webhook %s: tenant resolution failed: %s", event.pk, exc, exc_info=True)
+            return done(WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
         if tenant is not None:
             event.tenant = tenant  # stored with the outcome, in the same transaction
     handlers = handlers_for(event.provider, event.event_type)
     if not handlers:
-        return WebhookEvent.Status.IGNORED, "no handler for this event type"
+        return done(WebhookEvent.Status.IGNORED, "no handler for this event type")
     if event.tenant is not None and not event.tenant.is_active:
         # kept as failed (not retried on its own): an operator retries it after reactivation
-        return WebhookEvent.Status.FAILED, f"{PERMANENT_TENANT_SUSPENDED}: {event.tenant.slug}"
+        return done(WebhookEvent.Status.FAILED, f"{PERMANENT_TENANT_SUSPENDED}: {event.tenant.slug}")
+    return handlers
+
+
+def _run_event(event: WebhookEvent, handlers: list[Handler], now: datetime | None) -> _Outcome:
+    """Run one event's handlers in its tenant's schema (switched only if the connection is not
+    there already), in a savepoint: a raising handler rolls back this event's writes only."""
+    token = correlation_id.set(event.correlation_id or f"webhook-{event.pk}")
+    started = time.perf_counter()
+    start = now or timezone.now()
+    try:
+        if event.tenant is not None:
+            if connection.schema_name != event.tenant.schema_name:  # type: ignore[attr-defined]
+                connection.set_tenant(event.tenant)  # type: ignore[attr-defined]
+        elif connection.schema_name != get_public_schema_name():  # type: ignore[attr-defined]
+            use_public_schema()
+        try:
+            status, error = _run_handlers(event, handlers)
+        except Exception as exc:
+            logger.warning("webhook %s (%s %s) failed on attempt %s: %s", event.pk, event.provider,
+                           event.event_type, event.attempts, exc, exc_info=True)
+            status, error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"
+    finally:
+        correlation_id.reset(token)
+    elapsed_ms = int((time.perf_counter() - started) * 1000)
+    return _Outcome(status, error[:2000], elapsed_ms, start + timedelta(milliseconds=elapsed_ms))
+
+
+def _run_handlers(event: WebhookEvent, handlers: list[Handler]) -> tuple[str, str]:
+    """The handlers in order inside one savepoint (each in one of its own when there are several)."""
     ignored: list[str] = []
     malformed = ""
-    with transaction.atomic():
-        context = tenant_context(event.tenant) if event.tenant is not None else schema_context(get_public_schema_name())
-        with context:
-            for handler in handlers:
-                try:
-                    with transaction.atomic():
-                        try:
-                            handler(event)
-                        except IgnoreEvent as kept:
-                            if not kept.keep_changes:
-                                raise
-                            ignored.append(kept.reason or handler.__name__)
-                except IgnoreEvent as exc:
-                    ignored.append(exc.reason or handler.__name__)
-                except MalformedEvent as exc:
-                    malformed = exc.reason or handler.__name__
+
+    def call(handler: Handler) -> None:
+        try:
+            handler(event)
+        except IgnoreEvent as kept:
+            if not kept.keep_changes:
+                raise
+            ignored.append(kept.reason or handler.__name__)
+
+    try:
+        with transaction.atomic():
+            if len(handlers) == 1:
+                call(handlers[0])  # IgnoreEvent and MalformedEvent roll back the savepoint below
+            else:
+                for handler in handlers:
+                    try:
+                        with transaction.atomic():
+                            call(handler)
+                    except IgnoreEvent as exc:
+                        ignored.append(exc.reason or handler.__name__)
+                    except MalformedEvent as exc:
+                        malformed = exc.reason or handler.__name__
+    except IgnoreEvent as exc:
+        ignored.append(exc.reason or handlers[0].__name__)
+    except MalformedEvent as exc:
+        malformed = exc.reason or handlers[0].__name__
     if malformed:
-        return WebhookEvent.Status.MALFORMED, malformed[:2000]
+        return WebhookEvent.Status.MALFORMED, malformed
     if len(ignored) == len(handlers):
-        return WebhookEvent.Status.IGNORED, "; ".join(ignored)[:2000]
+        return WebhookEvent.Status.IGNORED, "; ".join(ignored)
     return WebhookEvent.Status.PROCESSED, ""
 
 
-def _record_outcome(event: WebhookEvent, outcome: str, error: str, elapsed_ms: int, now: datetime) -> str:
-    """Write the outcome of the locked event (inside its processing transaction)."""
+_OUTCOME_FIELDS = ("tenant", "status", "next_attempt_at", "processed_at", "processing_ms", "last_error")
+
+
+def _record_outcomes(events: list[WebhookEvent], outcomes: dict[int, _Outcome]) -> list[tuple[WebhookEvent, float]]:
+    """Write the outcomes of the locked events in one ``UPDATE ... FROM (VALUES ...)`` (inside the
+    batch's transaction, in the public schema); returns the events to queue again for a retry
+    with their countdowns."""
     from integrations.errors import MalformedPayload
 
-    event.processing_ms = elapsed_ms
-    event.last_error = error
-    if outcome == WebhookEvent.Status.FAILED:
-        permanent = error.startswith((MalformedPayload.__name__, PERMANENT_TENANT_SUSPENDED))
-        if event.attempts < settings.WEBHOOK_MAX_ATTEMPTS and not permanent:
-            event.status = WebhookEvent.Status.RECEIVED  # waiting for its retry
-            event.next_attempt_at = now + retry_delay(event.attempts)
+    retries: list[tuple[WebhookEvent, float]] = []
+    for event in events:
+        outcome = outcomes[event.pk]
+        at = outcome.at or timezone.now()
+        event.processing_ms = outcome.elapsed_ms
+        event.last_error = outcome.error
+        if outcome.status == WebhookEvent.Status.FAILED:
+            permanent = outcome.error.startswith((MalformedPayload.__name__, PERMANENT_TENANT_SUSPENDED))
+            if event.attempts < settings.WEBHOOK_MAX_ATTEMPTS and not permanent:
+                event.status = WebhookEvent.Status.RECEIVED  # waiting for its retry
+                event.next_attempt_at = at + retry_delay(event.attempts)
+                retries.append((event, max((event.next_attempt_at - timezone.now()).total_seconds(), 0)))
+            else:
+                event.status = WebhookEvent.Status.FAILED
+                event.next_attempt_at = None
+                event.processed_at = at
+                logger.error("webhook %s (%s %s) failed after %s attempts: %s", event.pk,
+                             event.provider, event.event_type, event.attempts, outcome.error)
         else:
-            event.status = WebhookEvent.Status.FAILED
+            event.status = outcome.status
             event.next_attempt_at = None
-            event.processed_at = now
-            logger.error("webhook %s (%s %s) failed after %s attempts: %s", event.pk,
-                         event.provider, event.event_type, event.attempts, error)
-    else:
-        event.status = outcome
-        event.next_attempt_at = None
-        event.processed_at = now
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        tenant=event.tenant_id, status=event.status, next_attempt_at=event.next_attempt_at, processed_at=event.processed_at,
-        processing_ms=event.processing_ms, last_error=event.last_error,
-    )
-    if event.status == WebhookEvent.Status.RECEIVED:
-        from integrations.services import enqueue_event
-
-        countdown = max((event.next_attempt_at - timezone.now()).total_seconds(), 0) if event.next_attempt_at else 0
-        transaction.on_commit(lambda: enqueue_event(event, countdown=countdown))
-    return str(event.status)
+            event.processed_at = at
+    if not events:
+        return retries
+    meta = WebhookEvent._meta
+    by_name = {field.name: field for field in meta.concrete_fields}
+    fields = [by_name[name] for name in _OUTCOME_FIELDS]
+    quote = connection.ops.quote_name
+    row = "(%s::bigint, " + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    params: list[Any] = []
+    for event in events:
+        params.append(event.pk)
+        params += [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    columns = [str(field.column) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(str(meta.db_table))} e SET {', '.join(f'{quote(c)} = v.{quote(c)}' for c in columns)}"  # noqa: S608
+            f" FROM (VALUES {', '.join([row] * len(events))}) AS v(id, {', '.join(quote(c) for c in columns)})"
+            " WHERE e.id = v.id",
+            params,
+        )
+    return retries

@@ -1,4 +1,5 @@
-"""The lean front of the platform webhooks ``POST /webhooks/retell`` and ``POST /webhooks/stripe``.
+"""The lean front of the platform webhooks ``POST /webhooks/retell``, ``POST /webhooks/stripe`` and
+``POST /api/calcom/webhook/<tenant-slug>``.
 
 Providers deliver in bursts and retry slow answers, so their happy path skips Django's middleware
 and URL resolving: platform host -> rate limit -> signature and JSON -> store + dispatch flag ->
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,7 +34,13 @@ from askpro.request_frame import body_limit, json_depth_exceeds
 from askpro.tenancy import in_public_schema, use_public_schema
 from integrations import inbox, providers, services
 from integrations.errors import MalformedPayload, SignatureInvalid
-from integrations.views import over_rate_limit, source_ip, webhook_answer
+from integrations.views import (
+    calcom_secret,
+    calcom_webhook_tenant,
+    over_rate_limit,
+    source_ip,
+    webhook_answer,
+)
 from tenants.middleware import database_unavailable, tenant_for_host
 
 logger = logging.getLogger(__name__)
@@ -40,6 +48,9 @@ logger = logging.getLogger(__name__)
 # Exactly these paths (the providers' configured URLs); /webhooks/retell/inbound answers the call
 # synchronously and stays in Django.
 ROUTES = {"/webhooks/retell": "retell", "/webhooks/stripe": "stripe"}
+# Cal.com on the platform host, one URL per tenant (as integrations/urls_public.py routes it); the
+# tenant host's /api/calcom/webhook stays in Django.
+CALCOM_ROUTE = re.compile(r"^/api/calcom/webhook/(?P<slug>[a-z0-9-]+)/?$")
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -53,13 +64,16 @@ class WebhookFront:
         inbox.discover_handlers()  # queue_for() needs the handler registry: import it at boot, not on a delivery
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        provider = ROUTES.get(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        provider, slug = ROUTES.get(path), ""
+        if provider is None and (match := CALCOM_ROUTE.match(path)):
+            provider, slug = "calcom", match["slug"]
         if provider is None or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         raw_body = _read_body(environ)
         if raw_body is None:
             return self.app(environ, start_response)
-        response = self._answer(environ, provider, raw_body)
+        response = self._answer(environ, provider, raw_body, slug)
         if response is None:
             environ["wsgi.input"] = io.BytesIO(raw_body)
             return self.app(environ, start_response)
@@ -67,13 +81,14 @@ class WebhookFront:
         start_response(status, headers)
         return [content]
 
-    def _answer(self, environ: dict[str, Any], provider: str, raw_body: bytes) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    def _answer(self, environ: dict[str, Any], provider: str, raw_body: bytes,
+                slug: str = "") -> tuple[str, list[tuple[str, str]], bytes] | None:
         request_id = correlation_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         token = correlation_id.set(request_id)
         # As Django's handler does, so connections age, get health-checked and close as usual.
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
-            response = _ingest(environ, provider, raw_body, request_id)
+            response = _ingest(environ, provider, raw_body, request_id, slug)
             return None if response is None else _wsgi_response(response, request_id)
         finally:
             signals.request_finished.send(sender=self.__class__)
@@ -96,8 +111,12 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
     return raw_body
 
 
-def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id: str) -> HttpResponse | None:
-    """The answer for a valid delivery to the platform host; None: let Django answer."""
+def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id: str, slug: str = "") -> HttpResponse | None:
+    """The answer for a valid delivery to the platform host; None: let Django answer.
+
+    A Cal.com delivery names its tenant by slug and is signed with that tenant's secret: the tenant
+    and the secret are read as the view reads them (``views.calcom_webhook_target``); an unknown
+    slug, like a bad signature, is left to the view (404 and the security log)."""
     request = WSGIRequest(environ)
     try:
         hostname = TenantMainMiddleware.hostname_from_request(request)  # checks ALLOWED_HOSTS
@@ -112,7 +131,12 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
             return None
         spec = providers.provider_spec(provider)
         header = request.headers.get(spec.signature_header, "")
-        payload = providers.verify(provider, raw_body, header)
+        tenant, secret = None, ""
+        if provider == "calcom":
+            tenant, secret = _calcom_target(slug)
+            if tenant is None:
+                return None
+        payload = providers.verify(provider, raw_body, header, tenant=tenant, calcom_secret=secret)
     except (SignatureInvalid, MalformedPayload):
         return None
     except Exception:
@@ -121,7 +145,7 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
     try:
         receipt = _store_on_kept_connection(lambda: services.receive_webhook(
             provider, raw_body, payload, headers=dict(request.headers), source_ip=sender,
-            correlation_id=request_id,
+            tenant=tenant, correlation_id=request_id,
         ))
     except DatabaseError as exc:
         logger.warning("could not store a %s webhook, answered 503 for a redelivery: %s", provider, exc)
@@ -134,6 +158,15 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
     for name, value in _security_headers(request.is_secure()):
         response.headers.setdefault(name, value)
     return response
+
+
+def _calcom_target(slug: str) -> tuple[Any, str]:
+    """The tenant named by the slug and its Cal.com webhook secret (None, "" for an unknown slug);
+    on the kept connection, without the health-check ping (a broken one fails here and Django answers)."""
+    if connection.connection is not None:
+        connection.health_check_done = True  # type: ignore[attr-defined]
+    tenant = calcom_webhook_tenant(slug)
+    return (tenant, calcom_secret(tenant)) if tenant is not None else (None, "")
 
 
 def _store_on_kept_connection(store: Callable[[], services.Receipt]) -> services.Receipt:

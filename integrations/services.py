@@ -3,7 +3,7 @@
 A request only stores its event (one INSERT) and raises a Redis flag; the request that raised it
 publishes one ``integrations.dispatch_webhooks`` task, which claims every stored, never-queued
 event and publishes ``process_webhooks`` batches of them on their priority queues; a worker
-claims a batch in one statement and processes each event in its own transaction
+claims a batch in one statement and processes it in one transaction with a savepoint per event
 (``integrations.inbox.process_events``). A burst of deliveries thus costs a handful of Celery
 publishes and round trips instead of one per event. Retries and the sweeper queue single events
 (``process_webhook``).
@@ -44,6 +44,8 @@ DISPATCH_FLAG_SECONDS = 60
 DISPATCH_BATCH_SIZE = 200
 # Events per process_webhooks task: one Celery round trip and one claim for up to this many.
 PROCESS_BATCH_SIZE = 50
+# A burst is split into about this many tasks (2 would halve the per-task cost with 2 worker
+# processes; tests/integrations/test_inbox_dispatch.py pins the split of 4).
 PROCESS_BATCH_SPREAD = 4
 
 
@@ -69,7 +71,7 @@ def receive_webhook(
         key = f"{tenant.slug}:{key}"[:255]
     # The tenant is resolved by the worker when it is not known from the URL: the answer to the
     # provider must not wait for registry look-ups.
-    with _public_schema():
+    with public_schema():
         event_id = insert_unless_known(
             provider=provider, event_key=key, event_type=event_type[:100], tenant=tenant,
             raw_body=raw_body, payload=payload, headers=_kept_headers(spec.headers_kept, headers),
@@ -186,7 +188,7 @@ def request_dispatch() -> None:
     from integrations.tasks import dispatch_webhooks
 
     try:
-        with _public_schema():  # the task starts in public
+        with public_schema():  # the task starts in public
             dispatch_webhooks.apply_async(queue=QUEUE_HIGH, retry=True, retry_policy=_ENQUEUE_RETRY_POLICY)
     except Exception as exc:
         logger.warning("could not queue the webhook dispatcher; the sweeper will queue the event: %s", exc)
@@ -208,7 +210,7 @@ def dispatch_pending_events(*, batch_size: int = DISPATCH_BATCH_SIZE) -> int:
     """
     _clear_dispatch_flag()
     queued = 0
-    with _public_schema():
+    with public_schema():
         while True:
             claimed = _claim_undispatched(batch_size)
             published = _publish(claimed)
@@ -273,7 +275,7 @@ def _publish(claimed: list[tuple[int, str]]) -> set[int]:
     return published
 
 
-def _public_schema() -> Any:
+def public_schema() -> Any:
     """Switch to the public schema only when needed (each switch costs a SET search_path)."""
     if in_public_schema():
         return nullcontext()
@@ -313,7 +315,7 @@ def enqueue_event(event: WebhookEvent, *, countdown: float = 0) -> bool:
     from integrations.tasks import process_webhook
 
     try:
-        with _public_schema():  # the task starts in public, the processor switches
+        with public_schema():  # the task starts in public, the processor switches
             process_webhook.apply_async(
                 args=[event.pk], queue=event.queue, countdown=countdown or None,
                 retry=True, retry_policy=_ENQUEUE_RETRY_POLICY,

@@ -15,11 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection as db_connection
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+from django_tenants.utils import get_public_schema_name, quote_schema_name
 
 from askpro.errors import error_response
 from integrations import providers, services
@@ -119,31 +120,51 @@ def retell_webhook(request: HttpRequest) -> HttpResponse:
     return _receive(request, "retell")
 
 
-def _calcom_secret(tenant: Any) -> str:
+def calcom_secret(tenant: Any) -> str:
+    """The tenant's Cal.com webhook secret ("" when Cal.com is not connected or inactive).
+
+    One statement on the tenant's table named with its schema, so the connection's schema is not
+    switched there and back (two ``SET search_path`` round trips per delivery)."""
     from integrations.calcom.models import CalcomConnection
 
-    with tenant_context(tenant):
-        connection = CalcomConnection.objects.filter(is_active=True).first()
-        return connection.webhook_secret if connection is not None else ""
+    meta = CalcomConnection._meta
+    columns = {field.name: field for field in meta.concrete_fields}
+    field, active = columns["webhook_secret"], columns["is_active"]
+    quote = db_connection.ops.quote_name
+    table = f"{quote_schema_name(tenant.schema_name)}.{quote(str(meta.db_table))}"
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(str(field.column))} FROM {table} WHERE {quote(str(active.column))}"  # noqa: S608
+            f" ORDER BY {quote(str(meta.pk.column if meta.pk else 'id'))} LIMIT 1",  # what .filter(is_active=True).first() reads
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return ""
+    return str(field.from_db_value(row[0], None, db_connection) or "")  # type: ignore[attr-defined]
+
+
+def calcom_webhook_tenant(slug: str) -> Any:
+    """The tenant a platform-host Cal.com webhook URL names (never the template or public), or None."""
+    from tenants.models import Tenant
+
+    with services.public_schema():  # switched only when needed (a switch costs a SET search_path)
+        return Tenant.objects.filter(slug=slug, is_template=False).exclude(
+            schema_name=get_public_schema_name()
+        ).first()
 
 
 @webhook_endpoint
 def calcom_webhook_tenant_host(request: HttpRequest) -> HttpResponse:
     """``POST /api/calcom/webhook`` on the tenant's own host."""
-    return _receive(request, "calcom", tenant=request.tenant, calcom_secret=_calcom_secret(request.tenant))  # type: ignore[attr-defined]
+    return _receive(request, "calcom", tenant=request.tenant, calcom_secret=calcom_secret(request.tenant))  # type: ignore[attr-defined]
 
 
 @webhook_endpoint
 def calcom_webhook_public_host(request: HttpRequest, slug: str) -> HttpResponse:
     """``POST /api/calcom/webhook/<tenant-slug>`` on the platform host."""
-    from tenants.models import Tenant
-
-    with schema_context(get_public_schema_name()):
-        tenant = Tenant.objects.filter(slug=slug, is_template=False).exclude(
-            schema_name=get_public_schema_name()
-        ).first()
+    tenant = calcom_webhook_tenant(slug)
     if tenant is None:
         error = WebhookTenantUnknown()
         security_log.warning("calcom webhook for unknown tenant %r from %s", slug, source_ip(request))
         return error_response(error.code, error.message, error.http_status)
-    return _receive(request, "calcom", tenant=tenant, calcom_secret=_calcom_secret(tenant))
+    return _receive(request, "calcom", tenant=tenant, calcom_secret=calcom_secret(tenant))

@@ -1,4 +1,4 @@
-"""The lean WSGI front of POST /webhooks/retell and /webhooks/stripe (integrations.ingest).
+"""The lean WSGI front of POST /webhooks/retell, /webhooks/stripe and /api/calcom/webhook/<slug> (integrations.ingest).
 
 Requests are real WSGI calls with real commits: the front sends Django's request signals, which
 close connections as in production (a rolled-back test transaction would not survive them).
@@ -20,9 +20,17 @@ from django.test.utils import CaptureQueriesContext
 
 from integrations.ingest import WebhookFront
 from integrations.models import WebhookEvent
-from integrations.signatures import sign_retell, sign_stripe
+from integrations.signatures import sign_calcom, sign_retell, sign_stripe
 from tenants.middleware import forget_cached_tenants
-from tests.fixtures.integrations import RETELL_KEY, STRIPE_SECRET, body, retell_event, stripe_event
+from tests.fixtures.integrations import (
+    CALCOM_SECRET,
+    RETELL_KEY,
+    STRIPE_SECRET,
+    body,
+    calcom_ping,
+    retell_event,
+    stripe_event,
+)
 
 
 class Answer:
@@ -253,3 +261,61 @@ def _libpq_params() -> dict[str, Any]:
     params = {"dbname": settings_dict["NAME"], "user": settings_dict["USER"], "password": settings_dict["PASSWORD"],
               "host": settings_dict["HOST"], "port": settings_dict["PORT"]}
     return {name: value for name, value in params.items() if value}
+
+
+@pytest.fixture
+def calcom_connections(django_app: CountingDjango) -> None:
+    """Cal.com connected in both tenants, each with its own webhook secret (committed)."""
+    from django_tenants.utils import tenant_context
+
+    from integrations.calcom.models import CalcomConnection
+    from tenants.models import Tenant
+
+    for slug, secret in (("salon-schmidt", CALCOM_SECRET), ("physio-nord", "calcom-secret-physio")):
+        with tenant_context(Tenant.objects.get(slug=slug)):
+            CalcomConnection.objects.create(api_key="cal_test", webhook_secret=secret)
+    connection.set_schema_to_public()
+
+
+def calcom(app: Any, raw: bytes, *, slug: str = "salon-schmidt", secret: str = CALCOM_SECRET, **kwargs: Any) -> Answer:
+    return call(app, f"/api/calcom/webhook/{slug}", raw, headers={"X-Cal-Signature-256": sign_calcom(raw, secret)}, **kwargs)
+
+
+def test_a_signed_calcom_delivery_by_slug_is_stored_for_its_tenant_without_django(front, django_app, calcom_connections):
+    raw = body(calcom_ping())
+
+    lean = calcom(front, raw)
+    again = calcom(front, raw)
+    view = calcom(django_app.django, body({**calcom_ping(), "createdAt": "2026-03-01T11:00:00.000Z"}))
+
+    assert django_app.calls == 0
+    event = WebhookEvent.objects.get(pk=lean.json()["event_id"])
+    assert (event.provider, event.event_type, event.tenant.slug, event.status) == ("calcom", "PING", "salon-schmidt", "received")
+    assert bytes(event.raw_body) == raw
+    assert lean.json() == {"success": True, "received": True, "duplicate": False, "event_id": event.pk}
+    assert again.json() == {"success": True, "received": True, "duplicate": True, "event_id": event.pk}
+    assert (lean.status, lean.headers["Content-Type"]) == (view.status, view.headers["Content-Type"])
+    assert WebhookEvent.objects.get(pk=view.json()["event_id"]).tenant.slug == "salon-schmidt"
+
+
+@pytest.mark.parametrize(("case", "status", "code"), [
+    ("another tenant's secret", 401, "SIGNATURE_INVALID"),
+    ("unknown slug", 404, "TENANT_NOT_FOUND"),
+    ("template slug", 404, "TENANT_NOT_FOUND"),
+    ("tenant host", 404, "NOT_FOUND"),
+])
+def test_a_calcom_delivery_the_front_cannot_accept_is_answered_by_django(front, django_app, calcom_connections, case, status, code):
+    raw = body(calcom_ping())
+    if case == "another tenant's secret":
+        answer = calcom(front, raw, slug="salon-schmidt", secret="calcom-secret-physio")
+    elif case == "unknown slug":
+        answer = calcom(front, raw, slug="nobody")
+    elif case == "template slug":
+        answer = calcom(front, raw, slug="template")
+    else:
+        answer = calcom(front, raw, host="salon-schmidt.localhost")
+
+    assert (answer.status_code, django_app.calls) == (status, 1)
+    if answer.headers.get("Content-Type") == "application/json":
+        assert answer.json()["error"]["code"] == code
+    assert WebhookEvent.objects.count() == 0
