@@ -344,7 +344,8 @@ def stuck_events(now: datetime | None = None) -> Any:
 
 def _orphaned_processing(started_before: datetime) -> list[int]:
     """Events marked processing whose worker is gone: nobody holds their processing lock (a
-    session advisory lock, released when the worker's connection dies, e.g. a SIGKILLed worker).
+    transaction-level advisory lock, released when the worker's transaction ends, which includes
+    its connection dying, e.g. a SIGKILLed worker).
 
     Found without waiting for the task time limit, so a killed worker delays an event by the
     stuck interval only."""
