@@ -548,6 +548,8 @@ WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)  # 30, 60,
 WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600)
 WEBHOOK_STUCK_AFTER_SECONDS = envint("WEBHOOK_STUCK_AFTER_SECONDS", 120)  # sweeper re-queues after this
 WEBHOOK_SWEEP_SECONDS = envint("WEBHOOK_SWEEP_SECONDS", 60)  # how often the beat runs the webhook sweeper
+# the dispatcher a delivery asks for runs this much later, so that a burst is claimed in a few large batches
+WEBHOOK_DISPATCH_DELAY_MS = envint("WEBHOOK_DISPATCH_DELAY_MS", 100)
 # The transactional outbox (askpro.outbox): effects owed after a commit, delivered by a dispatcher.
 OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8)  # then the effect is "failed" for an operator
 OUTBOX_RETRY_BASE_SECONDS = envint("OUTBOX_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped

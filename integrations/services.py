@@ -175,8 +175,8 @@ def _dispatch_flag_key() -> str:
 def request_dispatch() -> None:
     """Make sure a dispatcher will run for the events committed so far (call after commit).
 
-    Only the request that raises the flag publishes a task; later ones are claimed by that
-    dispatcher. If Redis or the broker is down the event stays stored and the sweeper queues it.
+    Only the request that raises the flag publishes a task, due ``WEBHOOK_DISPATCH_DELAY_MS``
+    later; later ones are claimed by that dispatcher, so a burst goes out in a few large batches. If Redis or the broker is down the event stays stored and the sweeper queues it.
     """
     try:
         raised = _flag_store().set(_dispatch_flag_key(), 1, nx=True, ex=DISPATCH_FLAG_SECONDS)
@@ -189,7 +189,8 @@ def request_dispatch() -> None:
 
     try:
         with public_schema():  # the task starts in public
-            dispatch_webhooks.apply_async(queue=QUEUE_HIGH, retry=True, retry_policy=_ENQUEUE_RETRY_POLICY)
+            dispatch_webhooks.apply_async(queue=QUEUE_HIGH, countdown=settings.WEBHOOK_DISPATCH_DELAY_MS / 1000 or None,
+                                          retry=True, retry_policy=_ENQUEUE_RETRY_POLICY)
     except Exception as exc:
         logger.warning("could not queue the webhook dispatcher; the sweeper will queue the event: %s", exc)
         _clear_dispatch_flag()  # so that the next event tries again
