@@ -28,10 +28,10 @@ from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-DB_NAME = "askpro_bench_billing"
+DB_NAME = os.environ.get("ASKPRO_BENCH_BILLING_DB", "askpro_bench_billing")
 
 
-def fresh_database() -> None:
+def fresh_database(db_name: str = DB_NAME, redis_dbs: tuple[int, int] = (13, 14)) -> None:
     from askpro.embedded import ensure_services
 
     ensure_services()
@@ -40,18 +40,18 @@ def fresh_database() -> None:
     base = os.environ["DATABASE_URL"]
     admin_url = urlunparse(urlparse(base)._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [DB_NAME])
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = urlunparse(urlparse(base)._replace(path=f"/{DB_NAME}"))
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [db_name])
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    os.environ["DATABASE_URL"] = urlunparse(urlparse(base)._replace(path=f"/{db_name}"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "askpro.settings"
     os.environ["ASKPRO_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="askpro-bench-media-")
     os.environ["LOG_LEVEL"] = "ERROR"
-    os.environ["ASKPRO_BROKER_REDIS_DB"] = "13"  # its own broker and cache: no other worker takes its tasks
-    os.environ["ASKPRO_CACHE_REDIS_DB"] = "14"
+    os.environ["ASKPRO_BROKER_REDIS_DB"] = str(redis_dbs[0])  # its own broker and cache: no other worker takes its tasks
+    os.environ["ASKPRO_CACHE_REDIS_DB"] = str(redis_dbs[1])
     import redis
 
-    for db in (13, 14):
+    for db in redis_dbs:
         redis.Redis.from_url(os.environ["REDIS_URL"], db=db).flushdb()
     subprocess.run([sys.executable, "manage.py", "migrate_schemas", "--shared", "-v", "0"], cwd=PROJECT_DIR, check=True)
 
@@ -62,9 +62,12 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes for the monthly run")
     parser.add_argument("--in-process", action="store_true", help="run the month in this process (no Celery)")
+    parser.add_argument("--database", default=DB_NAME, help="database to (re)create for the benchmark")
+    parser.add_argument("--redis-dbs", default="13,14", help="Redis database numbers for its broker and cache")
     args = parser.parse_args()
 
-    fresh_database()
+    broker_db, cache_db = (int(n) for n in args.redis_dbs.split(","))
+    fresh_database(args.database, (broker_db, cache_db))
     import django
 
     django.setup()
