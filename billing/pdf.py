@@ -85,7 +85,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
         pdf = HTML(string=html).write_pdf(
             pdf_variant="pdf/a-3b", stylesheets=[_invoice_stylesheet()], font_config=_font_config(),
         )
-    xml = factur_x_xml(invoice)
+    xml = render_to_string("billing/factur-x.xml", context).encode("utf-8")  # same context: lines read once
     check_factur_x_xml(xml)
     return bytes(facturx.generate_from_binary(
         pdf, xml, flavor="factur-x", level="en16931", check_xsd=False,
