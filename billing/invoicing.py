@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
@@ -31,7 +31,6 @@ from billing.models import (
     Invoice,
     InvoiceHold,
     InvoiceLine,
-    InvoiceNumberCounter,
     MonthlyCostReport,
     PlatformCost,
     Transaction,
@@ -54,15 +53,17 @@ def local_today() -> date:
 
 def next_invoice_number(year: int) -> str:
     """Take the next number of ``year`` (row-locked counter: gapless, rolled back with the caller)."""
+    # One round trip: the upsert creates the year's row or increments it, and holds its row lock
+    # until the caller's transaction ends (so numbers stay gapless and roll back with the invoice).
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO billing_invoicenumbercounter (year, last_number) VALUES (%s, 0) ON CONFLICT (year) DO NOTHING",
+            "INSERT INTO billing_invoicenumbercounter (year, last_number) VALUES (%s, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last_number = billing_invoicenumbercounter.last_number + 1 "
+            "RETURNING last_number",
             [year],
         )
-    counter = InvoiceNumberCounter.objects.select_for_update().get(year=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return f"{settings.BILLING_INVOICE_PREFIX}-{year}-{counter.last_number:06d}"
+        (last_number,) = cursor.fetchone()
+    return f"{settings.BILLING_INVOICE_PREFIX}-{year}-{last_number:06d}"
 
 
 def phone_bookings(account: BillingAccount, period: Period) -> int:
@@ -294,7 +295,7 @@ def invoice_account(account_id: int, period: Period, *, issue_date: date | None 
 def build_cost_report(account_id: int, period: Period) -> MonthlyCostReport:
     """(Re)build the month's revenue, provider costs by service and margin for one account."""
     usage = UsageRecord.objects.filter(account_id=account_id, period=period.first).aggregate(
-        seconds=Sum("duration_seconds"), net=Sum("net_cents")
+        seconds=Sum("duration_seconds"), net=Sum("net_cents"), calls=Count("pk"),
     )
     invoice = Invoice.objects.filter(account_id=account_id, period=period.first).exclude(status=Invoice.Status.VOID).first()
     revenue = invoice.net_cents if invoice is not None else int(usage["net"] or 0)
@@ -307,7 +308,7 @@ def build_cost_report(account_id: int, period: Period) -> MonthlyCostReport:
     report, _created = MonthlyCostReport.objects.update_or_create(
         account_id=account_id, period=period.first,
         defaults={
-            "call_count": UsageRecord.objects.filter(account_id=account_id, period=period.first).count(),
+            "call_count": usage["calls"],
             "call_seconds": int(usage["seconds"] or 0), "revenue_net_cents": revenue,
             "total_cost_cents": total_cost, "margin_cents": revenue - total_cost, "cost_breakdown": breakdown,
         },
