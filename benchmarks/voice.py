@@ -18,7 +18,8 @@ connection):
 
 all on the platform URL with valid signatures, routed by the dialled number as in production.
 
-Targets: check-availability p95 < 50 ms and within 3x of the health endpoint's p95.
+Targets: check-availability p95 < 50 ms and within 3x of the health endpoint's p95; book-appointment p95
+< 100 ms in the paced run.
 """
 
 from __future__ import annotations
@@ -229,6 +230,10 @@ def main() -> None:
         check_p95 = percentile([t * 1000 for t in results[f"{mode} check"][0]], 95)
         print(f" {mode}: check-availability p95 {check_p95:.1f} ms (target < 50 ms), "
               f"{check_p95 / health_p95:.2f}x health p95 (target <= 3x)")
+    book_timings, book_outcomes, _wall = results["paced book"]
+    refused = sum(count for key, count in book_outcomes.items() if key != "ok")
+    print(f" paced: book-appointment p95 {percentile([t * 1000 for t in book_timings], 95):.1f} ms (target < 100 ms), "
+          f"{book_outcomes.get('ok', 0)} booked, {refused} refused or failed")
 
 
 if __name__ == "__main__":
