@@ -44,6 +44,11 @@ def _phones(customer_id: int) -> tuple[str, ...]:
     return identity(customer_id).phones
 
 
+def call_ids(person: Identity) -> list[str]:
+    """The ids of the customer's calls (linked to them or from or to one of their numbers)."""
+    return list(_calls_of(person.customer_id, person.phones).values_list("call_id", flat=True))
+
+
 def active_customer_ids(since: dt.datetime) -> set[int]:
     """Customers with a call on or after ``since`` (they are not inactive)."""
     return set(Call.objects.filter(customer_id__isnull=False, created_at__gte=since).values_list("customer_id", flat=True))

@@ -10,6 +10,7 @@ import importlib
 from types import ModuleType
 
 PROVIDERS: dict[str, str] = {
+    "inbox": "integrations.personal_data",
     "calcom": "integrations.calcom.personal_data",
     "notifications": "notifications.personal_data",
     "calls": "calls.personal_data",
