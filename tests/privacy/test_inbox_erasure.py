@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from integrations.inbox import process_event
-from integrations.models import WebhookEvent
+from integrations.models import OutboxEffect, WebhookEvent
 from tests.calls.test_call_events import payloads
 from tests.fixtures.calls import call_object
 from tests.fixtures.integrations import body, post_calcom, post_retell
@@ -82,13 +82,22 @@ def test_erasure_blanks_the_customers_finished_deliveries_in_the_inbox_and_keeps
     # given: the raw bodies name Erika (number, name, address in another case) and Hans
     assert set(inbox_hits(salon)) == {deliveries["erika_call"], deliveries["erika_calcom"], deliveries["erika_waiting"]}
     hans_before = WebhookEvent.objects.get(pk=deliveries["hans_call"])
+    effects = {
+        status: OutboxEffect.objects.create(
+            handler="notifications.listeners.on_callback", key=f"effect-{status}", schema_name=salon.schema_name,
+            payload={"phone": "+4915112345678", "name": NAME}, status=status, deadline_at=timezone.now())
+        for status in ("done", "pending")
+    }
 
     # when
     with tenant_context(salon):
         counts = services.erase_customer(erika_everywhere.pk, actor="user:1", reason="Löschantrag per Brief")
 
     # then: her finished deliveries no longer name her; the rows stay as proof of handling
-    assert counts["inbox"] == {"inbox": 2, "inbox_pending": 1, "outbox": counts["inbox"]["outbox"]}
+    assert counts["inbox"] == {"inbox": 2, "inbox_pending": 1, "outbox": 1}
+    # a done effect's payload is blank; a pending one is owed and keeps what its handler needs
+    assert OutboxEffect.objects.get(pk=effects["done"].pk).payload == {}
+    assert OutboxEffect.objects.get(pk=effects["pending"].pk).payload["name"] == NAME
     assert inbox_hits(salon) == [deliveries["erika_waiting"]]
     for label in ("erika_call", "erika_calcom"):
         row = WebhookEvent.objects.get(pk=deliveries[label])
