@@ -10,6 +10,7 @@ App-specific fixtures live in ``tests/fixtures/<app>.py`` and are loaded automat
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -260,17 +261,32 @@ def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 # A cap only bounds how long a failing test hangs; it never measures speed. On a busy machine
 # (the suite beside two CPU-bound processes, load 8 on 2 cores) a live worker's first task can take
 # well over 15 s, so no wait gives up sooner than this.
 WAIT_CAP_FLOOR_SECONDS = 120.0
+
+
+def stop_process(process: subprocess.Popen[Any], *, grace: float = 15, group: bool = False) -> None:
+    """Stop a child the tests started: SIGTERM, up to ``grace`` seconds to exit cleanly, then
+    SIGKILL (to its whole process group with ``group``: a server's own children too)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    if group:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    elif process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
 
 
 def wait_for(predicate: Any, timeout: float = WAIT_CAP_FLOOR_SECONDS, interval: float = 0.1,
