@@ -339,8 +339,11 @@ class CustomerAdmin(CustomerPrivacyActions, ExportAdminMixin, ModelAdmin):
             inlines.append(CustomerStatsInline)
         return inlines
     actions = ["recompute_journey", "merge_selected", "send_campaign"]
-    actions_detail = ["book_appointment", "send_message", "add_note", "change_journey", "resume_journey",
-                      "privacy_export", "privacy_erase"]
+    # the daily three as buttons; the rarer ones (journey, data protection) under "More", so the
+    # toolbar fits a 1280-pixel laptop screen beside the sidebar
+    actions_detail = ["book_appointment", "send_message", "add_note",
+                      {"title": _("More"), "icon": "more_horiz",
+                       "items": ["change_journey", "resume_journey", "privacy_export", "privacy_erase"]}]
 
     def get_urls(self) -> list[Any]:
         return self.privacy_urls() + super().get_urls()

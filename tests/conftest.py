@@ -270,6 +270,11 @@ def running_worker(*options: str, env: dict[str, str] | None = None) -> Iterator
 WAIT_CAP_FLOOR_SECONDS = 120.0
 
 
+def admin_action_names(actions: Any) -> list[str]:
+    """The action names of an unfold ``actions_detail``/``actions_list`` (dropdown groups flattened)."""
+    return [name for entry in actions or () for name in (entry["items"] if isinstance(entry, dict) else [entry])]
+
+
 def stop_process(process: subprocess.Popen[Any], *, grace: float = 15, group: bool = False) -> None:
     """Stop a child the tests started: SIGTERM, up to ``grace`` seconds to exit cleanly, then
     SIGKILL (to its whole process group with ``group``: a server's own children too)."""

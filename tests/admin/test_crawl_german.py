@@ -20,7 +20,7 @@ from askpro.admin_sites import platform_admin_site, tenant_admin_site
 from tenants import services as tenant_services
 from tenants.roles import PLATFORM_ROLES, TENANT_ROLES
 from tests.admin.operators import verified_login
-from tests.conftest import SALON_HOST
+from tests.conftest import SALON_HOST, admin_action_names
 
 # Seen on German pages before (issue 13): English words and provider/enum values shown raw.
 LEFTOVERS = [
@@ -55,7 +55,7 @@ def _pages(site: Any) -> list[str]:
         obj = rows.first()
         if obj is not None:
             urls.append(f"{base}{obj.pk}/change/")
-            for name in getattr(model_admin, "actions_detail", ()) or ():
+            for name in admin_action_names(getattr(model_admin, "actions_detail", ())):
                 method = getattr(model_admin, name, None)
                 path = getattr(method, "url_path", None)
                 if path and getattr(method, "askpro_dialog", None) is not None:  # askpro.admin_dialogs

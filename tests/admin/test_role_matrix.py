@@ -22,7 +22,7 @@ from tenants.roles import (
     admin_action_allowed,
     admin_page_allowed,
 )
-from tests.conftest import SALON_HOST
+from tests.conftest import SALON_HOST, admin_action_names
 from tests.fixtures.security import login_operator
 
 
@@ -62,7 +62,7 @@ def _declared_actions(site: Any, *, platform: bool) -> list[tuple[Any, str, str]
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         obj = model._default_manager.order_by("pk").first()
         for kind in ("actions_detail", "actions_list"):
-            for name in getattr(model_admin, kind, ()) or ():
+            for name in admin_action_names(getattr(model_admin, kind, ())):
                 method = getattr(model_admin, name)
                 path = getattr(method, "url_path", name)
                 declared = (site_key, path) in ADMIN_ACTIONS or (label, path) in ADMIN_ACTIONS

@@ -281,3 +281,39 @@ def test_a_top_up_below_the_minimum_is_refused_in_the_dialog_and_a_valid_one_goe
     assert "Aufladung über 25,00 € angelegt" in _text(page).replace("\xa0", " ")
     with tenant_context(salon):
         assert Topup.objects.get().amount_cents == 2500
+
+
+def test_the_customer_toolbar_fits_one_line_and_its_grouped_actions_still_open_their_dialogs(
+    owner, web_server, salon, customer_erika,
+):
+    page = owner
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(web_server.url(HOST, f"/admin/appointments/customer/{customer_erika.pk}/change/"))
+
+    # the daily actions are buttons; journey and data protection are grouped under "Weitere": one
+    # line that fits a 1280-pixel screen beside the sidebar
+    entries = page.locator("ul:has(> li > a[data-askpro-dialog=message]) > li")
+    labels = [entry.inner_text().strip() for entry in entries.all()]
+    for name in ("Termin buchen", "SMS / E-Mail senden", "Notiz hinzufügen", "Weitere"):
+        assert any(name in label for label in labels), labels
+    assert len({round(entry.bounding_box()["y"]) for entry in entries.all()}) == 1, labels
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    journey = page.locator("a[data-askpro-dialog=journey]")
+    assert not journey.is_visible()
+
+    # when: the owner opens "Weitere" and picks "Kundenstatus ändern"
+    page.locator("li > a:not([href])", has_text="Weitere").click()
+    journey.click()
+
+    # then: the dialog opens as from a button
+    dialog = _dialog(page)
+    assert "Kundenstatus ändern" in dialog.inner_text()
+    web_server.screenshot(page, "dialog-customer-journey-from-group", full_page=False)
+    dialog.get_by_test_id("dialog-close").click()
+
+    page.locator("li > a:not([href])", has_text="Weitere").click()
+    page.get_by_role("link", name="Datenauskunft (Art. 15)").wait_for(state="visible")
+    erase = page.locator("a[href$='/privacy-erase/']")
+    assert erase.evaluate("a => { const s = a.querySelector('.truncate'); return s.scrollWidth <= s.clientWidth; }")  # not cut off
+    web_server.screenshot(page, "customer-toolbar-data-protection", full_page=False)
+    assert _unexpected(page.js_errors) == []
