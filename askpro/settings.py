@@ -550,6 +550,8 @@ WEBHOOK_STUCK_AFTER_SECONDS = envint("WEBHOOK_STUCK_AFTER_SECONDS", 120)  # swee
 WEBHOOK_SWEEP_SECONDS = envint("WEBHOOK_SWEEP_SECONDS", 60)  # how often the beat runs the webhook sweeper
 # the dispatcher a delivery asks for runs this much later, so that a burst is claimed in a few large batches
 WEBHOOK_DISPATCH_DELAY_MS = envint("WEBHOOK_DISPATCH_DELAY_MS", 100)
+# raw Retell / Cal.com bodies (caller numbers, transcripts, attendees) are blanked after this; 0 = keep
+WEBHOOK_BODY_RETENTION_DAYS = envint("WEBHOOK_BODY_RETENTION_DAYS", 90)
 # The transactional outbox (askpro.outbox): effects owed after a commit, delivered by a dispatcher.
 OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8)  # then the effect is "failed" for an operator
 OUTBOX_RETRY_BASE_SECONDS = envint("OUTBOX_RETRY_BASE_SECONDS", 30)  # 30, 60, 120, ... capped

@@ -15,7 +15,8 @@ call to bill, a booking to record); erasure counts it as ``inbox_pending``, and 
 retention blanks it.
 
 Retention blanks the bodies of this tenant's finished and failed deliveries older than the
-transcript period (they carry transcripts).
+transcript period (they carry transcripts). ``blank_old_deliveries`` does the same platform-wide
+after ``WEBHOOK_BODY_RETENTION_DAYS`` (daily, beat), including deliveries no tenant was found for.
 """
 
 from __future__ import annotations
@@ -152,13 +153,37 @@ def apply_retention(rules: RetentionRules, now: dt.datetime) -> dict[str, int]:
     tenant = _tenant_id()
     if cutoff is None or tenant is None:
         return {"webhook_bodies": 0}
+    return {"webhook_bodies": _blank_before(cutoff, now, "retention", tenant=tenant)}
+
+
+def blank_old_deliveries(days: int, *, now: dt.datetime | None = None, batch_size: int = 5000) -> int:
+    """Platform retention: blank the bodies of every finished or failed Retell and Cal.com
+    delivery received more than ``days`` ago, also those no tenant was ever found for (a call to
+    an unknown number); rows stay. In batches, so no long lock on the inbox. Returns the count."""
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=days)
+    total = 0
+    while True:
+        with transaction.atomic():
+            blanked = _blank_before(cutoff, now, "platform retention", limit=batch_size)
+        total += blanked
+        if blanked < batch_size:
+            return total
+
+
+def _blank_before(cutoff: dt.datetime, now: dt.datetime, why: str, *, tenant: int | None = None,
+                  limit: int | None = None) -> int:
     table = connection.ops.quote_name(WebhookEvent._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS e SET raw_body = ''::bytea, payload = %(marker)s::jsonb, last_error = ''"  # noqa: S608 (constant table names; values are parameters)
-            " WHERE e.tenant_id = %(tenant)s AND e.provider = ANY(%(providers)s) AND e.status = ANY(%(finished)s)"
-            " AND e.received_at < %(cutoff)s AND octet_length(e.raw_body) > 0",
+            f"UPDATE {table} SET raw_body = ''::bytea, payload = %(marker)s::jsonb, last_error = ''"  # noqa: S608 (constant table names; values are parameters)
+            f" WHERE id IN (SELECT e.id FROM {table} AS e WHERE e.provider = ANY(%(providers)s)"
+            " AND e.status = ANY(%(finished)s) AND e.received_at < %(cutoff)s AND octet_length(e.raw_body) > 0"
+            " AND (%(tenant)s::bigint IS NULL OR e.tenant_id = %(tenant)s) ORDER BY e.id LIMIT %(limit)s"
+            " FOR UPDATE SKIP LOCKED)",
             {"tenant": tenant, "providers": list(PERSONAL_PROVIDERS), "finished": EXPIRABLE, "cutoff": cutoff,
-             "marker": _erased_marker(now, "retention")},
+             "marker": _erased_marker(now, why), "limit": limit},
         )
-        return {"webhook_bodies": cursor.rowcount}
+        return int(cursor.rowcount)

@@ -28,6 +28,16 @@ def sweep_webhooks() -> int:
     return services.sweep_stuck_events()
 
 
+@app.task(name="integrations.blank_old_webhook_bodies", ignore_result=True)
+def blank_old_webhook_bodies() -> int:
+    """Platform retention of raw webhook bodies (WEBHOOK_BODY_RETENTION_DAYS)."""
+    from django.conf import settings
+
+    from integrations.personal_data import blank_old_deliveries
+
+    return blank_old_deliveries(settings.WEBHOOK_BODY_RETENTION_DAYS)
+
+
 # --- the transactional outbox (askpro.outbox) ---------------------------------------------------
 
 

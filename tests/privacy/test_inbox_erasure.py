@@ -5,6 +5,7 @@ long after the call and appointment rows were anonymised."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -147,3 +148,35 @@ def test_retention_blanks_old_finished_deliveries_of_the_tenant_only(deliveries:
     assert second.counts["webhook_bodies"] == 0
     assert inbox_hits(salon) == [deliveries["erika_waiting"]]
     assert bytes(WebhookEvent.objects.get(pk=stranger.pk).raw_body) != b""
+
+
+def test_platform_retention_blanks_old_deliveries_of_every_tenant_and_those_never_routed(salon: Any, physio: Any) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    def delivery(key: str, tenant: Any, days: int, status: str = "processed", provider: str = "retell") -> WebhookEvent:
+        return WebhookEvent.objects.create(
+            provider=provider, event_key=key, event_type="call_ended", tenant=tenant, status=status,
+            raw_body=body({"event": "call_ended", "call": call_object(key, from_number="+4915112345678")}),
+            payload={"event": "call_ended", "call": {"from_number": "+4915112345678"}},
+            received_at=timezone.now() - dt.timedelta(days=days))
+
+    old = [delivery("old-salon", salon, 100), delivery("old-physio", physio, 100), delivery("old-unrouted", None, 100),
+           delivery("old-failed", None, 100, status="failed")]
+    kept = [delivery("young", salon, 10), delivery("old-waiting", None, 100, status="received"),
+            delivery("old-stripe", None, 100, provider="stripe")]
+
+    # when: the operator prunes by hand (the beat runs the same daily), twice
+    call_command("webhooks_prune", "--older-than-days", "90", stdout=(first := io.StringIO()))
+    call_command("webhooks_prune", "--older-than-days", "90", stdout=(second := io.StringIO()))
+
+    # then: every old finished or failed Retell body is blank, whoever it belonged to; nothing else
+    assert "4 Webhook-Inhalte" in first.getvalue() and "0 Webhook-Inhalte" in second.getvalue()
+    for event in old:
+        event.refresh_from_db()
+        assert bytes(event.raw_body) == b"" and event.payload["erased"] == "platform retention"
+    for event in kept:
+        event.refresh_from_db()
+        assert b"4915112345678" in bytes(event.raw_body)
+    with pytest.raises(CommandError, match="ab 1"):
+        call_command("webhooks_prune", "--older-than-days", "0")
