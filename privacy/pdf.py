@@ -13,6 +13,8 @@ from weasyprint import HTML
 from appointments.models import Appointment, Customer
 from notifications.events import Channel
 
+PROVIDER_NAMES = {"retell": "Retell (Telefon-Assistent)", "calcom": "Cal.com (Kalender)"}
+
 
 def _local(value: Any, tz: Any) -> str:
     moment = parse_datetime(value) if isinstance(value, str) else value
@@ -47,6 +49,8 @@ def _labelled(data: dict[str, Any]) -> dict[str, Any]:
         row["from"], row["to"] = (str(journey.get(row[key], row[key] or "")) for key in ("from", "to"))
     for row in data.get("notifications", {}).get("notifications", []):
         row["channel"] = str(channel.get(row["channel"], row["channel"]))
+    for row in data.get("inbox", {}).get("webhook_deliveries", []):
+        row["provider"] = PROVIDER_NAMES.get(row["provider"], row["provider"])
     return data
 
 

@@ -126,6 +126,19 @@ def test_the_export_lists_the_deliveries_that_name_the_customer(deliveries: dict
     assert all(d["body_kept"] for d in listed)
 
 
+def test_the_readable_export_names_the_stored_deliveries_in_german(deliveries: dict[str, int], erika_everywhere: Any,
+                                                                  tmp_path: Any) -> None:
+    from django.core.management import call_command
+    from pypdf import PdfReader
+
+    call_command("privacy_export", "--tenant", "salon-schmidt", "--customer", "+49 151 12345678", "--output", str(tmp_path))
+
+    pdf = tmp_path / f"auskunft-salon-schmidt-kunde-{erika_everywhere.pk}.pdf"
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages)
+    assert "Gespeicherte Meldungen der Telefon- und Kalenderdienste (3)" in text
+    assert "Cal.com (Kalender)" in text and "Retell (Telefon-Assistent)" in text and "Inhalt gespeichert" in text
+
+
 def test_retention_blanks_old_finished_deliveries_of_the_tenant_only(deliveries: dict[str, int], salon: Any,
                                                                     physio: Any) -> None:
     from privacy import services
