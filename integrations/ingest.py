@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +30,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 
 from askpro.logging import correlation_id
+from askpro.lru import BoundedCache
 from askpro.middleware import correlation_id_for
 from askpro.request_frame import body_limit, json_depth_exceeds
 from askpro.tenancy import in_public_schema, use_public_schema
@@ -41,6 +43,7 @@ from integrations.views import (
     source_ip,
     webhook_answer,
 )
+from tenants import routing_cache
 from tenants.middleware import database_unavailable, tenant_for_host
 
 logger = logging.getLogger(__name__)
@@ -137,7 +140,11 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
             if tenant is None:
                 return None
         payload = providers.verify(provider, raw_body, header, tenant=tenant, calcom_secret=secret)
-    except (SignatureInvalid, MalformedPayload):
+    except SignatureInvalid:
+        if slug:
+            _calcom_targets.pop(slug)  # perhaps a rotated secret: the next delivery reads it afresh
+        return None
+    except MalformedPayload:
         return None
     except Exception:
         logger.debug("lean webhook front hands a %s delivery to Django", provider, exc_info=True)
@@ -160,13 +167,35 @@ def _ingest(environ: dict[str, Any], provider: str, raw_body: bytes, request_id:
     return response
 
 
+# slug -> (expires_at, routing generation, tenant, secret): a burst of one tenant's deliveries
+# skips the two look-ups (as tenants.middleware caches hosts, for ASKPRO_TENANT_CACHE_SECONDS and
+# the routing generation, so a suspension applies at once). A stale secret cannot let a wrong
+# delivery in: the signature is still checked, a failure drops the entry and Django's view answers
+# with a fresh read (a rotated secret works at once; the old one at most until the entry expires).
+_calcom_targets: BoundedCache[str, tuple[float, int | None, Any, str]] = BoundedCache(settings.ASKPRO_TENANT_CACHE_SIZE)
+
+
+def forget_calcom_targets() -> None:
+    _calcom_targets.clear()
+
+
 def _calcom_target(slug: str) -> tuple[Any, str]:
     """The tenant named by the slug and its Cal.com webhook secret (None, "" for an unknown slug);
     on the kept connection, without the health-check ping (a broken one fails here and Django answers)."""
+    ttl = settings.ASKPRO_TENANT_CACHE_SECONDS
+    generation = routing_cache.current() if ttl else None
+    cached = _calcom_targets.get(slug)
+    if cached is not None and cached[0] > time.monotonic() and (generation is None or cached[1] == generation):
+        return cached[2], cached[3]
     if connection.connection is not None:
         connection.health_check_done = True  # type: ignore[attr-defined]
     tenant = calcom_webhook_tenant(slug)
-    return (tenant, calcom_secret(tenant)) if tenant is not None else (None, "")
+    if tenant is None:
+        return None, ""  # never cached: an unknown slug goes to Django (404, security log)
+    secret = calcom_secret(tenant)
+    if ttl:
+        _calcom_targets[slug] = (time.monotonic() + ttl, generation, tenant, secret)
+    return tenant, secret
 
 
 def _store_on_kept_connection(store: Callable[[], services.Receipt]) -> services.Receipt:

@@ -18,7 +18,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from integrations.ingest import WebhookFront
+from integrations.ingest import WebhookFront, forget_calcom_targets
 from integrations.models import WebhookEvent
 from integrations.signatures import sign_calcom, sign_retell, sign_stripe
 from tenants.middleware import forget_cached_tenants
@@ -60,6 +60,7 @@ class CountingDjango:
 def django_app(committed_db: None) -> Iterator[CountingDjango]:
     yield CountingDjango()
     forget_cached_tenants()  # tests that cache hosts must not leak them
+    forget_calcom_targets()
 
 
 @pytest.fixture
@@ -319,3 +320,43 @@ def test_a_calcom_delivery_the_front_cannot_accept_is_answered_by_django(front, 
     if answer.headers.get("Content-Type") == "application/json":
         assert answer.json()["error"]["code"] == code
     assert WebhookEvent.objects.count() == 0
+
+
+def test_a_burst_of_calcom_deliveries_costs_one_statement_each_after_the_first(front, django_app, calcom_connections,
+                                                                             monkeypatch, settings):
+    settings.ASKPRO_TENANT_CACHE_SECONDS = 60
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    connection.close()
+    assert calcom(front, body({**calcom_ping(), "createdAt": "2026-03-01T10:00:00.000Z"})).status == "200 OK"
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = calcom(front, body({**calcom_ping(), "createdAt": "2026-03-01T10:00:01.000Z"}))
+
+    connection.close()
+    assert (answer.status, django_app.calls) == ("200 OK", 0)
+    assert [q["sql"].split(" ", 1)[0] for q in queries.captured_queries] == ["INSERT"]
+
+
+def test_a_rotated_calcom_secret_works_at_once_and_the_old_one_is_refused(front, django_app, calcom_connections, settings):
+    from django_tenants.utils import tenant_context
+
+    from integrations.calcom.models import CalcomConnection
+    from tenants.models import Tenant
+
+    settings.ASKPRO_TENANT_CACHE_SECONDS = 60
+    assert calcom(front, body({**calcom_ping(), "createdAt": "2026-03-01T10:00:00.000Z"})).status == "200 OK"
+    # when the salon rotates its secret (the front still remembers the old one)
+    with tenant_context(Tenant.objects.get(slug="salon-schmidt")):
+        CalcomConnection.objects.update(webhook_secret="calcom-secret-rotated")
+    connection.set_schema_to_public()
+
+    rotated = calcom(front, body({**calcom_ping(), "createdAt": "2026-03-01T10:00:02.000Z"}), secret="calcom-secret-rotated")
+    lean_again = calcom(front, body({**calcom_ping(), "createdAt": "2026-03-01T10:00:03.000Z"}), secret="calcom-secret-rotated")
+    calls_before_old = django_app.calls
+    old = calcom(front, body({**calcom_ping(), "createdAt": "2026-03-01T10:00:04.000Z"}))
+
+    # then: the new secret is accepted at once (Django's fresh read), the front learns it, the old one is refused
+    assert (rotated.status, lean_again.status) == ("200 OK", "200 OK")
+    assert calls_before_old == 1  # only the first delivery with the new secret needed Django
+    assert old.status.startswith("401") and django_app.calls == 2
+    assert WebhookEvent.objects.filter(provider="calcom").count() == 3
