@@ -14,6 +14,12 @@ from appointments.models import Appointment, Customer
 from notifications.events import Channel
 
 PROVIDER_NAMES = {"retell": "Retell (Telefon-Assistent)", "calcom": "Cal.com (Kalender)"}
+EVENT_NAMES = {
+    "call_started": "Anruf begonnen", "call_ended": "Anruf beendet", "call_analyzed": "Anruf ausgewertet",
+    "transcript_updated": "Gesprächsverlauf", "transfer_started": "Weiterleitung",
+    "BOOKING_CREATED": "Buchung angelegt", "BOOKING_RESCHEDULED": "Buchung verschoben",
+    "BOOKING_CANCELLED": "Buchung storniert", "BOOKING_REQUESTED": "Buchung angefragt",
+}
 
 
 def _local(value: Any, tz: Any) -> str:
@@ -51,6 +57,7 @@ def _labelled(data: dict[str, Any]) -> dict[str, Any]:
         row["channel"] = str(channel.get(row["channel"], row["channel"]))
     for row in data.get("inbox", {}).get("webhook_deliveries", []):
         row["provider"] = PROVIDER_NAMES.get(row["provider"], row["provider"])
+        row["event_type"] = EVENT_NAMES.get(row["event_type"], row["event_type"])  # unknown: the code
     return data
 
 

@@ -136,7 +136,8 @@ def test_the_readable_export_names_the_stored_deliveries_in_german(deliveries: d
     pdf = tmp_path / f"auskunft-salon-schmidt-kunde-{erika_everywhere.pk}.pdf"
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages)
     assert "Gespeicherte Meldungen der Telefon- und Kalenderdienste (3)" in text
-    assert "Cal.com (Kalender)" in text and "Retell (Telefon-Assistent)" in text and "Inhalt gespeichert" in text
+    assert "Kopien der Meldungen über Sie" in text and "Cal.com (Kalender)" in text and "Retell (Telefon-Assistent)" in text and "Inhalt gespeichert" in text
+    assert "Anruf beendet" in text and "Buchung storniert" in text and "Buchung angelegt" in text  # words, not codes
 
 
 def test_retention_blanks_old_finished_deliveries_of_the_tenant_only(deliveries: dict[str, int], salon: Any,
